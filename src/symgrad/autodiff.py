@@ -1,0 +1,333 @@
+"""Derivatives as graph: reverse mode (grad, vjp) and forward mode (jvp).
+
+Both passes follow the notes' algorithm and add their nodes to the graph of
+the outputs, so a derivative can be evaluated, drawn and differentiated again.
+
+Reverse mode (the notes' ``build_grad``):
+
+1. prune the graph to G', the ancestors of the outputs that are also
+   descendants of the targets;
+2. seed the cotangent table (the notes' ``grad_table``) with the output
+   cotangents (1 for a scalar cost);
+3. walk G' in reverse creation order (a reverse topological order); at each
+   node, sum the contributions of all its consumers into one node, then ask
+   the op's reverse rule for each input's contribution, summed back to the
+   input's shape if the op broadcast it.
+
+Forward mode walks G' in creation order and sums tangents the same way. Both
+loops are iterative: graph depth is limited by memory, not the recursion limit.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Sequence
+
+import numpy as np
+
+from .errors import GradientError, RuleError, ShapeError
+from .graph import Node, Origin, ancestors, as_node, is_float
+from .ops import DISCONNECTED, UNDEFINED, ZERO, add, broadcast_like, sum as reduce_sum, zeros_like
+from .ops.core import disconnected_rule
+
+
+# --- the pruned graph G' -----------------------------------------------------------
+
+def _between(outputs: Sequence[Node], wrt: Sequence[Node]) -> list[Node]:
+    """G': ancestors of ``outputs`` that descend from ``wrt``, in topological order."""
+    reached = set(wrt)
+    result = []
+    for node in ancestors(outputs):
+        if node in reached or any(inp in reached for inp in node.inputs):
+            reached.add(node)
+            result.append(node)
+    return result
+
+
+def _pass_order(outputs: Sequence[Node]) -> int:
+    """1 for a first derivative, 2 when the outputs already hold first derivatives, ..."""
+    graph = outputs[0].graph
+    orders = [o.order for n in ancestors(outputs) if (o := graph.origin(n)) is not None]
+    return 1 + max(orders, default=0)
+
+
+@contextmanager
+def _building(graph, origin: Origin):
+    """Record ``origin`` on every node created inside the block."""
+    saved, graph._making = graph._making, origin
+    try:
+        yield
+    finally:
+        graph._making = saved
+
+
+def _add_all(parts: list[Node]) -> Node:
+    total = parts[0]
+    for part in parts[1:]:
+        total = add(total, part)
+    return total
+
+
+# --- checks shared by both modes ----------------------------------------------------------
+
+def _check_targets(what: str, outputs, wrt) -> None:
+    graph = outputs[0].graph
+    for node in list(outputs) + list(wrt):
+        if not isinstance(node, Node):
+            raise TypeError(f"{what}: expected symgrad nodes, got {type(node).__name__}")
+        if node.graph is not graph:
+            raise GradientError(f"{what}: {node.describe()} belongs to another graph than the outputs")
+    for node in wrt:
+        if not is_float(node.dtype):
+            raise GradientError(
+                f"{what}: cannot differentiate with respect to {node.describe()}: "
+                f"{node.dtype} values are not differentiable")
+
+
+def _not_differentiable(consumer: Node, inp: Node) -> GradientError:
+    return GradientError(
+        f"{consumer.op.name}: a derivative must flow through {inp.describe()}, whose {inp.dtype} "
+        f"values are not differentiable (needed by {consumer.describe()}); "
+        "wrap it in sg.stop_gradient to treat it as a constant")
+
+
+def _checked(result, rule_kind: str, node: Node, index: int, like: Node):
+    """Validate what a rule returned, so a broken custom rule fails loudly, here."""
+    if result is ZERO or result is DISCONNECTED:
+        return result
+    if result is UNDEFINED:
+        raise GradientError(
+            f"{node.op.name}: the derivative of {node.describe()} with respect to its input {index} "
+            f"({node.inputs[index].describe()}) is undefined")
+    if not isinstance(result, Node):
+        raise RuleError(
+            f"{node.op.name}: the {rule_kind} rule for input {index} returned {type(result).__name__}, "
+            "not a node; rules must build nodes with symgrad functions (sg.constant for fixed values)")
+    if result.graph is not node.graph:
+        raise RuleError(f"{node.op.name}: the {rule_kind} rule for input {index} built a node in another graph")
+    if result.dtype != like.dtype:
+        raise RuleError(
+            f"{node.op.name}: the {rule_kind} rule for input {index} returned {result.describe()}, "
+            f"but {like.describe()} needs dtype {like.dtype}")
+    return result
+
+
+def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
+    """Sum a broadcast cotangent back to ``target``'s shape (a chore of the pass)."""
+    shape = target.shape
+    if value.shape == shape:
+        return value
+    lead = value.ndim - len(shape)
+    if lead < 0:
+        raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
+                        f"which has fewer dimensions than {target.describe()}")
+    if lead:
+        value = reduce_sum(value, tuple(range(lead)))
+    ones = tuple(i for i, d in enumerate(shape) if d == 1 and value.shape[i] != 1)
+    if ones:
+        value = reduce_sum(value, ones, keepdims=True)
+    for have, want in zip(value.shape, shape):
+        if have is not None and want is not None and have != want:
+            raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
+                            f"which does not reduce to the shape of {target.describe()}")
+    return value
+
+
+# --- reverse mode -----------------------------------------------------------------------------
+
+def _reverse(outputs: list[Node], cotangents: list[Node], wrt: list[Node], disconnected: str,
+             what: str) -> list[Node]:
+    graph = outputs[0].graph
+    order = _pass_order(outputs)
+    between = _between(outputs, wrt)
+    inside = set(between)
+    targets = set(wrt)
+    parts: dict[Node, list[Node]] = {}   # the notes' grad_table, before summing
+    connected: set[Node] = set()         # reached by the cost, even if only through zeros
+    totals: dict[Node, Node] = {}
+    for out, bar in zip(outputs, cotangents):
+        parts.setdefault(out, []).append(bar)
+        connected.add(out)
+
+    for node in reversed(between):
+        if node not in connected:
+            continue
+        with _building(graph, Origin(order, node, "cotangent")):
+            total = _add_all(parts.pop(node)) if node in parts else None
+            if node in targets and total is not None:
+                totals[node] = total
+            for index, inp in enumerate(node.inputs):
+                if inp not in inside:
+                    continue
+                rule = node.op.vjp_rule(index)
+                if rule is disconnected_rule:
+                    continue
+                if total is None:  # a zero cotangent: connected, nothing to send
+                    connected.add(inp)
+                    continue
+                if not is_float(inp.dtype):
+                    raise _not_differentiable(node, inp)
+                bar = _checked(rule(total, node, *node.inputs), "reverse", node, index, inp)
+                if bar is DISCONNECTED:
+                    continue
+                connected.add(inp)
+                if bar is not ZERO:
+                    parts.setdefault(inp, []).append(_sum_to(bar, node, inp, index))
+
+    results = []
+    for target in wrt:
+        if target in totals:
+            results.append(totals[target])
+        elif target in connected or disconnected == "zero":
+            results.append(zeros_like(target))
+        else:
+            names = ", ".join(o.describe() for o in outputs)
+            raise GradientError(
+                f"{what}: {names} does not depend on {target.describe()} (or only through "
+                "stop_gradient, integer values or index arguments); pass disconnected='zero' for zeros")
+    return results
+
+
+def _listify(value) -> tuple[list, bool]:
+    if isinstance(value, (list, tuple)):
+        return list(value), True
+    return [value], False
+
+
+def _as_derivative(value, like: Node, what: str, role: str) -> Node:
+    """A cotangent or tangent given by the user: a node or an array of ``like``'s shape."""
+    node = value if isinstance(value, Node) else as_node(np.asarray(value, dtype=like.dtype), like.graph)
+    if node.graph is not like.graph:
+        raise GradientError(f"{what}: the {role} {node.describe()} belongs to another graph")
+    compatible = len(node.shape) == len(like.shape) and all(
+        a is None or b is None or a == b for a, b in zip(node.shape, like.shape))
+    if not compatible:
+        raise ShapeError(f"{what}: the {role} {node.describe()} does not match the shape of {like.describe()}")
+    if node.dtype != like.dtype:
+        raise GradientError(f"{what}: the {role} {node.describe()} must have the dtype of {like.describe()}")
+    return node
+
+
+def grad(cost: Node, wrt, disconnected: str = "raise"):
+    """The gradient of a scalar ``cost`` with respect to ``wrt``, as new nodes.
+
+    Parameters
+    ----------
+    cost : Node
+        A scalar (shape ``()``) float node.
+    wrt : Node or list of Node
+        Float nodes (placeholders or intermediates); a list in gives a list out.
+    disconnected : {"raise", "zero"}
+        What to do when ``cost`` does not depend on an element of ``wrt``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x, y, z = sg.scalar("x"), sg.scalar("y"), sg.scalar("z")
+    >>> f = (x + y) * z
+    >>> dx, dz = sg.grad(f, [x, z])
+    >>> sg.evaluate([dx, dz], {"x": -2.0, "y": 5.0, "z": -4.0})
+    [array(-4.), array(3.)]
+    """
+    targets, many = _listify(wrt)
+    if not isinstance(cost, Node):
+        raise TypeError(f"grad: the cost must be a node, got {type(cost).__name__}")
+    if cost.shape != ():
+        raise GradientError(
+            f"grad: the cost must be a scalar, but {cost.describe()} has shape {cost.shape}; "
+            "reduce it (e.g. .sum()) or use sg.vjp with a cotangent")
+    if not is_float(cost.dtype):
+        raise GradientError(f"grad: the cost {cost.describe()} must be a float")
+    _check_disconnected_option(disconnected)
+    _check_targets("grad", [cost], targets)
+    seed = cost.graph.constant(np.ones((), cost.dtype))
+    results = _reverse([cost], [seed], targets, disconnected, "grad")
+    return results if many else results[0]
+
+
+def vjp(outputs, wrt, cotangents, disconnected: str = "raise"):
+    """Vector-Jacobian products: the cotangents of ``wrt`` given those of ``outputs``.
+
+    ``cotangents`` match ``outputs`` one to one, as nodes or arrays (a list
+    when ``outputs`` is a list, else a single cotangent).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 2)
+    >>> (bar,) = sg.vjp([x * x], [x], [[1.0, 10.0]])
+    >>> bar.eval({x: [3.0, 4.0]})
+    array([ 6., 80.])
+    """
+    outs, many_outs = _listify(outputs)
+    targets, many = _listify(wrt)
+    bars = list(cotangents) if many_outs else [cotangents]
+    if len(bars) != len(outs):
+        raise GradientError(f"vjp: {len(outs)} outputs but {len(bars)} cotangents")
+    _check_disconnected_option(disconnected)
+    _check_targets("vjp", outs, targets)
+    for out in outs:
+        if not is_float(out.dtype):
+            raise GradientError(f"vjp: the output {out.describe()} must be a float")
+    bars = [_as_derivative(b, out, "vjp", "cotangent") for b, out in zip(bars, outs)]
+    results = _reverse(outs, bars, targets, disconnected, "vjp")
+    return results if many else results[0]
+
+
+def _check_disconnected_option(value: str) -> None:
+    if value not in ("raise", "zero"):
+        raise ValueError(f"disconnected must be 'raise' or 'zero', not {value!r}")
+
+
+# --- forward mode -------------------------------------------------------------------------------
+
+def jvp(outputs, wrt, tangents):
+    """Jacobian-vector products: the tangents of ``outputs`` given those of ``wrt``.
+
+    ``tangents`` match ``wrt`` (a list when ``wrt`` is a list, else a single
+    tangent). Outputs that do not depend on ``wrt`` get zero tangents.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 2)
+    >>> dot = sg.jvp(x * x, x, [1.0, 0.0])
+    >>> dot.eval({x: [3.0, 4.0]})
+    array([6., 0.])
+    """
+    outs, many = _listify(outputs)
+    targets, many_targets = _listify(wrt)
+    dots_in = list(tangents) if many_targets else [tangents]
+    if len(dots_in) != len(targets):
+        raise GradientError(f"jvp: {len(targets)} inputs but {len(dots_in)} tangents")
+    _check_targets("jvp", outs, targets)
+    graph = outs[0].graph
+    order = _pass_order(outs)
+    dots = {w: _as_derivative(t, w, "jvp", "tangent") for w, t in zip(targets, dots_in)}
+    undefined: dict[Node, Node] = {}  # node -> the node whose derivative is undefined
+    for node in _between(outs, targets):
+        if node in dots:
+            continue
+        parts = []
+        with _building(graph, Origin(order, node, "tangent")):
+            for index, inp in enumerate(node.inputs):
+                rule = node.op.jvp_rule(index)
+                if rule is disconnected_rule or (inp not in dots and inp not in undefined):
+                    continue
+                if inp in undefined:
+                    raise _not_differentiable(node, undefined[inp])
+                if not is_float(node.dtype):  # a comparison, argmax, cast to int: no tangent here
+                    undefined[node] = node
+                    break
+                dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
+                if dot is ZERO or dot is DISCONNECTED:
+                    continue
+                parts.append(broadcast_like(dot, node) if dot.shape != node.shape else dot)
+            if parts:
+                dots[node] = _add_all(parts)
+    results = []
+    for out in outs:
+        if out in undefined:
+            raise _not_differentiable(out, undefined[out])
+        results.append(dots[out] if out in dots else zeros_like(out))
+    return results if many else results[0]

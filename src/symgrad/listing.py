@@ -1,0 +1,60 @@
+"""A plain-text listing of a graph, one node per line, in topological order.
+
+    %2 q: f64[] = add %0 %1
+    %5: f64[] = mul %4 %2    # cotangent, pass 1, from %3 mul
+
+Each line gives the node's id and name, its type, its op with parameters and
+its inputs; a derivative node says which pass made it and which forward node's
+rule it came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Graph, Node, ancestors
+
+
+def _value_text(value: np.ndarray) -> str:
+    if value.size <= 4:
+        return np.array2string(value, separator=", ", threshold=4).replace("\n", "")
+    return f"[{value.flat[0]:.4g}, ... ({value.size} values)]"
+
+
+def _params_text(node: Node) -> str:
+    shown = [f"{k}={v}" for k, v in node.params if k not in ("shape", "dtype") or node.op.name not in (
+        "placeholder", "constant")]
+    return f"[{', '.join(shown)}]" if shown else ""
+
+
+def format_node(node: Node) -> str:
+    label = f"%{node.id}" + (f" {node.name}" if node.name else "")
+    if node.op.name == "constant":
+        rhs = f"constant {_value_text(node.value)}"
+    else:
+        rhs = f"{node.op.name}{_params_text(node)} " + " ".join(f"%{i.id}" for i in node.inputs)
+    line = f"{label}: {node.type} = {rhs.rstrip()}"
+    origin = node.graph.origin(node)
+    if origin is not None:
+        line += f"    # {origin.kind}, pass {origin.order}, from %{origin.primal.id} {origin.primal.op.name}"
+    return line
+
+
+def listing(outputs_or_graph) -> str:
+    """The nodes of a graph (or those some outputs need) as text, one per line.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> with sg.Graph():
+    ...     x = sg.scalar("x")
+    ...     print(sg.listing(sg.sin(x)))
+    %0 x: f64[] = placeholder
+    %1: f64[] = sin %0
+    """
+    if isinstance(outputs_or_graph, Graph):
+        nodes = list(outputs_or_graph.nodes)
+    else:
+        outputs = outputs_or_graph if isinstance(outputs_or_graph, (list, tuple)) else [outputs_or_graph]
+        nodes = ancestors(outputs)
+    return "\n".join(format_node(n) for n in nodes)

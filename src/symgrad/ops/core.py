@@ -1,0 +1,227 @@
+"""What an op is, and the helpers the op modules are written with.
+
+An :class:`Op` bundles, side by side:
+
+- ``forward(*arrays, **params) -> array``: the NumPy computation;
+- ``infer(*nodes, **params) -> (shape, dtype)``: the static shape and dtype
+  rule, which rejects bad operands when the node is built;
+- ``vjp``: one reverse rule per input, ``rule(g, out, *inputs)``, returning
+  the cotangent that input receives from ``out`` when ``out``'s cotangent is
+  ``g`` (the notes' ``op.bprop``);
+- ``jvp``: one forward rule per input, ``rule(t, out, *inputs)``, returning
+  the tangent ``out`` receives when that input's tangent is ``t``.
+
+Rules build nodes with symgrad's own functions, never arrays, so every
+derivative can be differentiated again. Chores belong to the pass, not the
+rules: a rule may return a cotangent of the broadcast output shape (the pass
+sums it down to the input's shape) and a tangent of the input's shape (the
+pass broadcasts it up).
+
+"No derivative" has exactly one spelling per meaning; a rule returns:
+
+- ``ZERO``: the derivative exists and is zero (floor, sign, round). The input
+  is connected; it just receives nothing.
+- ``DISCONNECTED``: the input is not a differentiable argument at all (an
+  index array, ``where``'s condition, ``stop_gradient``). If every path from
+  the cost to a target is disconnected, ``grad`` reports the target as
+  disconnected.
+- ``UNDEFINED``: the derivative does not exist (argmax, a comparison, a cast
+  from integers). The pass raises :class:`GradientError` naming the op if a
+  derivative must flow through it, instead of pretending it is zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from ..graph import Node, as_nodes, is_float, type_string
+
+
+_REGISTRY: dict[str, "Op"] = {}
+
+
+def lookup_op(name: str) -> "Op | None":
+    """The op first defined under ``name`` (used when loading saved graphs)."""
+    return _REGISTRY.get(name)
+
+
+class _NoDerivative:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ZERO = _NoDerivative("ZERO")
+DISCONNECTED = _NoDerivative("DISCONNECTED")
+UNDEFINED = _NoDerivative("UNDEFINED")
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """An operation: forward, shape/dtype rule, reverse rules, forward rules.
+
+    ``vjp`` and ``jvp`` hold one rule per input; an op with any number of
+    inputs (concatenate) gives instead a function of the input's position
+    that returns its rule.
+    """
+
+    name: str
+    forward: Callable
+    infer: Callable
+    vjp: tuple | Callable = ()
+    jvp: tuple | Callable = ()
+    doc: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        _REGISTRY.setdefault(self.name, self)
+
+    def vjp_rule(self, index: int) -> Callable:
+        return self.vjp(index) if callable(self.vjp) else self.vjp[index]
+
+    def jvp_rule(self, index: int) -> Callable:
+        return self.jvp(index) if callable(self.jvp) else self.jvp[index]
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+    def __call__(self, *inputs, **params) -> Node:
+        """Apply the op to nodes (or values, which become constants)."""
+        nodes = as_nodes(*inputs)
+        if not nodes:
+            raise TypeError(f"{self.name} needs at least one input")
+        return nodes[0].graph.apply(self, nodes, params)
+
+
+def _same(value):
+    """A rule that hands the derivative through unchanged (for linear ops)."""
+    return value
+
+
+def undefined_rule(*_):
+    return UNDEFINED
+
+
+def zero_rule(*_):
+    return ZERO
+
+
+def disconnected_rule(*_):
+    return DISCONNECTED
+
+
+# --- shape and dtype rules --------------------------------------------------------
+
+def broadcast_shapes(op_name: str, *nodes: Node) -> tuple:
+    """NumPy broadcasting on static shapes. A dimension broadcasts only where it
+    is statically 1; a run-time dimension (None) is assumed not to broadcast."""
+    ndim = max(len(n.shape) for n in nodes)
+    result = []
+    for axis in range(-ndim, 0):
+        dims = [n.shape[axis] for n in nodes if len(n.shape) >= -axis]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            shapes = " and ".join(f"{n.describe()}" for n in nodes)
+            raise ShapeError(f"{op_name}: shapes do not broadcast: {shapes} (axis {axis})")
+        if known:
+            result.append(known.pop())
+        elif None in dims:
+            result.append(None)
+        else:
+            result.append(1)
+    return tuple(result)
+
+
+def combine_dtypes(op_name: str, *nodes: Node) -> np.dtype:
+    """Floats of one width only; an int or bool operand takes the float's dtype.
+
+    Mixing float32 with float64 is an error rather than a silent upcast.
+    """
+    floats = {n.dtype for n in nodes if is_float(n.dtype)}
+    if len(floats) > 1:
+        described = " and ".join(n.describe() for n in nodes)
+        raise DTypeError(
+            f"{op_name}: cannot mix {' and '.join(sorted(map(str, floats)))} operands "
+            f"({described}); cast one explicitly with sg.cast")
+    if floats:
+        return floats.pop()
+    return np.result_type(*(n.dtype for n in nodes))
+
+
+def float_result(op_name: str, node: Node) -> np.dtype:
+    """Math functions keep a float dtype and turn integers into float64."""
+    if node.dtype.kind in "biu":
+        return np.dtype(np.float64)
+    if not is_float(node.dtype):
+        raise DTypeError(f"{op_name}: unsupported dtype in {node.describe()}")
+    return node.dtype
+
+
+def require_float(op_name: str, node: Node) -> None:
+    if not is_float(node.dtype):
+        raise DTypeError(f"{op_name}: {node.describe()} must be a float array, not {node.dtype}")
+
+
+def normalize_axes(op_name: str, node: Node, axis) -> tuple:
+    """``axis`` as a sorted tuple of non-negative ints (``None`` means every axis)."""
+    ndim = len(node.shape)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ShapeError(f"{op_name}: axis {a} is out of range for {node.describe()} ({ndim} dims)")
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op_name}: repeated axis in {axis} for {node.describe()}")
+    return tuple(sorted(result))
+
+
+def reduced_shape(shape: tuple, axes: tuple, keepdims: bool) -> tuple:
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def describe_shapes(nodes: Sequence[Node]) -> str:
+    return ", ".join(f"{n.describe()}" for n in nodes)
+
+
+def elementwise_infer(op_name: str, float_only: bool = True):
+    """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes."""
+    def infer(*nodes, **_):
+        first = nodes[0]
+        if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
+            shape, dtype = first.shape, first.dtype
+        else:
+            shape, dtype = broadcast_shapes(op_name, *nodes), combine_dtypes(op_name, *nodes)
+        if float_only:
+            dtype = float_result(op_name, _Typed(dtype))
+        return shape, dtype
+    return infer
+
+
+class _Typed:
+    """Just enough of a node for :func:`float_result`."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def describe(self) -> str:
+        return type_string((), self.dtype)
+
+
+# --- leaves: the evaluator supplies their values ------------------------------------
+
+def _leaf_forward(**_):
+    raise AssertionError("leaves are supplied by the evaluator, never computed")
+
+
+PLACEHOLDER = Op("placeholder", _leaf_forward, lambda shape, dtype: (shape, dtype))
+CONSTANT = Op("constant", _leaf_forward, lambda shape, dtype: (shape, dtype))

@@ -1,0 +1,577 @@
+"""Elementwise ops: arithmetic, math functions, activations, selection, casts.
+
+An elementwise op's Jacobian is diagonal, so one chain rule per input serves
+both directions: ``rule(d, out, *inputs)`` maps the derivative ``d`` arriving
+on one side (a cotangent of ``out`` in reverse mode, a tangent of the input in
+forward mode) to the derivative on the other side. NumPy broadcasting is
+undone by the gradient pass, not here.
+
+Non-smooth points follow the notes: relu'(0) = 0, maximum sends the gradient
+to its first operand when x >= y, |x|'(0) = 0, and floor, round and sign have
+derivative zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DTypeError
+from ..graph import Node, as_nodes, is_float
+from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
+                   disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
+
+
+def elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
+    """An elementwise op whose chain ``rules`` serve as both vjp and jvp."""
+    return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc)
+
+
+def _apply(op: Op, *values) -> Node:
+    nodes = as_nodes(*values)
+    return nodes[0].graph.apply(op, nodes)
+
+
+# --- arithmetic -----------------------------------------------------------------
+
+NEG = elementwise("neg", np.negative, (lambda d, out, x: neg(d),), float_only=False)
+ADD = elementwise("add", np.add, (lambda d, out, x, y: d,
+                                  lambda d, out, x, y: d), float_only=False)
+SUB = elementwise("sub", np.subtract, (lambda d, out, x, y: d,
+                                       lambda d, out, x, y: neg(d)), float_only=False)
+MUL = elementwise("mul", np.multiply, (lambda d, out, x, y: d * y,
+                                       lambda d, out, x, y: d * x), float_only=False)
+DIV = elementwise("div", np.true_divide, (lambda d, out, x, y: d / y,
+                                          lambda d, out, x, y: neg(d * out / y)))
+# d(x**y)/dy = x**y log x is built only when the exponent is differentiated.
+POW = elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
+                                    lambda d, out, x, y: d * (out * log(x))), float_only=False)
+
+
+def _is_constant(node: Node, value: float) -> bool:
+    return node.op.name == "constant" and bool(np.all(node.value == value))
+
+
+def neg(x) -> Node:
+    """-x, elementwise.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.neg(sg.constant([1.0, -2.0])).eval()
+    array([-1.,  2.])
+    """
+    (x,) = as_nodes(x)
+    if x.op is NEG:  # -(-x) is x, exactly
+        return x.inputs[0]
+    return _apply(NEG, x)
+
+
+def add(x, y) -> Node:
+    """x + y with NumPy broadcasting.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> (sg.constant(2.0) + 3.0).eval()
+    array(5.)
+    """
+    return _apply(ADD, x, y)
+
+
+def sub(x, y) -> Node:
+    """x - y with NumPy broadcasting.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sub(5.0, sg.constant(3.0)).eval()
+    array(2.)
+    """
+    return _apply(SUB, x, y)
+
+
+def mul(x, y) -> Node:
+    """x * y with NumPy broadcasting; multiplying by an exact 1 of the same shape is skipped.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> (sg.constant([1.0, 2.0]) * 3.0).eval()
+    array([3., 6.])
+    """
+    x, y = as_nodes(x, y)
+    for one, other in ((x, y), (y, x)):
+        if _is_constant(one, 1) and other.dtype == one.dtype and other.shape == broadcast_shapes("mul", x, y):
+            return other
+    return _apply(MUL, x, y)
+
+
+def div(x, y) -> Node:
+    """x / y (true division) with NumPy broadcasting.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.div(1.0, sg.constant(4.0)).eval()
+    array(0.25)
+    """
+    return _apply(DIV, x, y)
+
+
+def pow(x, y) -> Node:
+    """x ** y with NumPy broadcasting.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> (sg.constant(3.0) ** 2).eval()
+    array(9.)
+    """
+    return _apply(POW, x, y)
+
+
+# --- math functions ------------------------------------------------------------------
+
+def _unary(name, forward, rule, doc=""):
+    return elementwise(name, forward, (rule,), doc=doc)
+
+
+EXP = _unary("exp", np.exp, lambda d, out, x: d * out)
+LOG = _unary("log", np.log, lambda d, out, x: d / x)
+LOG1P = _unary("log1p", np.log1p, lambda d, out, x: d / (1 + x))
+EXPM1 = _unary("expm1", np.expm1, lambda d, out, x: d * (out + 1))
+SQRT = _unary("sqrt", np.sqrt, lambda d, out, x: d * (0.5 / out))
+SQUARE = _unary("square", np.square, lambda d, out, x: d * (2 * x))
+SIN = _unary("sin", np.sin, lambda d, out, x: d * cos(x))
+COS = _unary("cos", np.cos, lambda d, out, x: neg(d * sin(x)))
+TAN = _unary("tan", np.tan, lambda d, out, x: d * (1 + square(out)))
+TANH = _unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)))
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only: no overflow at either end.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+
+
+# The notes' point: sigmoid's derivative is written with the sigmoid node itself.
+SIGMOID = _unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)))
+# log(1 + e^x) computed as logaddexp(0, x): finite for any x.
+SOFTPLUS = _unary("softplus", lambda x: np.logaddexp(0.0, x),
+                  lambda d, out, x: d * sigmoid(x))
+ABS = _unary("abs", np.abs, lambda d, out, x: d * sign(x))
+SIGN = _unary("sign", np.sign, zero_rule)
+FLOOR = _unary("floor", np.floor, zero_rule)
+ROUND = _unary("round", np.round, zero_rule)
+
+
+def exp(x) -> Node:
+    """e ** x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.exp(sg.constant(0.0)).eval()
+    array(1.)
+    """
+    return _apply(EXP, x)
+
+
+def log(x) -> Node:
+    """Natural logarithm; log(0) = -inf and its derivative there is inf.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.log(sg.constant(1.0)).eval()
+    array(0.)
+    """
+    return _apply(LOG, x)
+
+
+def log1p(x) -> Node:
+    """log(1 + x), accurate for small x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.log1p(sg.constant(1e-20)).eval())
+    1e-20
+    """
+    return _apply(LOG1P, x)
+
+
+def expm1(x) -> Node:
+    """e ** x - 1, accurate for small x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.expm1(sg.constant(1e-20)).eval())
+    1e-20
+    """
+    return _apply(EXPM1, x)
+
+
+def sqrt(x) -> Node:
+    """Square root; sqrt(0) = 0 and its derivative there is inf.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sqrt(sg.constant(9.0)).eval()
+    array(3.)
+    """
+    return _apply(SQRT, x)
+
+
+def square(x) -> Node:
+    """x * x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.square(sg.constant(-3.0)).eval()
+    array(9.)
+    """
+    return _apply(SQUARE, x)
+
+
+def sin(x) -> Node:
+    """Sine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sin(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return _apply(SIN, x)
+
+
+def cos(x) -> Node:
+    """Cosine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.cos(sg.constant(0.0)).eval()
+    array(1.)
+    """
+    return _apply(COS, x)
+
+
+def tan(x) -> Node:
+    """Tangent.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.tan(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return _apply(TAN, x)
+
+
+def tanh(x) -> Node:
+    """Hyperbolic tangent; its derivative 1 - tanh(x)**2 reuses the tanh node.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.tanh(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return _apply(TANH, x)
+
+
+def sigmoid(x) -> Node:
+    """The logistic function 1 / (1 + e ** -x), computed without overflow.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> print(f"{float(sg.sigmoid(sg.constant(1.0)).eval()):.2f}")
+    0.73
+    """
+    return _apply(SIGMOID, x)
+
+
+def softplus(x) -> Node:
+    """log(1 + e ** x), finite for every finite x; its derivative is sigmoid(x).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.softplus(sg.constant(800.0)).eval())
+    800.0
+    """
+    return _apply(SOFTPLUS, x)
+
+
+def abs(x) -> Node:
+    """|x|, with derivative sign(x) (0 at 0).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.abs(sg.constant([-2.0, 3.0])).eval()
+    array([2., 3.])
+    """
+    return _apply(ABS, x)
+
+
+def sign(x) -> Node:
+    """-1, 0 or 1; derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sign(sg.constant([-2.0, 0.0, 3.0])).eval()
+    array([-1.,  0.,  1.])
+    """
+    return _apply(SIGN, x)
+
+
+def floor(x) -> Node:
+    """Round down; derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.floor(sg.constant(2.7)).eval()
+    array(2.)
+    """
+    return _apply(FLOOR, x)
+
+
+def round(x) -> Node:
+    """Round half to even (NumPy's rule); derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.round(sg.constant(2.5)).eval()
+    array(2.)
+    """
+    return _apply(ROUND, x)
+
+
+# --- selection: relu, maximum, minimum, where ----------------------------------------
+
+def _pass_where(cond, d):
+    return where(cond, d, 0.0)
+
+
+def _block_where(cond, d):
+    return where(cond, 0.0, d)
+
+
+RELU = _unary("relu", lambda x: np.maximum(x, 0), lambda d, out, x: _pass_where(x > 0, d))
+LEAKY_RELU = Op(
+    "leaky_relu", lambda x, alpha: np.where(x > 0, x, x * alpha),
+    elementwise_infer("leaky_relu"),
+    vjp=(lambda d, out, x: where(x > 0, d, d * out.params.alpha),),
+    jvp=(lambda d, out, x: where(x > 0, d, d * out.params.alpha),))
+MAXIMUM = elementwise("maximum", np.maximum, (lambda d, out, x, y: _pass_where(x >= y, d),
+                                              lambda d, out, x, y: _block_where(x >= y, d)),
+                      float_only=False)
+MINIMUM = elementwise("minimum", np.minimum, (lambda d, out, x, y: _pass_where(x <= y, d),
+                                              lambda d, out, x, y: _block_where(x <= y, d)),
+                      float_only=False)
+
+
+def _where_infer(cond, x, y):
+    if cond.dtype != np.bool_:
+        raise DTypeError(f"where: the condition {cond.describe()} must be bool, not {cond.dtype}")
+    return broadcast_shapes("where", cond, x, y), combine_dtypes("where", x, y)
+
+
+WHERE = Op("where", np.where, _where_infer,
+           vjp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
+                lambda d, out, c, x, y: _block_where(c, d)),
+           jvp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
+                lambda d, out, c, x, y: _block_where(c, d)))
+
+
+def relu(x) -> Node:
+    """max(x, 0), with relu'(0) = 0 as the notes choose.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.relu(sg.constant([-1.0, 2.0])).eval()
+    array([0., 2.])
+    """
+    return _apply(RELU, x)
+
+
+def leaky_relu(x, alpha: float = 0.01) -> Node:
+    """x where x > 0, else alpha * x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.leaky_relu(sg.constant([-1.0, 2.0]), 0.1).eval()
+    array([-0.1,  2. ])
+    """
+    (x,) = as_nodes(x)
+    return x.graph.apply(LEAKY_RELU, (x,), {"alpha": float(alpha)})
+
+
+def prelu(x, alpha) -> Node:
+    """Parametric relu, max(0, x) + alpha * min(0, x), with a learnable ``alpha``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.prelu(sg.constant([-1.0, 2.0]), 0.25).eval()
+    array([-0.25,  2.  ])
+    """
+    x, alpha = as_nodes(x, alpha)
+    return relu(x) + alpha * minimum(x, 0.0)
+
+
+def maximum(x, y) -> Node:
+    """Elementwise max; the gradient goes to x where x >= y, else to y.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.maximum(sg.constant([1.0, 5.0]), 3.0).eval()
+    array([3., 5.])
+    """
+    return _apply(MAXIMUM, x, y)
+
+
+def minimum(x, y) -> Node:
+    """Elementwise min; the gradient goes to x where x <= y, else to y.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.minimum(sg.constant([1.0, 5.0]), 3.0).eval()
+    array([1., 3.])
+    """
+    return _apply(MINIMUM, x, y)
+
+
+def where(cond, x, y) -> Node:
+    """x where ``cond`` is true, else y; ``cond`` (bool) receives no gradient.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> v = sg.constant([-1.0, 2.0])
+    >>> sg.where(v > 0, v, 0.0).eval()
+    array([0., 2.])
+    """
+    return _apply(WHERE, cond, x, y)
+
+
+def clip(x, low, high) -> Node:
+    """x limited to [low, high]; the gradient passes where low <= x <= high.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.clip(sg.constant([-5.0, 0.5, 5.0]), 0.0, 1.0).eval()
+    array([0. , 0.5, 1. ])
+    """
+    return minimum(maximum(x, low), high)
+
+
+# --- comparisons: boolean results, no derivative -------------------------------------
+
+def _comparison(name, forward):
+    def infer(x, y):
+        combine_dtypes(name, x, y)
+        return broadcast_shapes(name, x, y), np.dtype(np.bool_)
+    return Op(name, forward, infer, vjp=(undefined_rule, undefined_rule),
+              jvp=(undefined_rule, undefined_rule))
+
+
+LESS = _comparison("less", np.less)
+LESS_EQUAL = _comparison("less_equal", np.less_equal)
+GREATER = _comparison("greater", np.greater)
+GREATER_EQUAL = _comparison("greater_equal", np.greater_equal)
+EQUAL = _comparison("equal", np.equal)
+NOT_EQUAL = _comparison("not_equal", np.not_equal)
+
+
+def less(x, y) -> Node:
+    """x < y as a bool node (not differentiable)."""
+    return _apply(LESS, x, y)
+
+
+def less_equal(x, y) -> Node:
+    """x <= y as a bool node (not differentiable)."""
+    return _apply(LESS_EQUAL, x, y)
+
+
+def greater(x, y) -> Node:
+    """x > y as a bool node (not differentiable)."""
+    return _apply(GREATER, x, y)
+
+
+def greater_equal(x, y) -> Node:
+    """x >= y as a bool node (not differentiable)."""
+    return _apply(GREATER_EQUAL, x, y)
+
+
+def equal(x, y) -> Node:
+    """x == y elementwise as a bool node (``==`` on nodes keeps its identity meaning)."""
+    return _apply(EQUAL, x, y)
+
+
+def not_equal(x, y) -> Node:
+    """x != y elementwise as a bool node."""
+    return _apply(NOT_EQUAL, x, y)
+
+
+# --- casts and stop_gradient ------------------------------------------------------------
+
+CAST = Op("cast", lambda x, dtype: x.astype(dtype, copy=False),
+          lambda x, dtype: (x.shape, dtype),
+          vjp=(lambda d, out, x: cast(d, x.dtype),),
+          jvp=(lambda d, out, x: cast(d, out.dtype),))
+
+
+def cast(x, dtype) -> Node:
+    """Convert to ``dtype``; the only way to mix float32 and float64.
+
+    Derivatives pass between float types; integers and bools carry none.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.cast(sg.constant([1.5]), "float32").type
+    'f32[1]'
+    """
+    (x,) = as_nodes(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return x.graph.apply(CAST, (x,), {"dtype": dtype})
+
+
+STOP_GRADIENT = Op("stop_gradient", lambda x: x, lambda x: (x.shape, x.dtype),
+                   vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+
+
+def stop_gradient(x) -> Node:
+    """The identity forward; blocks every derivative (the value is a constant to them).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.scalar("x")
+    >>> g = sg.grad(x * sg.stop_gradient(x), x)
+    >>> g.eval({x: 3.0})
+    array(3.)
+    """
+    (x,) = as_nodes(x)
+    return x.graph.apply(STOP_GRADIENT, (x,))
+
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,106 @@
+"""Matrix products: matmul (NumPy's ``@``, with batch broadcasting) and dot.
+
+matmul is bilinear, so its forward rules are matmul itself; its reverse rules
+are the notes' ``dW = dD @ X.T`` and ``dX = W.T @ dD``, with 1-d operands
+treated as a row (left) or column (right) and the extra axis removed again.
+Batch dimensions broadcast; the gradient pass sums them back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..graph import Node, as_nodes
+from .core import Op, broadcast_shapes, combine_dtypes
+from .shape import getitem, transpose
+
+
+class _Batch:
+    def __init__(self, node, shape):
+        self.shape = shape
+        self._node = node
+
+    def describe(self) -> str:
+        return self._node.describe()
+
+
+def _matmul_infer(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: operands must have at least one dimension, got {a.describe()} and "
+                         f"{b.describe()}; use mul for scalars")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a is not None and k_b is not None and k_a != k_b:
+        raise ShapeError(f"matmul: inner dimensions differ: {a.describe()} @ {b.describe()} ({k_a} != {k_b})")
+    batch = broadcast_shapes("matmul", _Batch(a, a.shape[:-2]), _Batch(b, b.shape[:-2]))
+    rows = a.shape[-2:-1] if a.ndim >= 2 else ()
+    cols = b.shape[-1:] if b.ndim >= 2 else ()
+    return batch + rows + cols, combine_dtypes("matmul", a, b)
+
+
+def _swap(x: Node) -> Node:
+    """Swap the last two axes."""
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return transpose(x, tuple(axes))
+
+
+def _vjp_a(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if b.ndim == 1:  # (..., n) cotangent times b as a row: an outer product
+        return getitem(g, (Ellipsis, slice(None), None)) * b
+    if a.ndim == 1:  # a was a row (1, k): add the row axis, multiply, take it away again
+        return getitem(matmul(getitem(g, (Ellipsis, None, slice(None))), _swap(b)), (Ellipsis, 0, slice(None)))
+    return matmul(g, _swap(b))
+
+
+def _vjp_b(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:  # a as a column times the cotangent as a row: an outer product
+        return getitem(a, (slice(None), None)) * getitem(g, (Ellipsis, None, slice(None)))
+    if b.ndim == 1:  # b was a column (k, 1)
+        return getitem(matmul(_swap(a), getitem(g, (Ellipsis, None))), (Ellipsis, 0))
+    return matmul(_swap(a), g)
+
+
+MATMUL = Op("matmul", np.matmul, _matmul_infer,
+            vjp=(_vjp_a, _vjp_b),
+            jvp=(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)))
+
+
+def matmul(a, b) -> Node:
+    """Matrix product with NumPy's ``@`` rules (1-d operands, batch broadcasting).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> W = sg.constant([[1.0, 2.0], [3.0, 4.0]])
+    >>> (W @ sg.constant([1.0, 1.0])).eval()
+    array([3., 7.])
+    """
+    a, b = as_nodes(a, b)
+    return a.graph.apply(MATMUL, (a, b))
+
+
+def dot(a, b) -> Node:
+    """``np.dot`` for scalars, vectors and matrices (use matmul for batches).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.dot(sg.constant([1.0, 2.0]), sg.constant([3.0, 4.0])).eval()
+    array(11.)
+    """
+    a, b = as_nodes(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim > 2 or b.ndim > 2:
+        raise ShapeError(f"dot: operands of more than 2 dimensions ({a.describe()}, {b.describe()}) "
+                         "follow different rules in NumPy; use matmul")
+    return matmul(a, b)
+
+
+__all__ = ["MATMUL", "matmul", "dot"]

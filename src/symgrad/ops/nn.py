@@ -1,0 +1,133 @@
+"""Neural-network functions, in the numerically stable forms the notes ask for.
+
+All are compositions of primitives: ``log_softmax`` is ``x - logsumexp(x)``
+(logsumexp is the stable primitive), ``softmax`` is its exponential, and the
+cross-entropies are written on the logits, never on probabilities, so neither
+``log(0)`` nor ``exp(1000)`` can occur.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from ..graph import Node, as_nodes, is_float
+from .core import Op, disconnected_rule
+from .elementwise import exp, softplus, square
+from .reductions import logsumexp, mean, sum
+
+
+def log_softmax(x, axis: int = -1) -> Node:
+    """log(softmax(x)) = x - logsumexp(x), stable for any logits.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.log_softmax(sg.constant([0.0, 0.0])).eval()
+    array([-0.69314718, -0.69314718])
+    """
+    (x,) = as_nodes(x)
+    return x - logsumexp(x, axis, keepdims=True)
+
+
+def softmax(x, axis: int = -1) -> Node:
+    """exp(x) / sum(exp(x)) along ``axis``, computed as exp(log_softmax(x)).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.softmax(sg.constant([1000.0, 1000.0])).eval()
+    array([0.5, 0.5])
+    """
+    return exp(log_softmax(x, axis))
+
+
+def _one_hot(labels, depth, dtype):
+    if labels.size and (labels.min() < 0 or labels.max() >= depth):
+        raise ValueError(f"one_hot: labels must lie in [0, {depth}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    return (labels[..., None] == np.arange(depth)).astype(dtype)
+
+
+def _one_hot_infer(labels, depth, dtype):
+    if labels.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: labels {labels.describe()} must be integers, not {labels.dtype}")
+    return labels.shape + (depth,), dtype
+
+
+ONE_HOT = Op("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+
+
+def one_hot(labels, depth: int, dtype="float64") -> Node:
+    """Integer labels as one-hot rows of length ``depth``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.one_hot(sg.constant([2, 0]), 3).eval()
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    (labels,) = as_nodes(labels)
+    return labels.graph.apply(ONE_HOT, (labels,), {"depth": int(depth), "dtype": np.dtype(dtype)})
+
+
+def cross_entropy(logits, labels, axis: int = -1) -> Node:
+    """Mean softmax cross-entropy of unnormalised ``logits`` against ``labels``.
+
+    ``labels`` are class indices (integers, one fewer dimension than the
+    logits) or probability rows (floats, the logits' shape). Computed from
+    log_softmax, so it stays finite for logits of any size.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> z = sg.constant([[2.0, 0.0], [0.0, 2.0]])
+    >>> round(float(sg.cross_entropy(z, sg.constant([0, 1])).eval()), 4)
+    0.1269
+    """
+    logits, labels = as_nodes(logits, labels)
+    if not is_float(logits.dtype):
+        raise DTypeError(f"cross_entropy: logits {logits.describe()} must be floats")
+    axis = axis % logits.ndim if logits.ndim else 0
+    if labels.dtype.kind in "iu":
+        expected = logits.shape[:axis] + logits.shape[axis + 1:]
+        depth = logits.shape[axis]
+        if axis != logits.ndim - 1 or depth is None or len(labels.shape) != len(expected):
+            raise ShapeError(f"cross_entropy: integer labels {labels.describe()} need logits with a static "
+                             f"last class axis and one more dimension, got {logits.describe()}")
+        targets = one_hot(labels, depth, logits.dtype)
+    elif is_float(labels.dtype):
+        targets = labels
+    else:
+        raise DTypeError(f"cross_entropy: labels {labels.describe()} must be integers or floats")
+    return mean(-sum(targets * log_softmax(logits, axis), axis))
+
+
+def sigmoid_cross_entropy(logits, labels) -> Node:
+    """Mean binary cross-entropy written on the logit: softplus(z) - y z.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.sigmoid_cross_entropy(sg.constant([800.0]), sg.constant([0.0])).eval())
+    800.0
+    """
+    logits, labels = as_nodes(logits, labels)
+    return mean(softplus(logits) - labels * logits)
+
+
+def mse(prediction, target) -> Node:
+    """Mean squared error.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.mse(sg.constant([1.0, 3.0]), sg.constant([0.0, 0.0])).eval()
+    array(5.)
+    """
+    prediction, target = as_nodes(prediction, target)
+    return mean(square(prediction - target))
+
+
+__all__ = ["ONE_HOT", "log_softmax", "softmax", "one_hot", "cross_entropy", "sigmoid_cross_entropy", "mse"]

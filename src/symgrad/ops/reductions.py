@@ -1,0 +1,193 @@
+"""Reductions over axes: sum, mean, max, min, logsumexp, argmax, argmin.
+
+Reverse rules broadcast the cotangent back over the reduced axes; forward
+rules reduce the tangent. ``max`` and ``min`` share the gradient equally among
+tied elements, so it stays a subgradient and sums to the incoming cotangent.
+``logsumexp`` is a primitive because the notes ask for its stable form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..graph import Node, as_nodes
+from .core import Op, float_result, normalize_axes, reduced_shape, undefined_rule
+from .elementwise import equal, exp, where
+from .shape import broadcast_like, expand_dims, zeros_like
+
+
+def _reduction_infer(name, float_only=False):
+    def infer(x, axis, keepdims):
+        dtype = float_result(name, x) if float_only else x.dtype
+        if name in ("max", "min") and any(x.shape[a] == 0 for a in axis):
+            raise ShapeError(f"{name}: cannot reduce the empty axis of {x.describe()}")
+        return reduced_shape(x.shape, axis, keepdims), dtype
+    return infer
+
+
+def _keep(d: Node, out: Node) -> Node:
+    """``d`` (shaped like ``out``) with the reduced axes kept as length 1."""
+    if out.params.keepdims:
+        return d
+    for axis in out.params.axis:  # ascending, so each index is already final
+        d = expand_dims(d, axis)
+    return d
+
+
+def _spread(d, out, x):
+    """The adjoint of a sum: copy ``d`` back over the reduced axes of ``x``."""
+    return broadcast_like(_keep(d, out), x)
+
+
+def _reduce(op: Op, x, axis, keepdims) -> Node:
+    (x,) = as_nodes(x)
+    axes = normalize_axes(op.name, x, axis)
+    return x.graph.apply(op, (x,), {"axis": axes, "keepdims": bool(keepdims)})
+
+
+SUM = Op("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims),
+         _reduction_infer("sum"),
+         vjp=(_spread,),
+         jvp=(lambda d, out, x: sum(d, out.params.axis, out.params.keepdims),))
+
+
+def _share(out, x):
+    """Where x attains its max (or min), 1 / (number of ties); elsewhere 0."""
+    one, zero = (x.graph.constant(np.array(v, x.dtype)) for v in (1, 0))
+    hit = where(equal(x, broadcast_like(_keep(out, out), x)), one, zero)
+    return hit / sum(hit, out.params.axis, keepdims=True)
+
+
+MAX = Op("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims),
+         _reduction_infer("max"),
+         vjp=(lambda d, out, x: _spread(d, out, x) * _share(out, x),),
+         jvp=(lambda d, out, x: sum(d * _share(out, x), out.params.axis, out.params.keepdims),))
+MIN = Op("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
+         _reduction_infer("min"),
+         vjp=MAX.vjp, jvp=MAX.jvp)
+
+
+def _logsumexp(x, axis, keepdims):
+    peak = np.max(x, axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)  # all -inf rows give -inf, not nan
+    with np.errstate(divide="ignore"):
+        total = np.log(np.sum(np.exp(x - peak), axis, keepdims=True)) + peak
+    return total if keepdims else np.squeeze(total, axis)
+
+
+def _softmax_of(out, x):
+    """exp(x - logsumexp(x)) over the reduced axes: the derivative of logsumexp."""
+    return exp(x - broadcast_like(_keep(out, out), x))
+
+
+LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only=True),
+               vjp=(lambda d, out, x: _spread(d, out, x) * _softmax_of(out, x),),
+               jvp=(lambda d, out, x: sum(d * _softmax_of(out, x), out.params.axis, out.params.keepdims),))
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Node:
+    """Sum over ``axis`` (an int, a tuple, or None for every axis).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sum(sg.constant([[1.0, 2.0], [3.0, 4.0]]), axis=0).eval()
+    array([4., 6.])
+    """
+    (x,) = as_nodes(x)
+    if axis is not None and not normalize_axes("sum", x, axis) and not keepdims:
+        return x
+    return _reduce(SUM, x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Node:
+    """Mean over ``axis``: a sum divided by the count (a run-time count for run-time dims).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.mean(sg.constant([1.0, 2.0, 6.0])).eval()
+    array(3.)
+    """
+    (x,) = as_nodes(x)
+    axes = normalize_axes("mean", x, axis)
+    total = sum(x, axes, keepdims)
+    sizes = [x.shape[a] for a in axes]
+    if None not in sizes:
+        return total / float(np.prod(sizes, dtype=np.float64))
+    count = sum(zeros_like(x) + 1.0, axes, keepdims)  # counted at run time; carries no derivative
+    return total / count
+
+
+def max(x, axis=None, keepdims: bool = False) -> Node:
+    """Largest element over ``axis``; ties share the gradient equally.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.max(sg.constant([1.0, 7.0, 3.0])).eval()
+    array(7.)
+    """
+    return _reduce(MAX, x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Node:
+    """Smallest element over ``axis``; ties share the gradient equally.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.min(sg.constant([1.0, 7.0, 3.0])).eval()
+    array(1.)
+    """
+    return _reduce(MIN, x, axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Node:
+    """log(sum(exp(x))) over ``axis``, computed without overflow.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.logsumexp(sg.constant([1000.0, 1000.0])).eval())  # 1000 + log 2
+    1000.6931471805599
+    """
+    return _reduce(LOGSUMEXP, x, axis, keepdims)
+
+
+def _arg_infer(name):
+    def infer(x, axis):
+        if not -x.ndim <= axis < x.ndim:
+            raise ShapeError(f"{name}: axis {axis} is out of range for {x.describe()}")
+        return tuple(d for i, d in enumerate(x.shape) if i != axis % x.ndim), np.dtype(np.int64)
+    return infer
+
+
+ARGMAX = Op("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
+            vjp=(undefined_rule,), jvp=(undefined_rule,))
+ARGMIN = Op("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
+            vjp=(undefined_rule,), jvp=(undefined_rule,))
+
+
+def argmax(x, axis: int = -1) -> Node:
+    """Index of the largest element along ``axis`` (integer; no derivative).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.argmax(sg.constant([[1.0, 9.0], [8.0, 2.0]])).eval()
+    array([1, 0])
+    """
+    (x,) = as_nodes(x)
+    return x.graph.apply(ARGMAX, (x,), {"axis": int(axis)})
+
+
+def argmin(x, axis: int = -1) -> Node:
+    """Index of the smallest element along ``axis`` (integer; no derivative)."""
+    (x,) = as_nodes(x)
+    return x.graph.apply(ARGMIN, (x,), {"axis": int(axis)})
+
+
+__all__ = ["SUM", "MAX", "MIN", "LOGSUMEXP", "ARGMAX", "ARGMIN",
+           "sum", "mean", "max", "min", "logsumexp", "argmax", "argmin"]

@@ -1,0 +1,412 @@
+"""Ops that move elements without arithmetic: reshape, transpose, broadcasting,
+indexing, concatenation.
+
+Most of these are linear, so their forward rule applies the op to the tangent
+and their reverse rule applies the adjoint op (reshape back, transpose back,
+scatter back into zeros) to the cotangent. Broadcasting needs no rule of its
+own: the gradient pass already sums cotangents back to an input's shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import DTypeError, ShapeError
+from ..graph import Node, as_node, as_nodes
+from .core import DISCONNECTED, Op, broadcast_shapes, disconnected_rule, normalize_axes
+
+
+def _same_rule(d, out, *inputs):
+    return d
+
+
+# --- reshape ----------------------------------------------------------------------
+
+def _reshape_infer(x, shape):
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1:
+        raise ShapeError(f"reshape: at most one dimension of {shape} may be -1 or None")
+    known = math.prod(d for d in shape if d != -1)
+    if None in x.shape:
+        if not unknown:
+            raise ShapeError(f"reshape: {x.describe()} has run-time dimensions; give -1 for one of {shape}")
+        return tuple(None if d == -1 else d for d in shape), x.dtype
+    size = math.prod(x.shape)
+    if unknown:
+        if known == 0 or size % known:
+            raise ShapeError(f"reshape: cannot reshape {x.describe()} (size {size}) into {shape}")
+        return tuple(size // known if d == -1 else d for d in shape), x.dtype
+    if known != size:
+        raise ShapeError(f"reshape: cannot reshape {x.describe()} (size {size}) into {shape} (size {known})")
+    return shape, x.dtype
+
+
+def _reshape_back(d, x):
+    if sum(dim is None for dim in x.shape) > 1:
+        return x.graph.apply(RESHAPE_LIKE, (d, x))
+    return reshape(d, x.shape)
+
+
+RESHAPE = Op("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
+             vjp=(lambda d, out, x: _reshape_back(d, x),),
+             jvp=(lambda d, out, x: reshape(d, out.params.shape),))
+# Reshape to another node's run-time shape: the adjoint of a reshape whose
+# input has several run-time dimensions.
+RESHAPE_LIKE = Op("reshape_like", lambda x, like: np.reshape(x, like.shape),
+                  lambda x, like: (like.shape, x.dtype),
+                  vjp=(lambda d, out, x, like: _reshape_back(d, x), disconnected_rule),
+                  jvp=(lambda d, out, x, like: out.graph.apply(RESHAPE_LIKE, (d, like)), disconnected_rule))
+
+
+def reshape(x, shape) -> Node:
+    """Give ``x`` a new shape with the same elements; one dimension may be -1.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.reshape(sg.constant([1.0, 2.0, 3.0, 4.0]), (2, -1)).type
+    'f64[2,2]'
+    """
+    (x,) = as_nodes(x)
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    shape = tuple(-1 if d is None else int(d) for d in shape)
+    if shape == x.shape:
+        return x
+    if x.op is RESHAPE:  # a chain of reshapes is one reshape
+        x = x.inputs[0]
+        if shape == x.shape:
+            return x
+    return x.graph.apply(RESHAPE, (x,), {"shape": shape})
+
+
+# --- transpose ------------------------------------------------------------------------
+
+def _transpose_infer(x, axes):
+    if sorted(axes) != list(range(len(x.shape))):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {len(x.shape)} axes of {x.describe()}")
+    return tuple(x.shape[a] for a in axes), x.dtype
+
+
+TRANSPOSE = Op("transpose", lambda x, axes: np.transpose(x, axes), _transpose_infer,
+               vjp=(lambda d, out, x: transpose(d, tuple(np.argsort(out.params.axes))),),
+               jvp=(lambda d, out, x: transpose(d, out.params.axes),))
+
+
+def transpose(x, axes=None) -> Node:
+    """Permute the axes (reverse them when ``axes`` is None); ``x.T`` is this.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.transpose(sg.constant([[1.0, 2.0, 3.0]])).type
+    'f64[3,1]'
+    """
+    (x,) = as_nodes(x)
+    ndim = len(x.shape)
+    axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(a) % ndim if ndim else int(a) for a in axes)
+    if axes == tuple(range(ndim)):
+        return x
+    if x.op is TRANSPOSE:  # transpose of a transpose is one transpose
+        inner = x.params.axes
+        return transpose(x.inputs[0], tuple(inner[a] for a in axes))
+    return x.graph.apply(TRANSPOSE, (x,), {"axes": axes})
+
+
+# --- broadcasting -------------------------------------------------------------------------
+
+class _ShapeOnly:
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def describe(self) -> str:
+        return f"target shape {self.shape}"
+
+
+def _broadcast_to_infer(x, shape):
+    result = broadcast_shapes("broadcast_to", x, _ShapeOnly(shape))
+    if result != tuple(shape):
+        raise ShapeError(f"broadcast_to: cannot broadcast {x.describe()} to {shape}")
+    return result, x.dtype
+
+
+# The cotangent is summed back to x's shape by the gradient pass, and a tangent
+# of x's shape is broadcast up by the forward pass: both rules hand d through.
+BROADCAST_TO = Op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
+                  vjp=(_same_rule,), jvp=(_same_rule,))
+BROADCAST_LIKE = Op("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
+                    lambda x, like: (broadcast_shapes("broadcast_like", x, like), x.dtype),
+                    vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule))
+ZEROS_LIKE = Op("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
+                vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+
+
+def broadcast_to(x, shape) -> Node:
+    """Broadcast ``x`` to a static ``shape`` (NumPy's rules).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.broadcast_to(sg.constant(1.0), (2, 3)).type
+    'f64[2,3]'
+    """
+    (x,) = as_nodes(x)
+    shape = tuple(int(d) for d in shape)
+    if shape == x.shape:
+        return x
+    return x.graph.apply(BROADCAST_TO, (x,), {"shape": shape})
+
+
+def broadcast_like(x: Node, like: Node) -> Node:
+    """Broadcast ``x`` to the run-time shape of ``like`` (which may have run-time dims)."""
+    if x.shape == like.shape:
+        return x
+    if None not in like.shape:
+        return broadcast_to(x, like.shape)
+    return x.graph.apply(BROADCAST_LIKE, (x, like))
+
+
+def zeros_like(x: Node) -> Node:
+    """Zeros of ``x``'s run-time shape and dtype; nothing flows back through it."""
+    if None not in x.shape:
+        return x.graph.constant(np.zeros(x.shape, x.dtype))
+    return x.graph.apply(ZEROS_LIKE, (x,))
+
+
+# --- indexing ------------------------------------------------------------------------------
+# An index is kept as a hashable spec; integer index arrays become inputs of the
+# node, so ``x[i]`` with a placeholder ``i`` works and is part of the graph.
+
+def _index_spec(x: Node, index) -> tuple[tuple, list]:
+    items = index if isinstance(index, tuple) else (index,)
+    spec, arrays = [], []
+    for item in items:
+        if item is None:
+            spec.append(("newaxis",))
+        elif item is Ellipsis:
+            spec.append(("ellipsis",))
+        elif isinstance(item, slice):
+            for part in (item.start, item.stop, item.step):
+                if part is not None and not isinstance(part, (int, np.integer)):
+                    raise ShapeError(f"getitem: slice bounds must be Python ints, got {item} on {x.describe()}")
+            spec.append(("slice", item.start, item.stop, item.step))
+        elif isinstance(item, (bool, np.bool_)):
+            raise ShapeError(f"getitem: a bool index on {x.describe()} is not supported; use sg.where")
+        elif isinstance(item, (int, np.integer)):
+            spec.append(("int", int(item)))
+        else:
+            node = as_node(item, x.graph) if not isinstance(item, Node) else item
+            if node.dtype.kind == "b":
+                raise ShapeError(
+                    f"getitem: boolean mask indexing of {x.describe()} gives a data-dependent shape; "
+                    "use sg.where instead")
+            if node.dtype.kind not in "iu":
+                raise DTypeError(f"getitem: index array {node.describe()} must be integer, not {node.dtype}")
+            spec.append(("array", len(arrays)))
+            arrays.append(node)
+    return tuple(spec), arrays
+
+
+def _index_tuple(spec, arrays) -> tuple:
+    out = []
+    for item in spec:
+        kind = item[0]
+        if kind == "newaxis":
+            out.append(None)
+        elif kind == "ellipsis":
+            out.append(Ellipsis)
+        elif kind == "slice":
+            out.append(slice(*item[1:]))
+        elif kind == "int":
+            out.append(item[1])
+        else:
+            out.append(arrays[item[1]])
+    return tuple(out)
+
+
+def _dummy(node: Node, fill: int) -> np.ndarray:
+    """A zero-stride stand-in with run-time dimensions replaced by ``fill``."""
+    if node.op.name == "constant":
+        return node.value
+    shape = tuple(fill if d is None else d for d in node.shape)
+    return as_strided(np.zeros(1, np.uint8), shape, (0,) * len(shape))
+
+
+def _getitem_infer(x, *arrays, spec):
+    # Index stand-ins twice, with two different sizes for the run-time
+    # dimensions: dimensions that differ between the two are run-time ones.
+    shapes = []
+    for fill in (97, 101):
+        try:
+            result = _dummy(x, fill)[_index_tuple(spec, [_dummy(a, fill) for a in arrays])]
+        except IndexError as err:
+            raise ShapeError(f"getitem: bad index for {x.describe()}: {err}") from None
+        shapes.append(np.shape(result))
+    return tuple(a if a == b else None for a, b in zip(*shapes)), x.dtype
+
+
+def _scatter_forward(d, like, *arrays, spec):
+    out = np.zeros(like.shape, d.dtype)
+    index = _index_tuple(spec, arrays)
+    if arrays:
+        np.add.at(out, index, d)  # repeated indices accumulate
+    else:
+        out[index] = d
+    return out
+
+
+def _getitem_vjp(index):
+    if index == 0:
+        return lambda d, out, x, *arrays: x.graph.apply(SCATTER_ADD, (d, x, *arrays), {"spec": out.params.spec})
+    return disconnected_rule
+
+
+def _getitem_jvp(index):
+    if index == 0:
+        return lambda d, out, x, *arrays: d.graph.apply(GETITEM, (d, *arrays), {"spec": out.params.spec})
+    return disconnected_rule
+
+
+def _scatter_vjp(index):
+    if index == 0:
+        return lambda d, out, g, like, *arrays: d.graph.apply(GETITEM, (d, *arrays), {"spec": out.params.spec})
+    return disconnected_rule
+
+
+def _scatter_jvp(index):
+    if index == 0:
+        return lambda d, out, g, like, *arrays: d.graph.apply(
+            SCATTER_ADD, (d, like, *arrays), {"spec": out.params.spec})
+    return disconnected_rule
+
+
+GETITEM = Op("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
+             vjp=_getitem_vjp, jvp=_getitem_jvp)
+# The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
+SCATTER_ADD = Op("scatter_add", _scatter_forward,
+                 lambda d, like, *arrays, spec: (like.shape, d.dtype),
+                 vjp=_scatter_vjp, jvp=_scatter_jvp)
+
+
+def getitem(x, index) -> Node:
+    """``x[index]`` with NumPy's rules: ints, slices, None, ``...`` and integer arrays.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> v = sg.constant([[1.0, 2.0], [3.0, 4.0]])
+    >>> v[1, ::-1].eval()
+    array([4., 3.])
+    >>> v[[0, 0, 1]].type
+    'f64[3,2]'
+    """
+    (x,) = as_nodes(x)
+    spec, arrays = _index_spec(x, index)
+    return x.graph.apply(GETITEM, (x, *arrays), {"spec": spec})
+
+
+def expand_dims(x, axis: int) -> Node:
+    """Insert a length-1 axis at ``axis``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.expand_dims(sg.constant([1.0, 2.0]), 0).type
+    'f64[1,2]'
+    """
+    (x,) = as_nodes(x)
+    axis = axis % (x.ndim + 1)
+    return getitem(x, (slice(None),) * axis + (None,))
+
+
+# --- concatenate and stack ----------------------------------------------------------------
+
+def _concatenate_infer(*xs, axis):
+    first = xs[0]
+    for x in xs[1:]:
+        if x.ndim != first.ndim:
+            raise ShapeError(f"concatenate: {first.describe()} and {x.describe()} differ in rank")
+    if not -first.ndim <= axis < first.ndim:
+        raise ShapeError(f"concatenate: axis {axis} is out of range for {first.describe()}")
+    axis %= first.ndim
+    shape = list(first.shape)
+    for x in xs[1:]:
+        for i, (a, b) in enumerate(zip(shape, x.shape)):
+            if i != axis and a is not None and b is not None and a != b:
+                raise ShapeError(
+                    f"concatenate: {first.describe()} and {x.describe()} differ on axis {i}, "
+                    f"which is not the concatenation axis {axis}")
+    sizes = [x.shape[axis] for x in xs]
+    shape[axis] = None if None in sizes else sum(sizes)
+    from .core import combine_dtypes
+    return tuple(shape), combine_dtypes("concatenate", *xs)
+
+
+def _concat_offsets(out, inputs, index):
+    axis = out.params.axis % out.ndim
+    sizes = [x.shape[axis] for x in inputs]
+    if None in sizes[:index + 1]:
+        raise ShapeError(
+            f"concatenate: differentiating {out.describe()} needs the static sizes of its inputs "
+            f"along axis {axis}, but they are {sizes}")
+    start = sum(sizes[:index])
+    return axis, start, start + sizes[index]
+
+
+def _concat_vjp(index):
+    def rule(d, out, *inputs):
+        axis, start, stop = _concat_offsets(out, inputs, index)
+        return getitem(d, (slice(None),) * axis + (slice(start, stop),))
+    return rule
+
+
+def _concat_jvp(index):
+    def rule(d, out, *inputs):
+        parts = [d if i == index else zeros_like(x) for i, x in enumerate(inputs)]
+        return concatenate(parts, out.params.axis)
+    return rule
+
+
+CONCATENATE = Op("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
+                 vjp=_concat_vjp, jvp=_concat_jvp)
+
+
+def concatenate(xs, axis: int = 0) -> Node:
+    """Join arrays along an existing axis.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.concatenate([sg.constant([1.0]), sg.constant([2.0, 3.0])]).eval()
+    array([1., 2., 3.])
+    """
+    xs = as_nodes(*xs)
+    if not xs:
+        raise ShapeError("concatenate: needs at least one array")
+    if len(xs) == 1:
+        return xs[0]
+    return xs[0].graph.apply(CONCATENATE, xs, {"axis": int(axis)})
+
+
+def stack(xs, axis: int = 0) -> Node:
+    """Join arrays of one shape along a new axis.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.stack([sg.constant([1.0, 2.0]), sg.constant([3.0, 4.0])]).type
+    'f64[2,2]'
+    """
+    xs = as_nodes(*xs)
+    if not xs:
+        raise ShapeError("stack: needs at least one array")
+    for x in xs[1:]:
+        if x.shape != xs[0].shape:
+            raise ShapeError(f"stack: {xs[0].describe()} and {x.describe()} differ in shape")
+    return concatenate([expand_dims(x, axis) for x in xs], axis % (xs[0].ndim + 1))
+
+
+__all__ = [name for name in dir() if not name.startswith("_")]
