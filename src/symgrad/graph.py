@@ -85,6 +85,9 @@ class Node:
     """One value in a graph. Build nodes with symgrad's functions, never directly."""
 
     __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value", "__weakref__")
+    # NumPy must defer to our reflected operators: without this, `array * node`
+    # silently builds an object array of nodes and `array @ node` fails.
+    __array_ufunc__ = None
 
     def __init__(self, graph, id, op, inputs, params, shape, dtype, name=None, value=None):
         self.graph = graph
