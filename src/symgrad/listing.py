@@ -21,9 +21,28 @@ def _value_text(value: np.ndarray) -> str:
     return f"[{value.flat[0]:.4g}, ... ({value.size} values)]"
 
 
-def _params_text(node: Node) -> str:
-    shown = [f"{k}={v}" for k, v in node.params if k not in ("shape", "dtype") or node.op.name not in (
-        "placeholder", "constant")]
+def index_text(spec: tuple) -> str:
+    """A getitem spec written the way it was indexed: ``:, None, 2, a0``."""
+    parts = []
+    for item in spec:
+        kind = item[0]
+        if kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "array":
+            parts.append(f"a{item[1]}")
+        else:
+            parts.append({"newaxis": "None", "ellipsis": "..."}[kind])
+    return ", ".join(parts)
+
+
+def params_text(node: Node) -> str:
+    """``[axis=(0,), keepdims=False]``; empty for ops without parameters."""
+    if node.op.name in ("placeholder", "constant"):
+        return ""
+    shown = [index_text(v) if k == "spec" else f"{k}={v}" for k, v in node.params]
     return f"[{', '.join(shown)}]" if shown else ""
 
 
@@ -32,7 +51,7 @@ def format_node(node: Node) -> str:
     if node.op.name == "constant":
         rhs = f"constant {_value_text(node.value)}"
     else:
-        rhs = f"{node.op.name}{_params_text(node)} " + " ".join(f"%{i.id}" for i in node.inputs)
+        rhs = f"{node.op.name}{params_text(node)} " + " ".join(f"%{i.id}" for i in node.inputs)
     line = f"{label}: {node.type} = {rhs.rstrip()}"
     origin = node.graph.origin(node)
     if origin is not None:

@@ -14,7 +14,7 @@ from ..errors import ShapeError
 from ..graph import Node, as_nodes
 from .core import Op, float_result, normalize_axes, reduced_shape, undefined_rule
 from .elementwise import equal, exp, where
-from .shape import broadcast_like, expand_dims, zeros_like
+from .shape import broadcast_like, getitem, zeros_like
 
 
 def _reduction_infer(name, float_only=False):
@@ -28,11 +28,11 @@ def _reduction_infer(name, float_only=False):
 
 def _keep(d: Node, out: Node) -> Node:
     """``d`` (shaped like ``out``) with the reduced axes kept as length 1."""
-    if out.params.keepdims:
+    if out.params.keepdims or not out.params.axis:
         return d
-    for axis in out.params.axis:  # ascending, so each index is already final
-        d = expand_dims(d, axis)
-    return d
+    axes = out.params.axis
+    ndim = d.ndim + len(axes)
+    return getitem(d, tuple(None if i in axes else slice(None) for i in range(ndim)))
 
 
 def _spread(d, out, x):
