@@ -21,7 +21,7 @@ from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
                    disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
 
 
-def elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
+def define_elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
     """An elementwise op whose chain ``rules`` serve as both vjp and jvp."""
     return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc)
 
@@ -33,17 +33,17 @@ def _apply(op: Op, *values) -> Node:
 
 # --- arithmetic -----------------------------------------------------------------
 
-NEG = elementwise("neg", np.negative, (lambda d, out, x: neg(d),), float_only=False)
-ADD = elementwise("add", np.add, (lambda d, out, x, y: d,
+NEG = define_elementwise("neg", np.negative, (lambda d, out, x: neg(d),), float_only=False)
+ADD = define_elementwise("add", np.add, (lambda d, out, x, y: d,
                                   lambda d, out, x, y: d), float_only=False)
-SUB = elementwise("sub", np.subtract, (lambda d, out, x, y: d,
+SUB = define_elementwise("sub", np.subtract, (lambda d, out, x, y: d,
                                        lambda d, out, x, y: neg(d)), float_only=False)
-MUL = elementwise("mul", np.multiply, (lambda d, out, x, y: d * y,
+MUL = define_elementwise("mul", np.multiply, (lambda d, out, x, y: d * y,
                                        lambda d, out, x, y: d * x), float_only=False)
-DIV = elementwise("div", np.true_divide, (lambda d, out, x, y: d / y,
+DIV = define_elementwise("div", np.true_divide, (lambda d, out, x, y: d / y,
                                           lambda d, out, x, y: neg(d * out / y)))
 # d(x**y)/dy = x**y log x is built only when the exponent is differentiated.
-POW = elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
+POW = define_elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
                                     lambda d, out, x, y: d * (out * log(x))), float_only=False)
 
 
@@ -133,7 +133,7 @@ def pow(x, y) -> Node:
 # --- math functions ------------------------------------------------------------------
 
 def _unary(name, forward, rule, doc=""):
-    return elementwise(name, forward, (rule,), doc=doc)
+    return define_elementwise(name, forward, (rule,), doc=doc)
 
 
 EXP = _unary("exp", np.exp, lambda d, out, x: d * out)
@@ -373,10 +373,10 @@ LEAKY_RELU = Op(
     elementwise_infer("leaky_relu"),
     vjp=(lambda d, out, x: where(x > 0, d, d * out.params.alpha),),
     jvp=(lambda d, out, x: where(x > 0, d, d * out.params.alpha),))
-MAXIMUM = elementwise("maximum", np.maximum, (lambda d, out, x, y: _pass_where(x >= y, d),
+MAXIMUM = define_elementwise("maximum", np.maximum, (lambda d, out, x, y: _pass_where(x >= y, d),
                                               lambda d, out, x, y: _block_where(x >= y, d)),
                       float_only=False)
-MINIMUM = elementwise("minimum", np.minimum, (lambda d, out, x, y: _pass_where(x <= y, d),
+MINIMUM = define_elementwise("minimum", np.minimum, (lambda d, out, x, y: _pass_where(x <= y, d),
                                               lambda d, out, x, y: _block_where(x <= y, d)),
                       float_only=False)
 
@@ -574,4 +574,6 @@ def stop_gradient(x) -> Node:
     return x.graph.apply(STOP_GRADIENT, (x,))
 
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# The ops and functions defined here (not the names imported above).
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_")
+           and (isinstance(value, Op) or getattr(value, "__module__", None) == __name__)]

@@ -409,4 +409,6 @@ def stack(xs, axis: int = 0) -> Node:
     return concatenate([expand_dims(x, axis) for x in xs], axis % (xs[0].ndim + 1))
 
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# The ops and functions defined here (not the names imported above).
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_")
+           and (isinstance(value, Op) or getattr(value, "__module__", None) == __name__)]
