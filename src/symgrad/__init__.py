@@ -14,6 +14,7 @@ differentiated again.
 from . import ops
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
+from .derivatives import hessian, hvp, jacobian
 from .errors import (DTypeError, Error, FeedError, GradCheckError, GradientError, GraphError,
                      NonFiniteError, RuleError, ShapeError)
 from .evaluate import Function, evaluate, function
