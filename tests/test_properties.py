@@ -1,0 +1,179 @@
+"""Property-based differential tests on random graphs (see graph_strategies.py).
+
+For every random program the graph symgrad builds must agree with
+independent oracles:
+
+- its value with the plain NumPy mirror of the same program;
+- its gradient with central differences of the mirror;
+- forward and reverse mode with each other: <u, J v> = <J^T u, v>;
+- the Hessian-vector product with itself (<v2, H v1> = <H v2, v1>) and with
+  central differences of the gradient; sg.hvp (both methods) with a jvp of sg.grad;
+- the compiled function (sg.function) with the interpreter (sg.evaluate);
+- its float32 build with the float64 one, within the first-order rounding
+  bound eps32 * sum over nodes |d cost / d node| * |node|, with every float
+  node of the float32 graph float32 (no silent upcast).
+
+The default (``ci``) profile runs a few hundred programs; the long run is
+``SYMGRAD_HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+
+import symgrad as sg
+from graph_strategies import Program, build, programs, run_numpy
+
+EPS32 = float(np.finfo(np.float32).eps)
+ROUNDING_FACTOR = 8   # slack over the first-order rounding bound (sums round n times)
+
+
+def _close(actual, expected, rtol, atol, what: str, program: Program) -> None:
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}\n{program}"
+    error = np.abs(actual - expected)
+    allowed = atol + rtol * np.abs(expected)
+    assert np.all(error <= allowed), (
+        f"{what}: worst error {error.max():.3g} (allowed {allowed.flat[np.argmax(error - allowed)]:.3g})\n"
+        f"actual   {actual}\nexpected {expected}\n{program}")
+
+
+def _central_differences(f, values: list, rng) -> list:
+    """d f / d values[i], element by element, with h = 6e-6 * max(1, |x|)."""
+    grads = []
+    for i, x in enumerate(values):
+        grad = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            h = 6e-6 * max(1.0, abs(float(x[index])))
+            plus, minus = [v.copy() for v in values], [v.copy() for v in values]
+            plus[i][index] += h
+            minus[i][index] -= h
+            grad[index] = (f(plus) - f(minus)) / (2 * h)
+        grads.append(grad)
+    return grads
+
+
+def _vectors(program: Program, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, np.shape(v)) for v in program.values]
+
+
+def _dot(xs, ys) -> float:
+    return float(sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)) for x, y in zip(xs, ys)))
+
+
+@given(programs())
+def test_random_graphs_agree_with_numpy_and_finite_differences(program: Program):
+    built = build(program)
+    x, y, n = built.inputs, built.output, len(built.inputs)
+    with built.graph:
+        cost = sg.sum(y * program.weights)
+        grads = sg.grad(cost, x, disconnected="zero")
+        bars = sg.vjp([y], x, [program.weights], disconnected="zero")
+        v1, v2 = _vectors(program, 1), _vectors(program, 2)
+        jv = sg.jvp(y, x, v1)
+        hv1 = sg.jvp(grads, x, v1)          # H v = d/dt grad(x + t v)
+        hv2 = sg.jvp(grads, x, v2)
+        routes = [h for method in ("forward-over-reverse", "reverse-over-reverse")
+                  for h in sg.hvp(cost, x, v1, method=method, disconnected="zero")]
+    outputs = [y, *grads, *bars, jv, *hv1, *hv2, *routes]
+    feeds = dict(zip(x, program.values))
+    interpreted = sg.evaluate(outputs, feeds)
+    compiled = sg.function(x, outputs)(*program.values)
+    for k, (a, b) in enumerate(zip(compiled, interpreted)):
+        _close(a, b, 1e-12, 1e-12 * (1 + np.max(np.abs(b), initial=0)), f"compiled vs interpreted output {k}",
+               program)
+
+    value, grad_values = interpreted[0], interpreted[1:1 + n]
+    expected = run_numpy(program, program.values)
+    _close(value, expected, 1e-7, 1e-7 * (1 + np.max(np.abs(expected))), "value vs NumPy", program)
+
+    def projected(values):
+        return float(np.sum(program.weights * run_numpy(program, values)))
+
+    numeric = _central_differences(projected, program.values, None)
+    scale = 1 + max(np.max(np.abs(g), initial=0) for g in numeric)
+    for i in range(n):
+        _close(grad_values[i], numeric[i], 1e-5, 1e-6 * scale, f"d cost / d x{i} vs central differences", program)
+        _close(interpreted[1 + n + i], grad_values[i], 1e-12, 1e-12 * scale, f"vjp vs grad for x{i}", program)
+
+    # <u, J v> = <J^T u, v>: forward and reverse mode agree without knowing J.
+    jv_value = interpreted[1 + 2 * n]
+    left, right = _dot([program.weights], [jv_value]), _dot(grad_values, v1)
+    size = np.sum(np.abs(program.weights * jv_value)) + sum(np.sum(np.abs(g * v)) for g, v in zip(grad_values, v1))
+    assert abs(left - right) <= 1e-10 * (1 + size), f"<u, Jv> = {left} but <J^T u, v> = {right}\n{program}"
+
+    # The Hessian: symmetric, equal to differences of the gradient, one value by every route.
+    start = 2 + 2 * n
+    hv1_values, hv2_values = interpreted[start:start + n], interpreted[start + n:start + 2 * n]
+    left, right = _dot(v2, hv1_values), _dot(hv2_values, v1)
+    size = sum(np.sum(np.abs(a * b)) for a, b in zip(v2 + hv2_values, hv1_values + v1))
+    assert abs(left - right) <= 1e-9 * (1 + size), f"<v2, H v1> = {left} but <H v2, v1> = {right}\n{program}"
+    gradient = sg.function(x, grads)
+    h = 1e-5
+    plus = gradient(*[a + h * b for a, b in zip(program.values, v1)])
+    minus = gradient(*[a - h * b for a, b in zip(program.values, v1)])
+    hscale = 1 + max(np.max(np.abs(v), initial=0) for v in hv1_values)
+    for i in range(n):
+        _close(hv1_values[i], (plus[i] - minus[i]) / (2 * h), 1e-4, 1e-5 * hscale,
+               f"(H v)[x{i}] vs central differences of the gradient", program)
+        for route in (0, n):  # sg.hvp's two methods
+            _close(interpreted[start + 2 * n + route + i], hv1_values[i], 1e-10, 1e-10 * hscale,
+                   f"sg.hvp vs jvp of grad for x{i}", program)
+
+
+def _rounding_bound(graph: sg.Graph, scalar: sg.Node, feeds: dict) -> float:
+    """First-order bound on the float32 rounding error of ``scalar``, computed in float64.
+
+    Each float node n rounds its result with a relative error of at most
+    eps32, which moves ``scalar`` by about |d scalar / d n| * |n|. Nodes that
+    round nothing are left out: placeholders (fed float32-exact values) and
+    constant subexpressions whose value is exact in float32 (the 2 and the
+    2 - 1 of x ** 2, whose sensitivity x log x is NaN for x < 0).
+    """
+    varying, nodes = set(), []
+    for m in sg.ancestors([scalar]):
+        if m.op.name == "placeholder" or any(i in varying for i in m.inputs):
+            varying.add(m)
+        if m.dtype.kind != "f" or m is scalar or m.op.name == "placeholder":
+            continue
+        if m not in varying and np.all(np.float32(m.eval()) == m.eval()):
+            continue
+        nodes.append(m)
+    with graph:
+        sensitivities = sg.grad(scalar, nodes, disconnected="zero")
+    values = sg.evaluate(nodes + sensitivities, feeds)
+    half = len(nodes)
+    total = float(np.abs(sg.evaluate(scalar, feeds)))
+    total += sum(float(np.sum(np.abs(v * s))) for v, s in zip(values[:half], values[half:]))
+    return EPS32 * total
+
+
+@given(programs())
+def test_float32_builds_stay_float32_within_rounding(program: Program):
+    results = {}
+    for dtype in ("float64", "float32"):
+        built = build(program, dtype)
+        with built.graph:
+            weights = program.weights.astype(dtype)
+            cost = sg.sum(built.output * weights)
+            grads = sg.grad(cost, built.inputs, disconnected="zero")
+            # One scalar summarising the whole gradient, for the rounding bound.
+            probe = sum(sg.sum(g * w.astype(dtype)) for g, w in zip(grads, _vectors(program, 3)))
+        feeds = {p: v.astype(dtype) for p, v in zip(built.inputs, program.values)}
+        results[dtype] = (built, cost, probe, sg.evaluate([cost, probe], feeds), feeds)
+
+    built32 = results["float32"][0]
+    upcast = [m.describe() for m in built32.graph if m.dtype.kind == "f" and m.dtype != np.float32]
+    assert not upcast, f"float64 nodes in a float32 graph: {upcast}\n{program}"
+    assert built32.output.dtype == np.float32
+
+    built64, cost64, probe64, (c64, p64), feeds64 = results["float64"]
+    c32, p32 = results["float32"][3]
+    assert c32.dtype == p32.dtype == np.float32
+    for name, have, want, scalar in (("cost", c32, c64, cost64), ("gradient", p32, p64, probe64)):
+        allowed = ROUNDING_FACTOR * _rounding_bound(built64.graph, scalar, feeds64) + 1e-30
+        error = abs(float(have) - float(want))
+        assert error <= allowed, (f"float32 {name} {float(have)!r} vs float64 {float(want)!r}: error "
+                                  f"{error:.3g} exceeds {allowed:.3g}\n{program}")
