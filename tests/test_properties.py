@@ -127,7 +127,9 @@ def _rounding_bound(graph: sg.Graph, scalar: sg.Node, feeds: dict) -> float:
     """First-order bound on the float32 rounding error of ``scalar``, computed in float64.
 
     Each float node n rounds its result with a relative error of at most
-    eps32, which moves ``scalar`` by about |d scalar / d n| * |n|. Nodes that
+    eps32, which moves ``scalar`` by about |d scalar / d n| * |n|. A sum,
+    matmul or logsumexp also rounds its partial sums, so for those |n| is
+    replaced by the sum of the magnitudes of what it adds up. Nodes that
     round nothing are left out: placeholders (fed float32-exact values) and
     constant subexpressions whose value is exact in float32 (the 2 and the
     2 - 1 of x ** 2, whose sensitivity x log x is NaN for x < 0).
@@ -143,11 +145,24 @@ def _rounding_bound(graph: sg.Graph, scalar: sg.Node, feeds: dict) -> float:
         nodes.append(m)
     with graph:
         sensitivities = sg.grad(scalar, nodes, disconnected="zero")
-    values = sg.evaluate(nodes + sensitivities, feeds)
-    half = len(nodes)
-    total = float(np.abs(sg.evaluate(scalar, feeds)))
-    total += sum(float(np.sum(np.abs(v * s))) for v, s in zip(values[:half], values[half:]))
+    inputs = sorted({i for m in nodes for i in m.inputs}, key=lambda i: i.id)
+    values = dict(zip(nodes + inputs + [scalar], sg.evaluate(nodes + inputs + [scalar], feeds)))
+    total = float(np.abs(values[scalar]))
+    for m, sensitivity in zip(nodes, sg.evaluate(sensitivities, feeds)):
+        total += float(np.sum(np.abs(sensitivity) * _magnitude(m, values)))
     return EPS32 * total
+
+
+def _magnitude(node: sg.Node, values: dict) -> np.ndarray:
+    """What a node's rounding error is relative to: |value|, or the magnitudes of its partial sums."""
+    args = [np.abs(values[i]) for i in node.inputs]
+    if node.op.name == "sum":
+        return np.sum(args[0], axis=node.params.axis, keepdims=node.params.keepdims)
+    if node.op.name == "matmul":
+        return np.matmul(*args)
+    if node.op.name == "logsumexp":
+        return np.abs(values[node]) + np.max(args[0], axis=node.params.axis, keepdims=node.params.keepdims)
+    return np.abs(values[node])
 
 
 @given(programs())
