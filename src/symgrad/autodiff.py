@@ -118,6 +118,9 @@ def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
     if value.shape == shape:
         return value
     lead = value.ndim - len(shape)
+    if value.ndim > max(len(shape), node.ndim):  # extra axes can only come from broadcasting into node
+        raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
+                        f"which has more dimensions than both {target.describe()} and {node.describe()}")
     if lead < 0:
         raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
                         f"which has fewer dimensions than {target.describe()}")
@@ -131,6 +134,15 @@ def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
             raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
                             f"which does not reduce to the shape of {target.describe()}")
     return value
+
+
+def _broadcast_tangent(dot: Node, node: Node, index: int) -> Node:
+    """Broadcast a tangent up to ``node``'s shape (a chore of the pass)."""
+    try:
+        return broadcast_like(dot, node)
+    except ShapeError:
+        raise RuleError(f"{node.op.name}: the forward rule for input {index} returned {dot.describe()}, "
+                        f"which does not broadcast to the shape of {node.describe()}") from None
 
 
 # --- reverse mode -----------------------------------------------------------------------------
@@ -276,7 +288,7 @@ def vjp(outputs, wrt, cotangents, disconnected: str = "raise"):
 
 def _check_disconnected_option(value: str) -> None:
     if value not in ("raise", "zero"):
-        raise ValueError(f"disconnected must be 'raise' or 'zero', not {value!r}")
+        raise GradientError(f"disconnected must be 'raise' or 'zero', not {value!r}")
 
 
 # --- forward mode -------------------------------------------------------------------------------
@@ -322,7 +334,7 @@ def jvp(outputs, wrt, tangents):
                 dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
                 if dot is ZERO or dot is DISCONNECTED:
                     continue
-                parts.append(broadcast_like(dot, node) if dot.shape != node.shape else dot)
+                parts.append(dot if dot.shape == node.shape else _broadcast_tangent(dot, node, index))
             if parts:
                 dots[node] = _add_all(parts)
     results = []

@@ -7,14 +7,32 @@ exception a Python programmer would expect (a shape problem is a
 working.
 
     Error
-    ├── GraphError      nodes of two graphs, duplicate placeholder names
-    ├── ShapeError      shapes that do not fit an op (ValueError)
-    ├── DTypeError      dtypes that do not fit an op (TypeError)
-    ├── FeedError       a missing, unknown or ill-shaped feed (ValueError)
-    ├── GradientError   disconnected or undefined gradients, non-scalar cost
-    ├── RuleError       a custom op's rule broke the rule contract
+    ├── GraphError      nodes of two graphs, a placeholder name reused (ValueError)
+    ├── ShapeError      shapes, axes, indices that do not fit an op; a bad reshape (ValueError)
+    ├── DTypeError      dtypes that do not fit an op; mixed float widths; unknown dtypes (TypeError)
+    ├── FeedError       a missing, unknown, ill-shaped or ill-typed feed; wrong arity (ValueError)
+    ├── GradientError   disconnected or undefined gradients, non-scalar cost, integer
+    │                   targets, a cotangent/tangent/vector of the wrong dtype (ValueError)
+    ├── RuleError       an op broke the op contract: a rule returned an array, a node of
+    │                   the wrong shape or dtype, rules not one per input, a forward whose
+    │                   result disagrees with the shape rule (TypeError)
     ├── GradCheckError  check_grad found a derivative that disagrees (AssertionError)
     └── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
+
+Passing a Python object where a node is required (``sg.grad(3.0, x)``) or
+asking for the truth value of a node (``if x > 0:``) raises a plain
+``TypeError``: these are mistakes in the calling code, not in the graph.
+An exception raised inside an op's NumPy forward while evaluating carries a
+note naming the node and its inputs' shapes and ranges.
+
+Examples
+--------
+>>> import symgrad as sg
+>>> try:
+...     sg.vector("a", 3) + sg.vector("b", 4)
+... except sg.ShapeError as err:
+...     print(err)
+add: shapes do not broadcast: placeholder 'a' f64[3] and placeholder 'b' f64[4] (axis -1)
 """
 
 from __future__ import annotations
@@ -45,7 +63,7 @@ class GradientError(Error, ValueError):
 
 
 class RuleError(Error, TypeError):
-    """A differentiation rule returned something other than what it must."""
+    """An op broke the op contract: a rule returned something other than what it must."""
 
 
 class GradCheckError(Error, AssertionError):

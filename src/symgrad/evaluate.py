@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, GraphError, NonFiniteError
+from .errors import FeedError, GraphError, NonFiniteError, RuleError
 from .graph import Node, ancestors, type_string
 
 
@@ -65,7 +65,10 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
 
 def _resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
     resolved = {}
-    for key, value in (feeds or {}).items():
+    if not isinstance(feeds, Mapping):
+        raise FeedError(f"feeds must be a dict from placeholders (or their names) to values, "
+                        f"not {type(feeds).__name__}")
+    for key, value in feeds.items():
         if isinstance(key, str):
             node = graph.placeholder_named(key) if graph is not None else None
             if node is None:
@@ -123,7 +126,7 @@ class Plan:
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
                 if check_shapes and not _fits(np.shape(value), node.shape):
-                    raise AssertionError(
+                    raise RuleError(
                         f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
                         "the op's forward and shape rule disagree")
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():

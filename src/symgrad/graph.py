@@ -229,6 +229,7 @@ class Graph:
         found = self._by_key.get(key)
         if found is not None:
             return found
+        op.check_arity(len(inputs))
         shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
         node = Node(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
         self.nodes.append(node)
@@ -243,7 +244,7 @@ class Graph:
 
     def placeholder(self, name: str, shape: Iterable = (), dtype="float64") -> Node:
         shape = _check_shape(shape, f"placeholder '{name}'")
-        dtype = np.dtype(dtype)
+        dtype = check_dtype(dtype, f"placeholder '{name}'")
         existing = self._placeholders.get(name)
         if existing is not None:
             if existing.shape == shape and existing.dtype == dtype:
@@ -321,6 +322,17 @@ def _check_shape(shape, what: str) -> Shape:
             raise ShapeError(f"{what}: shape {tuple(shape)} must hold non-negative ints or None")
         dims.append(None if d is None else int(d))
     return tuple(dims)
+
+
+def check_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a NumPy dtype symgrad can hold: bool, integer or float."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
+    if dtype.kind not in "biuf":
+        raise DTypeError(f"{what}: dtype {dtype} is not supported; use a float, integer or bool dtype")
+    return dtype
 
 
 # --- making nodes from values ---------------------------------------------------

@@ -37,7 +37,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, GradientError, RuleError, ShapeError
 from ..graph import Node, as_nodes, is_float, type_string
 
 
@@ -82,10 +82,21 @@ class Op:
         _REGISTRY.setdefault(self.name, self)
 
     def vjp_rule(self, index: int) -> Callable:
-        return self.vjp(index) if callable(self.vjp) else self.vjp[index]
+        return self.vjp(index) if callable(self.vjp) else self.vjp[index] if self.vjp else self._no_rules("reverse")
 
     def jvp_rule(self, index: int) -> Callable:
-        return self.jvp(index) if callable(self.jvp) else self.jvp[index]
+        return self.jvp(index) if callable(self.jvp) else self.jvp[index] if self.jvp else self._no_rules("forward")
+
+    def _no_rules(self, kind: str):
+        raise GradientError(f"{self.name}: the op has no {kind} rules, so no derivative can flow through it")
+
+    def check_arity(self, count: int) -> None:
+        """Called when a node is made: a tuple of rules needs one rule per input."""
+        for kind, rules in (("reverse", self.vjp), ("forward", self.jvp)):
+            if isinstance(rules, tuple) and rules and len(rules) != count:
+                raise RuleError(
+                    f"{self.name}: the op has {len(rules)} {kind} rules but was applied to {count} inputs; "
+                    "give one rule per input (or a function of the input's position)")
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -172,7 +183,12 @@ def normalize_axes(op_name: str, node: Node, axis) -> tuple:
     ndim = len(node.shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise ShapeError(f"{op_name}: axis must be an int, a tuple of ints or None, not {axis!r}")
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError
-from ..graph import Node, as_nodes, is_float
+from ..graph import Node, as_nodes, check_dtype, is_float
 from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
                    disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
 
@@ -549,7 +549,7 @@ def cast(x, dtype) -> Node:
     'f32[1]'
     """
     (x,) = as_nodes(x)
-    dtype = np.dtype(dtype)
+    dtype = check_dtype(dtype, f"cast of {x.describe()}")
     if x.dtype == dtype:
         return x
     return x.graph.apply(CAST, (x,), {"dtype": dtype})

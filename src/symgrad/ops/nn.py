@@ -96,12 +96,27 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
         if axis != logits.ndim - 1 or depth is None or len(labels.shape) != len(expected):
             raise ShapeError(f"cross_entropy: integer labels {labels.describe()} need logits with a static "
                              f"last class axis and one more dimension, got {logits.describe()}")
+        _same_shape(labels, expected, f"integer labels {labels.describe()} need shape "
+                    f"{_dims(expected)}, one label per row of the logits {logits.describe()}")
         targets = one_hot(labels, depth, logits.dtype)
     elif is_float(labels.dtype):
+        _same_shape(labels, logits.shape, f"probability labels {labels.describe()} need the shape of "
+                    f"the logits {logits.describe()}")
         targets = labels
     else:
         raise DTypeError(f"cross_entropy: labels {labels.describe()} must be integers or floats")
     return mean(-sum(targets * log_softmax(logits, axis), axis))
+
+
+def _dims(shape) -> str:
+    return str(tuple("?" if d is None else d for d in shape)).replace("'", "")
+
+
+def _same_shape(labels: Node, shape: tuple, message: str) -> None:
+    """Labels must match exactly (run-time dimensions match anything): no broadcasting of labels."""
+    if len(labels.shape) != len(shape) or any(
+            a is not None and b is not None and a != b for a, b in zip(labels.shape, shape)):
+        raise ShapeError(f"cross_entropy: {message}")
 
 
 def sigmoid_cross_entropy(logits, labels) -> Node:

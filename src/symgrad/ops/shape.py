@@ -26,6 +26,9 @@ def _same_rule(d, out, *inputs):
 # --- reshape ----------------------------------------------------------------------
 
 def _reshape_infer(x, shape):
+    if any(d < -1 for d in shape):
+        raise ShapeError(f"reshape: cannot reshape {x.describe()} into {shape}: "
+                         "dimensions must be non-negative, or -1 (or None) for one inferred dimension")
     unknown = [i for i, d in enumerate(shape) if d == -1]
     if len(unknown) > 1:
         raise ShapeError(f"reshape: at most one dimension of {shape} may be -1 or None")
@@ -73,6 +76,9 @@ def reshape(x, shape) -> Node:
     (x,) = as_nodes(x)
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
+    if not all(d is None or isinstance(d, (int, np.integer)) for d in shape):
+        raise ShapeError(f"reshape: the new shape {tuple(shape)} of {x.describe()} must hold ints (-1 or None "
+                         "for one inferred dimension)")
     shape = tuple(-1 if d is None else int(d) for d in shape)
     if shape == x.shape:
         return x
