@@ -193,11 +193,17 @@ class Built:
     nodes: list             # the node of every pool value
 
 
-def build(program: Program, dtype="float64") -> Built:
-    """The program as a symgrad graph in a fresh Graph."""
+def build(program: Program, dtype="float64", runtime_dims: bool = False) -> Built:
+    """The program as a symgrad graph in a fresh Graph.
+
+    With ``runtime_dims`` every input dimension longer than 1 is declared
+    ``None`` (known only at run time); length-1 dimensions stay static, since
+    only those broadcast.
+    """
     graph = sg.Graph()
     with graph:
-        inputs = [sg.placeholder(f"x{k}", s, dtype) for k, s in enumerate(program.shapes)]
+        shapes = [tuple(None if runtime_dims and n > 1 else n for n in s) for s in program.shapes]
+        inputs = [sg.placeholder(f"x{k}", s, dtype) for k, s in enumerate(shapes)]
         pool = list(inputs)
         for step in program.steps:
             params = {k: _cast(v, dtype) for k, v in step.params.items()}

@@ -9,6 +9,7 @@ independent oracles:
 - the Hessian-vector product with itself (<v2, H v1> = <H v2, v1>) and with
   central differences of the gradient; sg.hvp (both methods) with a jvp of sg.grad;
 - the compiled function (sg.function) with the interpreter (sg.evaluate);
+- a build with run-time (None) dimensions with the static build;
 - its float32 build with the float64 one, within the first-order rounding
   bound eps32 * sum over nodes |d cost / d node| * |node|, with every float
   node of the float32 graph float32 (no silent upcast).
@@ -20,7 +21,7 @@ The default (``ci``) profile runs a few hundred programs; the long run is
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, reject
 
 import symgrad as sg
 from graph_strategies import Program, build, programs, run_numpy
@@ -192,3 +193,32 @@ def test_float32_builds_stay_float32_within_rounding(program: Program):
         error = abs(float(have) - float(want))
         assert error <= allowed, (f"float32 {name} {float(have)!r} vs float64 {float(want)!r}: error "
                                   f"{error:.3g} exceeds {allowed:.3g}\n{program}")
+
+
+def _needs_static_shapes(err: sg.ShapeError) -> bool:
+    """The documented limits of run-time dimensions: reshape needs a -1, cross_entropy a static class axis,
+    differentiating concatenate static sizes."""
+    return "run-time" in str(err) or "static" in str(err)
+
+
+@given(programs())
+def test_runtime_dimensions_give_the_same_numbers(program: Program):
+    results = []
+    for runtime_dims in (False, True):
+        try:
+            built = build(program, runtime_dims=runtime_dims)
+            with built.graph:
+                cost = sg.sum(built.output * program.weights)
+                grads = sg.grad(cost, built.inputs, disconnected="zero")
+                jv = sg.jvp(built.output, built.inputs, _vectors(program, 1))
+        except sg.ShapeError as err:
+            if not (runtime_dims and _needs_static_shapes(err)):
+                raise
+            reject()
+        outputs = [built.output, *grads, jv]
+        results.append(sg.function(built.inputs, outputs)(*program.values))
+        if runtime_dims:
+            assert any(None in p.shape for p in built.inputs) or all(
+                n <= 1 for s in program.shapes for n in s)
+    for k, (static, runtime) in enumerate(zip(*results)):
+        _close(runtime, static, 1e-12, 1e-12 * (1 + np.max(np.abs(static))), f"run-time dims, output {k}", program)
