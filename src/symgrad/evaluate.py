@@ -116,6 +116,8 @@ class Plan:
                 value = node.value
             elif not inputs and node.op.name == "placeholder":
                 value = feeds[node]
+                if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
+                    raise _non_finite(node, [], value, "was fed")
             else:
                 try:
                     value = forward(*[values[i] for i in inputs], **params)
@@ -159,10 +161,22 @@ def _summary(value) -> str:
     return text + f" in [{array.min():.4g}, {array.max():.4g}]"
 
 
-def _non_finite(node: Node, inputs: list, value) -> NonFiniteError:
-    lines = [f"{node.describe()} produced {_summary(value)}"]
+def _element(array, shape: tuple, where: tuple) -> str:
+    """The input element that met the output's first bad one, when the op is elementwise."""
+    array = np.asarray(array)
+    if array.size == 1 or array.ndim > len(shape):
+        return ""
+    try:
+        return f"; {np.broadcast_to(array, shape)[where]} there"
+    except ValueError:  # not elementwise: no single input element to show
+        return ""
+
+
+def _non_finite(node: Node, inputs: list, value, verb: str = "produced") -> NonFiniteError:
+    where = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+    lines = [f"{node.describe()} {verb} {_summary(value)}; the first is {value[where]} at index {where}"]
     for k, (inp, arr) in enumerate(zip(node.inputs, inputs)):
-        lines.append(f"  input {k}: {inp.describe()} = {_summary(arr)}")
+        lines.append(f"  input {k}: {inp.describe()} = {_summary(arr)}{_element(arr, value.shape, where)}")
     origin = node.graph.origin(node)
     if origin is not None:
         lines.append(f"  it belongs to the derivative (pass {origin.order}, {origin.kind}) of "

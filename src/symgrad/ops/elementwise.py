@@ -178,7 +178,12 @@ def exp(x) -> Node:
 
 
 def log(x) -> Node:
-    """Natural logarithm; log(0) = -inf and its derivative there is inf.
+    """Natural logarithm.
+
+    At the singular point, as NumPy: log(0) = -inf and its derivative 1/x
+    is inf; negative inputs give NaN. ``check_finite=True`` in
+    ``sg.evaluate`` / ``sg.function`` names the node where such a value first
+    appears.
 
     Examples
     --------
@@ -214,7 +219,12 @@ def expm1(x) -> Node:
 
 
 def sqrt(x) -> Node:
-    """Square root; sqrt(0) = 0 and its derivative there is inf.
+    """Square root.
+
+    At the singular point: sqrt(0) = 0, finite, but its derivative
+    0.5 / sqrt(x) is inf there (and a second derivative -inf); negative
+    inputs give NaN. ``check_finite=True`` names the node where such a value
+    first appears.
 
     Examples
     --------

@@ -13,21 +13,30 @@ import numpy as np
 from ..errors import DTypeError, ShapeError
 from ..graph import Node, as_nodes, is_float
 from .core import Op, disconnected_rule
-from .elementwise import exp, softplus, square
-from .reductions import logsumexp, mean, sum
+from .elementwise import exp, softplus, square, stop_gradient
+from .reductions import logsumexp, max, mean, sum
 
 
 def log_softmax(x, axis: int = -1) -> Node:
-    """log(softmax(x)) = x - logsumexp(x), stable for any logits.
+    """log(softmax(x)) = s - logsumexp(s) with s = x - max(x), stable for any logits.
+
+    Shifting by the row maximum first keeps the result exact when the logits
+    are much larger than their differences: ``x - logsumexp(x)`` would lose
+    log 2 of ``[1e8, 1e8]`` in float32 rounding. The shift is held constant
+    (``stop_gradient``); log_softmax does not change under it, so the
+    derivative is exact.
 
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.log_softmax(sg.constant([0.0, 0.0])).eval()
     array([-0.69314718, -0.69314718])
+    >>> sg.softmax(sg.constant([1e8, 1e8], dtype="float32")).eval()
+    array([0.5, 0.5], dtype=float32)
     """
     (x,) = as_nodes(x)
-    return x - logsumexp(x, axis, keepdims=True)
+    shifted = x - stop_gradient(max(x, axis, keepdims=True))
+    return shifted - logsumexp(shifted, axis, keepdims=True)
 
 
 def softmax(x, axis: int = -1) -> Node:
