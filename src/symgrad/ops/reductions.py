@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..graph import Node, as_nodes
 from .core import Op, float_result, normalize_axes, reduced_shape, undefined_rule
-from .elementwise import equal, exp, where
+from .elementwise import equal, exp, stop_gradient, where
 from .shape import broadcast_like, getitem, zeros_like
 
 
@@ -77,8 +77,16 @@ def _logsumexp(x, axis, keepdims):
 
 
 def _softmax_of(out, x):
-    """exp(x - logsumexp(x)) over the reduced axes: the derivative of logsumexp."""
-    return exp(x - broadcast_like(_keep(out, out), x))
+    """softmax(x) over the reduced axes: the derivative of logsumexp.
+
+    Computed as exp(x - max) / sum rather than exp(x - out): where the
+    elements are huge, ``out`` rounds away what tells them apart (float32
+    logsumexp([1e8, 1e8]) is 1e8, and exp(x - out) would be [1, 1]). The
+    shift is held constant; softmax does not change under it.
+    """
+    axes = out.params.axis
+    e = exp(x - stop_gradient(max(x, axes, keepdims=True)))
+    return e / sum(e, axes, keepdims=True)
 
 
 LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only=True),
