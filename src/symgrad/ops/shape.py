@@ -9,7 +9,9 @@ own: the gradient pass already sums cotangents back to an input's shape.
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -351,15 +353,23 @@ def _concatenate_infer(*xs, axis):
     return tuple(shape), combine_dtypes("concatenate", *xs)
 
 
+# Start offsets of each concatenated input, per node, computed once: recomputing
+# them for every input would make the gradient of an n-way concatenate O(n^2).
+_OFFSETS: "weakref.WeakKeyDictionary[Node, list]" = weakref.WeakKeyDictionary()
+
+
 def _concat_offsets(out, inputs, index):
     axis = out.params.axis % out.ndim
-    sizes = [x.shape[axis] for x in inputs]
-    if None in sizes[:index + 1]:
+    sizes = [x.shape[axis] for x in inputs] if out not in _OFFSETS else None
+    if sizes is not None:
+        _OFFSETS[out] = list(itertools.accumulate(sizes, lambda a, b: None if a is None or b is None else a + b,
+                                                  initial=0))
+    starts = _OFFSETS[out]
+    if starts[index + 1] is None:
         raise ShapeError(
             f"concatenate: differentiating {out.describe()} needs the static sizes of its inputs "
-            f"along axis {axis}, but they are {sizes}")
-    start = sum(sizes[:index])
-    return axis, start, start + sizes[index]
+            f"along axis {axis}, but they are {[x.shape[axis] for x in inputs]}")
+    return axis, starts[index], starts[index + 1]
 
 
 def _concat_vjp(index):
