@@ -167,6 +167,14 @@ def test_integer_and_bool_nodes_exist():
     assert sg.exp(i).dtype == np.float64  # math functions of integers give floats
 
 
+def test_python_ints_keep_an_integer_node_width_when_they_fit():
+    i32 = sg.placeholder("i32", (2,), "int32")
+    assert (i32 + 1).dtype == np.int32
+    assert (i32 * 2).eval({i32: [3, 4]}).dtype == np.int32
+    assert (i32 + 2 ** 40).dtype == np.int64  # does not fit: widened, never wrapped
+    np.testing.assert_array_equal((i32 + 2 ** 40).eval({i32: [1, 2]}), [2 ** 40 + 1, 2 ** 40 + 2])
+
+
 def test_constants_hold_a_private_read_only_copy():
     source = np.array([1.0, 2.0])
     c = sg.constant(source)

@@ -363,6 +363,9 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
         raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
     if like is not None and is_float(like.dtype) and array.dtype.kind in "biuf":
         return graph.constant(array.astype(like.dtype))
+    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "biu" and np.array_equal(
+            array.astype(like.dtype), array):  # an int that fits keeps the int width, as in NumPy
+        return graph.constant(array.astype(like.dtype))
     if array.dtype.kind == "f":
         array = array.astype(np.float64)
     elif array.dtype.kind in "iu":
