@@ -429,6 +429,8 @@ def _getitem(d: _Drawer):
     else:
         item = None
     index = (slice(None),) * axis + (item,)
+    if item is not None and axis == len(shape) - 1 and d.draw(st.booleans()):
+        index = (Ellipsis, item)   # the same element through ...
     if d.pool[k][index].size == 0:
         return None
     return Step("getitem", (k,), {"index": index})
