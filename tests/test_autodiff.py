@@ -318,3 +318,34 @@ def test_gradient_of_an_n_node_chain_adds_order_n_nodes(order):
     large, n_large = _nodes_added_by_grad(2000, order)
     assert large / small == pytest.approx(n_large / n_small, rel=0.02)
     assert large / n_large < 4 * order
+
+
+# --- concatenation along a run-time axis ----------------------------------------------------------
+
+def test_concatenate_along_a_run_time_axis_is_differentiable():
+    x, z, w = sg.placeholder("x", (None, 3)), sg.matrix("z", 2, 3), sg.placeholder("w", (None, 3))
+    rng = np.random.default_rng(1)
+    feeds = {x: rng.standard_normal((4, 3)), z: rng.standard_normal((2, 3)), w: rng.standard_normal((1, 3))}
+    joined = sg.concatenate([x, z, w, x], axis=0)
+    cost = (sg.sin(joined) * sg.constant(np.arange(1.0, 4.0))).sum()
+    grads = sg.grad(cost, [x, z, w])
+    assert [g.shape for g in grads] == [(None, 3), (2, 3), (None, 3)]
+    assert sg.check_grad(cost, [x, z, w], feeds).ok
+    for target in (x, z, w):
+        assert sg.check_grad(sg.grad(cost, target), [x, z, w], feeds).ok
+    tangent = sg.jvp(joined, [x, z, w], [np.ones((4, 3)), 2 * np.ones((2, 3)), 3 * np.ones((1, 3))])
+    np.testing.assert_array_equal(tangent.eval(feeds)[:, 0], [1, 1, 1, 1, 2, 2, 3, 1, 1, 1, 1])
+
+
+def _nodes_added_by_runtime_concat_grad(n):
+    with sg.Graph() as graph:
+        xs = [sg.placeholder(f"x{k}", (None,)) for k in range(n)]
+        cost = sg.square(sg.concatenate(xs)).sum()
+        before = len(graph)
+        sg.grad(cost, xs)
+        return len(graph) - before
+
+
+def test_gradient_of_a_run_time_concatenate_adds_order_n_nodes():
+    small, large = _nodes_added_by_runtime_concat_grad(100), _nodes_added_by_runtime_concat_grad(200)
+    assert large / small == pytest.approx(2.0, rel=0.05)

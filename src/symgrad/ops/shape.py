@@ -365,18 +365,70 @@ def _concat_offsets(out, inputs, index):
         _OFFSETS[out] = list(itertools.accumulate(sizes, lambda a, b: None if a is None or b is None else a + b,
                                                   initial=0))
     starts = _OFFSETS[out]
-    if starts[index + 1] is None:
-        raise ShapeError(
-            f"concatenate: differentiating {out.describe()} needs the static sizes of its inputs "
-            f"along axis {axis}, but they are {[x.shape[axis] for x in inputs]}")
-    return axis, starts[index], starts[index + 1]
+    return axis, starts[index], starts[index + 1]  # None when a size is known only at run time
 
 
 def _concat_vjp(index):
     def rule(d, out, *inputs):
         axis, start, stop = _concat_offsets(out, inputs, index)
+        if start is None or stop is None:
+            return _runtime_part(out, d, inputs, index, axis)
         return getitem(d, (slice(None),) * axis + (slice(start, stop),))
     return rule
+
+
+# Where sizes along the axis are known only at run time, the cotangent is cut at
+# run time: input k's part is head(tail(...tail(d, x0)..., x[k-1]), x[k]), where
+# head keeps the first len(x) entries along the axis and tail drops them. Both
+# are views; the chain of tails is kept per node so n inputs cost O(n) nodes.
+_RESTS: "weakref.WeakKeyDictionary[Node, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _runtime_part(out, d, inputs, index, axis):
+    cut_for, done, rest = _RESTS.get(out, (None, 0, d))
+    if cut_for is not d or done > index:
+        done, rest = 0, d
+    for x in inputs[done:index]:
+        rest = _cut(TAIL_LIKE, rest, x, axis)
+    _RESTS[out] = (d, index, rest)
+    return _cut(HEAD_LIKE, rest, inputs[index], axis)
+
+
+def _cut(op, d, like, axis):
+    return d.graph.apply(op, (d, like), {"axis": axis})
+
+
+def _cut_forward(head):
+    def forward(d, like, axis):
+        size = like.shape[axis]
+        return d[(slice(None),) * axis + (slice(None, size) if head else slice(size, None),)]
+    return forward
+
+
+def _cut_infer(head):
+    def infer(d, like, axis):
+        shape = list(d.shape)
+        size, total = like.shape[axis], d.shape[axis]
+        shape[axis] = size if head else (None if None in (size, total) else total - size)
+        return tuple(shape), d.dtype
+    return infer
+
+
+def _pad_rule(head):
+    """The adjoint of a cut: put the cotangent back in place, zeros in the part cut off."""
+    def rule(g, out, d, like):
+        axis = out.params.axis
+        other = zeros_like(_cut(TAIL_LIKE if head else HEAD_LIKE, d, like, axis))
+        return concatenate([g, other] if head else [other, g], axis)
+    return rule
+
+
+HEAD_LIKE = Op("head_like", _cut_forward(True), _cut_infer(True),
+               vjp=(_pad_rule(True), disconnected_rule),
+               jvp=(lambda t, out, d, like: _cut(HEAD_LIKE, t, like, out.params.axis), disconnected_rule))
+TAIL_LIKE = Op("tail_like", _cut_forward(False), _cut_infer(False),
+               vjp=(_pad_rule(False), disconnected_rule),
+               jvp=(lambda t, out, d, like: _cut(TAIL_LIKE, t, like, out.params.axis), disconnected_rule))
 
 
 def _concat_jvp(index):
