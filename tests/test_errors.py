@@ -131,6 +131,13 @@ def _():
     return sg.placeholder("a", (None, 3)).reshape(3, 2)
 
 
+@case("run-time dimension that broadcasts", sg.ShapeError, "mul", "'a' f64[?]", "size 1", "size 3",
+      "must not broadcast")
+def _():
+    a, b = sg.vector("a", None), sg.vector("b", None)
+    return sg.evaluate(sg.grad((a * b).sum(), a), {a: [2.0], b: [1.0, 2.0, 3.0]})
+
+
 @case("transpose axes", sg.ShapeError, "transpose", "(0, 0)", "not a permutation")
 def _():
     return mat("a").transpose(0, 0)

@@ -10,6 +10,8 @@ independent oracles:
   central differences of the gradient; sg.hvp (both methods) with a jvp of sg.grad;
 - the compiled function (sg.function) with the interpreter (sg.evaluate);
 - a build with run-time (None) dimensions with the static build;
+- whole Jacobians (both modes) and Hessians with those products, sg.check_grad
+  with its own finite differences;
 - its float32 build with the float64 one, within the first-order rounding
   bound eps32 * sum over nodes |d cost / d node| * |node|, with every float
   node of the float32 graph float32 (no silent upcast).
@@ -196,8 +198,8 @@ def test_float32_builds_stay_float32_within_rounding(program: Program):
 
 
 def _needs_static_shapes(err: sg.ShapeError) -> bool:
-    """The documented limits of run-time dimensions: reshape needs a -1, cross_entropy a static class axis,
-    differentiating concatenate static sizes."""
+    """The documented limits of run-time dimensions: reshape needs a -1, cross_entropy a static class
+    axis, and a run-time dimension must not broadcast (a slice of length 1 against a longer one)."""
     return "run-time" in str(err) or "static" in str(err)
 
 
@@ -211,14 +213,42 @@ def test_runtime_dimensions_give_the_same_numbers(program: Program):
                 cost = sg.sum(built.output * program.weights)
                 grads = sg.grad(cost, built.inputs, disconnected="zero")
                 jv = sg.jvp(built.output, built.inputs, _vectors(program, 1))
+            results.append(sg.function(built.inputs, [built.output, *grads, jv])(*program.values))
         except sg.ShapeError as err:
             if not (runtime_dims and _needs_static_shapes(err)):
                 raise
             reject()
-        outputs = [built.output, *grads, jv]
-        results.append(sg.function(built.inputs, outputs)(*program.values))
         if runtime_dims:
             assert any(None in p.shape for p in built.inputs) or all(
                 n <= 1 for s in program.shapes for n in s)
     for k, (static, runtime) in enumerate(zip(*results)):
         _close(runtime, static, 1e-12, 1e-12 * (1 + np.max(np.abs(static))), f"run-time dims, output {k}", program)
+
+
+@given(programs(max_steps=6))
+def test_jacobian_and_hessian_agree_with_the_products_and_check_grad(program: Program):
+    """Whole-matrix routes (forward and reverse Jacobians, the Hessian) against the
+    products already checked by finite differences, and sg.check_grad on the cost."""
+    built = build(program)
+    x0, y = built.inputs[0], built.output
+    u, v = program.weights, _vectors(program, 1)[0]
+    with built.graph:
+        cost = sg.sum(y * u)
+        routes = [sg.jacobian(y, x0, mode=mode, disconnected="zero") for mode in ("forward", "reverse")]
+        hessian = sg.hessian(cost, x0, disconnected="zero")
+        products = [sg.vjp(y, x0, u, disconnected="zero"), sg.jvp(y, x0, v),
+                    sg.hvp(cost, x0, v, disconnected="zero")]
+    feeds = dict(zip(built.inputs, program.values))
+    *jacobians, h, bar, dot, hv = sg.evaluate(routes + [hessian] + products, feeds)
+    n, m = v.size, u.size
+    for k, jac in enumerate(jacobians):
+        flat = jac.reshape(m, n)
+        _close(flat.T @ u.reshape(m), bar.reshape(n), 1e-10, 1e-10 * (1 + np.abs(bar).max()),
+               f"jacobian route {k}: J^T u vs vjp", program)
+        _close(flat @ v.reshape(n), dot.reshape(m), 1e-10, 1e-10 * (1 + np.abs(dot).max()),
+               f"jacobian route {k}: J v vs jvp", program)
+    h = h.reshape(n, n)
+    _close(h, h.T, 1e-9, 1e-9 * (1 + np.abs(h).max()), "hessian symmetry", program)
+    _close(h @ v.reshape(n), hv.reshape(n), 1e-10, 1e-10 * (1 + np.abs(hv).max()), "H v vs hvp", program)
+    check = sg.check_grad(cost, built.inputs, feeds, raise_on_failure=False)
+    assert check.ok, f"{check}\n{program}"

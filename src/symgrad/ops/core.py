@@ -77,6 +77,7 @@ class Op:
     vjp: tuple | Callable = ()
     jvp: tuple | Callable = ()
     doc: str = field(default="", compare=False)
+    broadcasts: bool = field(default=False, compare=False)  # NumPy-broadcasts its inputs against each other
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

@@ -23,7 +23,7 @@ from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
 
 def define_elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
     """An elementwise op whose chain ``rules`` serve as both vjp and jvp."""
-    return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc)
+    return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc, broadcasts=True)
 
 
 def _apply(op: Op, *values) -> Node:
@@ -401,7 +401,7 @@ WHERE = Op("where", np.where, _where_infer,
            vjp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
                 lambda d, out, c, x, y: _block_where(c, d)),
            jvp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
-                lambda d, out, c, x, y: _block_where(c, d)))
+                lambda d, out, c, x, y: _block_where(c, d)), broadcasts=True)
 
 
 def relu(x) -> Node:
@@ -498,7 +498,7 @@ def _comparison(name, forward):
         combine_dtypes(name, x, y)
         return broadcast_shapes(name, x, y), np.dtype(np.bool_)
     return Op(name, forward, infer, vjp=(undefined_rule, undefined_rule),
-              jvp=(undefined_rule, undefined_rule))
+              jvp=(undefined_rule, undefined_rule), broadcasts=True)
 
 
 LESS = _comparison("less", np.less)
