@@ -137,7 +137,8 @@ class _ShapeOnly:
 def _broadcast_to_infer(x, shape):
     result = broadcast_shapes("broadcast_to", x, _ShapeOnly(shape))
     if result != tuple(shape):
-        raise ShapeError(f"broadcast_to: cannot broadcast {x.describe()} to {shape}")
+        hint = "; a run-time (None) dimension does not broadcast" if None in x.shape else ""
+        raise ShapeError(f"broadcast_to: cannot broadcast {x.describe()} to {shape}{hint}")
     return result, x.dtype
 
 
