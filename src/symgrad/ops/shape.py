@@ -472,8 +472,9 @@ def stack(xs, axis: int = 0) -> Node:
     xs = as_nodes(*xs)
     if not xs:
         raise ShapeError("stack: needs at least one array")
-    for x in xs[1:]:
-        if x.shape != xs[0].shape:
+    for x in xs[1:]:  # a run-time dimension may stand for any static one
+        if x.ndim != xs[0].ndim or any(a is not None and b is not None and a != b
+                                       for a, b in zip(x.shape, xs[0].shape)):
             raise ShapeError(f"stack: {xs[0].describe()} and {x.describe()} differ in shape")
     return concatenate([expand_dims(x, axis) for x in xs], axis % (xs[0].ndim + 1))
 
