@@ -42,7 +42,7 @@ def _close(actual, expected, rtol, atol, what: str, program: Program) -> None:
         f"actual   {actual}\nexpected {expected}\n{program}")
 
 
-def _central_differences(f, values: list, rng) -> list:
+def _central_differences(f, values: list) -> list:
     """d f / d values[i], element by element, with h = 6e-6 * max(1, |x|)."""
     grads = []
     for i, x in enumerate(values):
@@ -95,7 +95,7 @@ def test_random_graphs_agree_with_numpy_and_finite_differences(program: Program)
     def projected(values):
         return float(np.sum(program.weights * run_numpy(program, values)))
 
-    numeric = _central_differences(projected, program.values, None)
+    numeric = _central_differences(projected, program.values)
     scale = 1 + max(np.max(np.abs(g), initial=0) for g in numeric)
     for i in range(n):
         _close(grad_values[i], numeric[i], 1e-5, 1e-6 * scale, f"d cost / d x{i} vs central differences", program)
