@@ -1,0 +1,77 @@
+"""Graph sizes of repeated and dense derivatives.
+
+1. d^n/dx^n tanh(x) for n = 1..8 by repeated ``sg.grad``: the number of nodes
+   the n-th derivative needs (``len(sg.ancestors([d]))``), next to SymPy's
+   ``diff`` of the same expression (``count_ops`` and the number of nodes in
+   its expression tree; SymPy's tree repeats shared subexpressions, our graph
+   does not).
+2. How ``sg.jacobian`` and ``sg.hessian`` grow with the size n of x
+   (n = 10, 20, 40): nodes in the result's graph and nodes added per sweep.
+
+    python bench/higher_order_counts.py
+"""
+
+from __future__ import annotations
+
+import symgrad as sg
+
+
+def tanh_derivative_counts(orders: int = 8) -> list[dict]:
+    import sympy  # only this script needs it
+
+    rows = []
+    with sg.Graph():
+        x = sg.scalar("x")
+        d = sg.tanh(x)
+        s = sympy.Symbol("x")
+        for n in range(1, orders + 1):
+            d = sg.grad(d, x)
+            expression = sympy.diff(sympy.tanh(s), s, n)
+            rows.append({"n": n, "symgrad nodes": len(sg.ancestors([d])),
+                         "sympy count_ops": int(sympy.count_ops(expression)),
+                         "sympy tree nodes": sum(1 for _ in sympy.preorder_traversal(expression))})
+    return rows
+
+
+def dense_counts(sizes=(10, 20, 40)) -> list[dict]:
+    rows = []
+    for n in sizes:
+        with sg.Graph():
+            x = sg.vector("x", n)
+            cost = sg.sum(sg.tanh(x * x[::-1]) * sg.softplus(x))
+            gradient_nodes = len(sg.ancestors([sg.grad(cost, x)]))
+            hessian_nodes = len(sg.ancestors([sg.hessian(cost, x)]))
+            y = sg.softmax(sg.tanh(x))
+            forward_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="forward")]))
+            reverse_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="reverse")]))
+        rows.append({"n": n, "gradient": gradient_nodes, "hessian": hessian_nodes,
+                     "jacobian forward": forward_nodes, "jacobian reverse": reverse_nodes})
+    return rows
+
+
+def main() -> dict:
+    tanh_rows = tanh_derivative_counts()
+    print("d^n/dx^n tanh(x): nodes in symgrad's graph vs the size of SymPy's diff")
+    print(f"{'n':>2} {'symgrad nodes':>14} {'growth':>7} {'sympy count_ops':>16} {'sympy tree nodes':>17}")
+    previous = None
+    for row in tanh_rows:
+        growth = f"{row['symgrad nodes'] / previous:.2f}" if previous else ""
+        previous = row["symgrad nodes"]
+        print(f"{row['n']:>2} {row['symgrad nodes']:>14} {growth:>7} {row['sympy count_ops']:>16} "
+              f"{row['sympy tree nodes']:>17}")
+    dense_rows = dense_counts()
+    print("\ndense derivatives of f(x) = Σ tanh(x ⊙ reversed x) softplus(x) and y = softmax(tanh(x)), x of size n")
+    print(f"{'n':>3} {'grad f':>7} {'hessian f':>10} {'jacobian y (fwd)':>17} {'jacobian y (rev)':>17}")
+    for row in dense_rows:
+        print(f"{row['n']:>3} {row['gradient']:>7} {row['hessian']:>10} {row['jacobian forward']:>17} "
+              f"{row['jacobian reverse']:>17}")
+    first, last = dense_rows[0], dense_rows[-1]
+    span = last["n"] - first["n"]
+    per_sweep = {key: (last[key] - first[key]) / span for key in ("hessian", "jacobian forward", "jacobian reverse")}
+    print("nodes added per sweep (per element of x): "
+          + ", ".join(f"{key} {value:.1f}" for key, value in per_sweep.items()))
+    return {"tanh": tanh_rows, "dense": dense_rows, "nodes per sweep": per_sweep}
+
+
+if __name__ == "__main__":
+    main()
