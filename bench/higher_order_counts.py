@@ -60,14 +60,16 @@ def main() -> dict:
         print(f"{row['n']:>2} {row['symgrad nodes']:>14} {growth:>7} {row['sympy count_ops']:>16} "
               f"{row['sympy tree nodes']:>17}")
     dense_rows = dense_counts()
-    print("\ndense derivatives of f(x) = Σ tanh(x ⊙ reversed x) softplus(x) and y = softmax(tanh(x)), x of size n")
+    print("\ndense derivatives of f(x) = Σ tanh(x ⊙ reversed x) softplus(x) and y = softmax(tanh(x)), "
+          "x of size n")
     print(f"{'n':>3} {'grad f':>7} {'hessian f':>10} {'jacobian y (fwd)':>17} {'jacobian y (rev)':>17}")
     for row in dense_rows:
         print(f"{row['n']:>3} {row['gradient']:>7} {row['hessian']:>10} {row['jacobian forward']:>17} "
               f"{row['jacobian reverse']:>17}")
     first, last = dense_rows[0], dense_rows[-1]
     span = last["n"] - first["n"]
-    per_sweep = {key: (last[key] - first[key]) / span for key in ("hessian", "jacobian forward", "jacobian reverse")}
+    per_sweep = {key: (last[key] - first[key]) / span
+                 for key in ("hessian", "jacobian forward", "jacobian reverse")}
     print("nodes added per sweep (per element of x): "
           + ", ".join(f"{key} {value:.1f}" for key, value in per_sweep.items()))
     return {"tanh": tanh_rows, "dense": dense_rows, "nodes per sweep": per_sweep}

@@ -30,11 +30,14 @@ OPS = {
     "sub": (lambda x: x - x[::-1], MIXED), "maximum": (lambda x: sg.maximum(x, x[::-1] * 0.5), MIXED),
     "minimum": (lambda x: sg.minimum(x, 0.1), MIXED), "clip": (lambda x: sg.clip(x, -0.5, 0.5), MIXED),
     "where": (lambda x: sg.where(x > 0, sg.exp(x), x * x), MIXED),
-    "matmul": (lambda x: x @ A, MIXED), "matmul-outer": (lambda x: sg.reshape(x, (2, 2)) @ sg.reshape(x, (2, 2)), MIXED),
+    "matmul": (lambda x: x @ A, MIXED),
+    "matmul-outer": (lambda x: sg.reshape(x, (2, 2)) @ sg.reshape(x, (2, 2)), MIXED),
     "dot": (lambda x: sg.dot(x, x[::-1]), MIXED),
     "sum-axis": (lambda x: sg.sum(sg.reshape(x, (2, 2)) ** 2, axis=0), MIXED),
-    "mean": (lambda x: sg.mean(sg.sin(x)), MIXED), "max": (lambda x: sg.max(sg.reshape(x, (2, 2)), axis=1), MIXED),
-    "min": (lambda x: sg.min(x * x), MIXED), "logsumexp": (lambda x: sg.logsumexp(sg.reshape(x, (2, 2)), axis=1), MIXED),
+    "mean": (lambda x: sg.mean(sg.sin(x)), MIXED),
+    "max": (lambda x: sg.max(sg.reshape(x, (2, 2)), axis=1), MIXED),
+    "min": (lambda x: sg.min(x * x), MIXED),
+    "logsumexp": (lambda x: sg.logsumexp(sg.reshape(x, (2, 2)), axis=1), MIXED),
     "softmax": (sg.softmax, MIXED), "log_softmax": (sg.log_softmax, MIXED),
     "transpose": (lambda x: sg.transpose(sg.reshape(x * x, (2, 2))), MIXED),
     "getitem": (lambda x: x[np.array([3, 0, 0])] * x[1:3].sum(), MIXED),
@@ -81,7 +84,8 @@ def test_hessian_of_each_op_matches_finite_differences_and_both_methods(name):
     build, value = OPS[name]
     x = sg.vector("x", 4)
     y = build(x)
-    cost = (sg.sin(y) if y.ndim == 0 else sg.sum(sg.sin(y) * np.arange(1.0, 1.0 + math.prod(y.shape)).reshape(y.shape)))
+    weights = np.arange(1.0, 1.0 + math.prod(y.shape)).reshape(y.shape)  # a scalar cost that mixes all of y
+    cost = sg.sin(y) if y.ndim == 0 else sg.sum(sg.sin(y) * weights)
     forward = sg.hessian(cost, x, method="forward-over-reverse").eval({x: value})
     reverse = sg.hessian(cost, x, method="reverse-over-reverse").eval({x: value})
     np.testing.assert_allclose(forward, reverse, rtol=1e-11, atol=1e-13)
