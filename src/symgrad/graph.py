@@ -201,6 +201,10 @@ class Graph:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def __bool__(self) -> bool:
+        # An empty graph is still a graph: `graph or get_default_graph()` must keep it.
+        return True
+
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
