@@ -349,3 +349,14 @@ def _nodes_added_by_runtime_concat_grad(n):
 def test_gradient_of_a_run_time_concatenate_adds_order_n_nodes():
     small, large = _nodes_added_by_runtime_concat_grad(100), _nodes_added_by_runtime_concat_grad(200)
     assert large / small == pytest.approx(2.0, rel=0.05)
+
+
+def test_second_derivative_of_piecewise_linear_ops_is_zero_not_disconnected():
+    # where's condition is a zero-derivative argument (the result is piecewise constant in it),
+    # so the second derivative of relu / maximum / clip is zeros, like floor's first derivative.
+    x = sg.vector("x", 3)
+    point = {x: [1.5, -0.5, 2.0]}
+    for f in (sg.relu(x), sg.maximum(x, 0.3), sg.clip(x, -1.0, 1.0), sg.abs(x)):
+        first = sg.grad(f.sum(), x)
+        np.testing.assert_array_equal(sg.grad(first.sum(), x).eval(point), np.zeros(3))
+        np.testing.assert_array_equal(sg.jvp(first, x, np.ones(3)).eval(point), np.zeros(3))

@@ -28,7 +28,7 @@ import numpy as np
 from .errors import GradientError, RuleError, ShapeError
 from .graph import Node, Origin, ancestors, as_node, is_float
 from .ops import DISCONNECTED, UNDEFINED, ZERO, add, broadcast_like, sum as reduce_sum, zeros_like
-from .ops.core import disconnected_rule
+from .ops.core import disconnected_rule, zero_rule
 
 
 # --- the pruned graph G' -----------------------------------------------------------
@@ -174,7 +174,7 @@ def _reverse(outputs: list[Node], cotangents: list[Node], wrt: list[Node], disco
                 rule = node.op.vjp_rule(index)
                 if rule is disconnected_rule:
                     continue
-                if total is None:  # a zero cotangent: connected, nothing to send
+                if total is None or rule is zero_rule:  # connected, but nothing to send
                     connected.add(inp)
                     continue
                 if not is_float(inp.dtype):
@@ -324,7 +324,7 @@ def jvp(outputs, wrt, tangents):
         with _building(graph, Origin(order, node, "tangent")):
             for index, inp in enumerate(node.inputs):
                 rule = node.op.jvp_rule(index)
-                if rule is disconnected_rule or (inp not in dots and inp not in undefined):
+                if rule in (disconnected_rule, zero_rule) or (inp not in dots and inp not in undefined):
                     continue
                 if inp in undefined:
                     raise _not_differentiable(node, undefined[inp])

@@ -19,10 +19,12 @@ pass broadcasts it up).
 
 "No derivative" has exactly one spelling per meaning; a rule returns:
 
-- ``ZERO``: the derivative exists and is zero (floor, sign, round). The input
-  is connected; it just receives nothing.
+- ``ZERO``: the derivative exists and is zero (floor, sign, round, and
+  ``where``'s condition, in which the result is piecewise constant). The
+  input is connected; it just receives nothing. A rule that is always zero
+  is spelled ``zero_rule``, and the passes skip it without calling it.
 - ``DISCONNECTED``: the input is not a differentiable argument at all (an
-  index array, ``where``'s condition, ``stop_gradient``). If every path from
+  index array, one_hot's labels, ``stop_gradient``). If every path from
   the cost to a target is disconnected, ``grad`` reports the target as
   disconnected.
 - ``UNDEFINED``: the derivative does not exist (argmax, a comparison, a cast

@@ -397,10 +397,12 @@ def _where_infer(cond, x, y):
     return broadcast_shapes("where", cond, x, y), combine_dtypes("where", x, y)
 
 
+# The result is piecewise constant in the condition: its derivative there is
+# zero (as for floor), so grad(grad(relu(x).sum()), x) is zeros, not an error.
 WHERE = Op("where", np.where, _where_infer,
-           vjp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
+           vjp=(zero_rule, lambda d, out, c, x, y: _pass_where(c, d),
                 lambda d, out, c, x, y: _block_where(c, d)),
-           jvp=(disconnected_rule, lambda d, out, c, x, y: _pass_where(c, d),
+           jvp=(zero_rule, lambda d, out, c, x, y: _pass_where(c, d),
                 lambda d, out, c, x, y: _block_where(c, d)), broadcasts=True)
 
 
@@ -467,7 +469,7 @@ def minimum(x, y) -> Node:
 
 
 def where(cond, x, y) -> Node:
-    """x where ``cond`` is true, else y; ``cond`` (bool) receives no gradient.
+    """x where ``cond`` is true, else y; the derivative through ``cond`` (bool) is zero.
 
     Examples
     --------
