@@ -264,13 +264,28 @@ class Function:
             raise FeedError(
                 "function: the outputs need " + ", ".join(p.describe() for p in missing)
                 + ", which is not among the inputs")
+        from .compile import compile_plan
+        self._compiled = compile_plan(self.plan, self.inputs)
+
+    @property
+    def source(self) -> str:
+        """The generated Python/NumPy source this function runs."""
+        return self._compiled.source
 
     def __call__(self, *values):
         if len(values) != len(self.inputs):
             raise FeedError(f"function takes {len(self.inputs)} values "
                             f"({', '.join(p.describe() for p in self.inputs)}), got {len(values)}")
-        feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
-        values = self.plan.run(feeds, self.check_finite)
+        arrays = [convert_feed(p, v) for p, v in zip(self.inputs, values)]
+        if self.check_finite:  # the interpreter checks every node as it goes
+            values = self.plan.run(dict(zip(self.inputs, arrays)), True)
+        else:
+            try:
+                values = self._compiled.run(*arrays)
+            except Exception:
+                # The interpreter raises the same error with a note naming the node that failed.
+                self.plan.run(dict(zip(self.inputs, arrays)))
+                raise
         return values if self._many else values[0]
 
     def __repr__(self) -> str:

@@ -1,0 +1,250 @@
+"""Code generation: a schedule of steps becomes one straight-line Python function.
+
+The source is made once, exec'd once, and kept readable (``fn.source``):
+one line per step, each with a comment naming the node it computes and, for
+a derivative node, the pass and the forward node it came from. Variables
+are named like Tangent's: ``x`` for a placeholder named x, ``v7`` for node
+%7, ``x_bar`` / ``x_dot`` for the cotangent / tangent of x that a gradient
+pass summed up, ``bar7`` / ``dot7`` for other derivative nodes.
+
+Memory: a variable is deleted right after its last use. An elementwise op
+(or a matmul) writes with ``out=`` into the buffer of a value that is dead
+by then, when shapes and dtypes match and nothing alive (no view, no output)
+still shares that buffer (see :mod:`.buffers`). All buffers belong to one
+call, so arrays returned by a call are never overwritten later and the
+function is safe to call from several threads at once.
+
+Scalar float64 graphs are written a second time with Python floats and the
+``math`` module; that version runs first, and a call that hits an error
+Python raises where NumPy would return inf or nan reruns the array version.
+Results are 0-d NumPy arrays either way, as the API documents.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import FeedError
+from ..evaluate import convert_feed
+from ..graph import Node, type_string
+from ..ops import CONSTANT, PLACEHOLDER
+from . import emit
+from .buffers import plan_buffers
+from .steps import Step
+
+
+class Namer:
+    """Readable, unique variable names for steps."""
+
+    def __init__(self, reserved: set[str]):
+        self.taken = set(reserved)
+        self.names: dict[int, str] = {}
+
+    def _unique(self, base: str) -> str:
+        name, k = base, 2
+        while name in self.taken or keyword.iskeyword(name):
+            name, k = f"{base}{k}", k + 1
+        self.taken.add(name)
+        return name
+
+    def name(self, step: Step) -> str:
+        found = self.names.get(id(step))
+        if found is None:
+            found = self.names[id(step)] = self._unique(self._base(step))
+        return found
+
+    @staticmethod
+    def _base(step: Step) -> str:
+        node = step.node
+        if step.op is PLACEHOLDER and step.name and step.name.isidentifier():
+            return step.name
+        if step.op is CONSTANT:
+            return f"c{node.id}" if node is not None else "c"
+        origin = node.graph.origin(node) if node is not None else None
+        if origin is None:
+            return f"v{node.id}" if node is not None else "t"
+        suffix = "bar" if origin.kind == "cotangent" else "dot"
+        primal = origin.primal
+        if primal.op is PLACEHOLDER and primal.name and primal.name.isidentifier():
+            return f"{primal.name}_{suffix}" + ("" if origin.order == 1 else str(origin.order))
+        return f"{suffix}{node.id}"
+
+
+def describe(step: Step) -> str:
+    """The comment of a step's line: ``%7 mul f64[3]; cotangent (pass 1) of %4 tanh``."""
+    node = step.node
+    text = f"{step.kind} {type_string(step.shape, step.dtype)}"
+    if node is None:
+        return text + " (made by simplification)"
+    text = f"%{node.id} " + text
+    origin = node.graph.origin(node)
+    if origin is not None:
+        text += f"; {origin.kind} (pass {origin.order}) from %{origin.primal.id} {origin.primal.op.name}"
+    return text
+
+
+class Generated:
+    """Source text and the namespace it runs in."""
+
+    def __init__(self):
+        self.namespace: dict = {"np": np, "math": math}
+        self.lines: list[str] = []
+
+    def bind(self, prefix: str, obj) -> str:
+        for name, value in self.namespace.items():
+            if value is obj and name.startswith(prefix):
+                return name
+        name, k = prefix, 2
+        while name in self.namespace:
+            name, k = f"{prefix}{k}", k + 1
+        self.namespace[name] = obj
+        return name
+
+
+def _probe_dtype(step: Step, inputs: list) -> np.dtype | None:
+    """The dtype NumPy gives ``step`` on zeros of its input types (None if that fails)."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(step.op.forward(*inputs, **step.params)).dtype
+    except Exception:
+        return None
+
+
+def _sample(step: Step):
+    if step.value is not None:
+        return step.value
+    shape = tuple(1 if d is None else d for d in step.shape)
+    return np.zeros(shape, step.dtype)
+
+
+def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: list[Step],
+                 many: bool, gen: Generated, namer: Namer) -> str:
+    """The NumPy version of the function, as source defining ``name``."""
+    buffers = plan_buffers(steps, outputs)
+    body = []
+    samples: dict[int, object] = {}
+    for k, step in enumerate(steps):
+        var = namer.name(step)
+        if step.op is PLACEHOLDER:
+            samples[id(step)] = _sample(step)
+            continue
+        if step.op is CONSTANT:
+            gen.namespace[var] = step.value
+            samples[id(step)] = step.value
+            continue
+        args = [namer.name(i) for i in step.inputs]
+        call = emit.array_call(step, args, gen.bind)
+        sample_inputs = [samples[id(i)] for i in step.inputs]
+        probed = _probe_dtype(step, sample_inputs)
+        samples[id(step)] = _sample(step)
+        out = buffers.out_for.get(k)
+        text = call.finish(namer.name(out) if out is not None and probed == step.dtype else None)
+        body.append(f"{var} = {text}    # {describe(step)}")
+        if probed is None:
+            body.append(f"if {var}.dtype != {var}_type: {var} = {var}.astype({var}_type)")
+            gen.namespace[f"{var}_type"] = step.dtype
+        elif probed != step.dtype:
+            body[-1] = f"{var} = ({text}).astype({emit.literal(step.dtype)})    # {describe(step)}"
+        dead = [namer.name(s) for s in buffers.release_after.get(k, ())]
+        if dead:
+            body.append(f"del {', '.join(dead)}")
+    results = []
+    for out in outputs:
+        var = namer.name(out)
+        results.append(f"np.asarray({var})" if out.shape == () else var)
+    body.append("return " + _pack(results, many))
+    header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
+    return "\n".join([header] + ["    " + line for line in body])
+
+
+def _pack(results: list[str], many: bool) -> str:
+    return f"[{', '.join(results)}]" if many else results[0]
+
+
+def math_source(name: str, fallback: str, inputs: Sequence[Step], steps: list[Step],
+                outputs: list[Step], many: bool, gen: Generated, namer: Namer) -> str | None:
+    """The Python-float version of a scalar float64 function, or None if one op has no such form."""
+    if any(s.shape != () or s.dtype != np.float64 for s in steps):
+        return None
+    body = []
+    for step in steps:
+        var = namer.name(step)
+        if step.op is PLACEHOLDER:
+            continue
+        if step.op is CONSTANT:
+            value = float(step.value)
+            if math.isfinite(value):
+                namer.names[id(step)] = repr(value) if value >= 0 else f"({value!r})"
+            else:
+                gen.namespace[var] = value
+            continue
+        lines = emit.math_lines(step, [namer.name(i) for i in step.inputs], var)
+        if lines is None:
+            return None
+        lines[0] += f"    # {describe(step)}"
+        body.extend(lines)
+    results = _pack([f"array({namer.name(o)})" for o in outputs], many)
+    params = [namer.name(i) for i in inputs]
+    gen.namespace["array"] = np.array
+    head = [f"def {name}({', '.join(params)}):", "    try:"]
+    body = ["        " + line for line in body]
+    tail = ["    except (ArithmeticError, ValueError):  # NumPy gives inf or nan here, with its warnings",
+            f"        return {fallback}({', '.join(params)})",
+            f"    return {results}"]
+    return "\n".join(head + body + tail)
+
+
+def entry_source(inputs: Sequence[Step], target: str, scalar: bool) -> str:
+    """The function users call: checks arity and converts feeds (fast when they already fit)."""
+    params = []
+    lines = []
+    for k, step in enumerate(inputs):
+        var = f"a{k}"
+        params.append(var)
+        if scalar:
+            fits = f"type({var}) is float"
+            convert = f"float(convert(in{k}, {var}))"
+        else:
+            dims = [f"{var}.shape[{i}] == {d}" for i, d in enumerate(step.shape) if d is not None]
+            fits = " and ".join([f"type({var}) is ndarray", f"{var}.dtype == in{k}.dtype",
+                                 f"{var}.ndim == {len(step.shape)}"] + dims)
+            convert = f"convert(in{k}, {var})"
+        lines.append(f"    if not ({fits}):")
+        lines.append(f"        {var} = {convert}")
+    head = f"def run({', '.join(params)}):"
+    return "\n".join([head] + lines + [f"    return {target}({', '.join(params)})"])
+
+
+class CompiledCode:
+    """A compiled function: ``source`` and ``run(*values)``."""
+
+    def __init__(self, inputs: Sequence[Node], steps: list[Step], input_steps: list[Step],
+                 outputs: list[Step], many: bool):
+        gen = Generated()
+        reserved = {"np", "math", "array", "ndarray", "convert", "run", "compute", "compute_floats"}
+        namer = Namer(reserved | {f"in{k}" for k in range(len(inputs))} | {f"a{k}" for k in range(len(inputs))})
+        for step in input_steps:
+            namer.name(step)
+        parts = [array_source("compute", input_steps, steps, outputs, many, gen, namer)]
+        scalar_code = math_source("compute_floats", "compute", input_steps, steps, outputs, many, gen, namer)
+        if scalar_code is not None:
+            parts.append(scalar_code)
+        parts.append(entry_source(input_steps, "compute_floats" if scalar_code else "compute",
+                                  scalar_code is not None))
+        gen.namespace.update({"ndarray": np.ndarray, "convert": convert_feed})
+        for k, node in enumerate(inputs):
+            gen.namespace[f"in{k}"] = node
+        self.source = "\n\n".join(parts) + "\n"
+        self.namespace = gen.namespace
+        exec(compile(self.source, "<symgrad generated>", "exec"), self.namespace)
+        self.run = self.namespace["run"]
+        self.arity = len(inputs)
+
+    def __call__(self, *values):
+        if len(values) != self.arity:
+            raise FeedError(f"function takes {self.arity} values, got {len(values)}")
+        return self.run(*values)

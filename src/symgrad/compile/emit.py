@@ -1,0 +1,162 @@
+"""How each op is written in generated source.
+
+Every op's line calls the very function the interpreter runs (its
+``forward``): a NumPy function is spelled ``np.<name>``, anything else is
+bound into the generated module's namespace as ``f_<op>``. A few ops get a
+plainer spelling that NumPy computes identically (``x.T``, ``x[0, ::2]``,
+``np.maximum(x, 0)`` for relu). Ops written as NumPy ufuncs can take
+``out=``, which the buffer planner uses.
+
+``math_expression`` is the other dialect: scalar float64 graphs written with
+Python floats and the ``math`` module, for call latency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import elementwise, reductions, shape
+from .steps import Step
+
+
+def literal(value) -> str | None:
+    """Python source that evaluates to ``value``, or None when there is none."""
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return repr(value)
+    if isinstance(value, np.dtype):
+        return f"np.dtype({value.name!r})"
+    if isinstance(value, tuple):
+        parts = [literal(v) for v in value]
+        if None in parts and any(v is not None for v, p in zip(value, parts) if p is None):
+            return None
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return None
+
+
+def numpy_spelling(function) -> str | None:
+    """``np.add`` for ``numpy.add``; None for functions NumPy does not export by that name."""
+    name = getattr(function, "__name__", None)
+    return f"np.{name}" if name and getattr(np, name, None) is function else None
+
+
+def _index_text(spec, arrays: list[str]) -> str | None:
+    parts = []
+    for item in spec:
+        kind = item[0]
+        if kind == "newaxis":
+            parts.append("None")
+        elif kind == "ellipsis":
+            parts.append("...")
+        elif kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        else:
+            parts.append(arrays[item[1]])
+    if len(parts) == 1:
+        return parts[0] + ("," if spec[0][0] == "array" else "")
+    return ", ".join(parts)
+
+
+class Call:
+    """The right-hand side of one line: ``text``, and whether ``out=`` may be appended."""
+
+    def __init__(self, text: str, ufunc: bool = False, fresh: bool = True):
+        self.text = text          # without the closing parenthesis when ufunc
+        self.ufunc = ufunc        # accepts out= (an elementwise ufunc or matmul)
+        self.fresh = fresh        # returns a newly allocated array, never a view of an input
+
+    def finish(self, out: str | None) -> str:
+        if not self.ufunc:
+            return self.text
+        return self.text + (f", out={out})" if out else ")")
+
+
+def _fresh_ops() -> set:
+    """symgrad's own ops that always return a newly allocated array (never a view).
+
+    Anything else (views such as reshape and getitem, casts that may return
+    their input, users' custom ops) is assumed to share memory with its inputs.
+    """
+    from .. import ops
+    may_alias = {shape.RESHAPE, shape.RESHAPE_LIKE, shape.TRANSPOSE, shape.BROADCAST_TO,
+                 shape.BROADCAST_LIKE, shape.GETITEM, elementwise.STOP_GRADIENT, elementwise.CAST,
+                 ops.PLACEHOLDER, ops.CONSTANT}
+    module_names = ("elementwise", "reductions", "shape", "linalg", "nn")
+    found = set()
+    for module in module_names:
+        for value in vars(getattr(ops, module)).values():
+            if isinstance(value, ops.Op) and value not in may_alias:
+                found.add(value)
+    return found
+
+
+FRESH_OPS = _fresh_ops()
+
+
+def array_call(step: Step, args: list[str], bind) -> Call:
+    """The NumPy source computing ``step`` from the variables ``args``.
+
+    ``bind(prefix, obj)`` puts ``obj`` in the generated module's namespace and
+    returns the name it got.
+    """
+    kind, p, op = step.kind, step.params, step.op
+    if op is elementwise.RELU:
+        return Call(f"np.maximum({args[0]}, 0", ufunc=True)
+    if op is shape.TRANSPOSE:
+        axes = p["axes"]
+        if axes == tuple(range(len(axes)))[::-1]:
+            return Call(f"{args[0]}.T", fresh=False)
+        return Call(f"np.transpose({args[0]}, {literal(axes)})", fresh=False)
+    if op is shape.RESHAPE:
+        return Call(f"np.reshape({args[0]}, {literal(p['shape'])})", fresh=False)
+    if op is shape.BROADCAST_TO:
+        return Call(f"np.broadcast_to({args[0]}, {literal(p['shape'])})", fresh=False)
+    if op is reductions.SUM:
+        return Call(f"np.sum({args[0]}, {literal(p['axis'])}, keepdims={p['keepdims']})")
+    if op is shape.GETITEM and literal(p["spec"]) is not None:
+        index = _index_text(p["spec"], args[1:])
+        if index is not None:
+            return Call(f"{args[0]}[{index}]", fresh=False)
+    if op is elementwise.STOP_GRADIENT:
+        return Call(args[0], fresh=False)
+    spelled = numpy_spelling(step.op.forward)
+    if spelled is None:
+        spelled = bind(f"f_{kind}", step.op.forward)
+    keywords = []
+    for key, value in p.items():
+        text = literal(value)
+        keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
+    ufunc = isinstance(op.forward, np.ufunc) and not keywords
+    text = f"{spelled}({', '.join(args + keywords)}"
+    return Call(text if ufunc else text + ")", ufunc=ufunc, fresh=op in FRESH_OPS)
+
+
+# --- scalar dialect: Python floats and the math module ---------------------------------
+
+def math_lines(step: Step, args: list[str], target: str) -> list[str] | None:
+    """Lines computing ``step`` with Python floats, or None when the op has no scalar form.
+
+    Errors Python raises where NumPy returns inf or nan (division by zero,
+    log of 0, overflow) are caught by the caller, which reruns the call with
+    the array code.
+    """
+    template = _MATH.get(step.op)
+    if template is not None:
+        return [f"{target} = " + template.format(*args)]
+    if step.op is elementwise.SIGMOID:  # the interpreter's stable form: exp of a non-positive number
+        x = args[0]
+        return [f"{target} = math.exp(-abs({x}))",
+                f"{target} = 1.0 / (1.0 + {target}) if {x} >= 0 else {target} / (1.0 + {target})"]
+    return None
+
+
+_MATH = {elementwise.EXP: "math.exp({})", elementwise.LOG: "math.log({})",
+         elementwise.LOG1P: "math.log1p({})", elementwise.EXPM1: "math.expm1({})",
+         elementwise.SQRT: "math.sqrt({})", elementwise.SIN: "math.sin({})",
+         elementwise.COS: "math.cos({})", elementwise.TAN: "math.tan({})",
+         elementwise.TANH: "math.tanh({})", elementwise.NEG: "-{}",
+         elementwise.SQUARE: "{0} * {0}", elementwise.ABS: "abs({})",
+         elementwise.ADD: "{} + {}", elementwise.SUB: "{} - {}", elementwise.MUL: "{} * {}",
+         elementwise.DIV: "{} / {}", elementwise.POW: "math.pow({}, {})"}

@@ -1,0 +1,201 @@
+"""sg.function compiles to straight-line NumPy source: the same values as the interpreter,
+readable source, no buffer ever shared with the caller, safe to call from several threads."""
+
+import re
+import threading
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.evaluate import Plan
+from test_ops import CASES, IDS, instantiate, squared_cost
+
+
+def interpreted(outputs, feeds):
+    """The interpreter path, independent of the generated code."""
+    plan = Plan(outputs)
+    return plan.run({p: np.asarray(feeds[p], dtype=p.dtype) for p in plan.placeholders})
+
+
+def assert_identical(got, expected):
+    for g, e in zip(got, expected):
+        assert type(g) is np.ndarray
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_array_equal(g, e)  # bit for bit (NaNs in the same places)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_equals_interpreted_for_every_op(case, dtype):
+    out, targets, feeds = instantiate(case, dtype)
+    outputs = [out] + (sg.grad(squared_cost(out), targets) if targets else [])
+    inputs = list(feeds)
+    f = sg.function(inputs, outputs)
+    assert_identical(f(*(feeds[p] for p in inputs)), interpreted(outputs, feeds))
+
+
+def relu_net(batch=8, inputs=6, hidden=5, classes=3):
+    rng = np.random.default_rng(0)
+    X = sg.constant(rng.normal(size=(batch, inputs)))
+    labels = rng.integers(0, classes, size=batch)
+    W1, W2 = sg.matrix("W1", inputs, hidden), sg.matrix("W2", hidden, classes)
+    loss = sg.cross_entropy(sg.relu(X @ W1) @ W2, labels) + 1e-3 * (sg.square(W1).sum() + sg.square(W2).sum())
+    values = [rng.normal(size=(inputs, hidden)), rng.normal(size=(hidden, classes))]
+    return loss, [W1, W2], values
+
+
+def hand_gradient_check(f, values, outputs, wrt):
+    """The relu net's gradient against central finite differences (an oracle independent of symgrad)."""
+    loss_of = sg.function(wrt, outputs[0])
+    got = f(*values)
+    for k, value in enumerate(values):
+        for index in [(0, 0), (1, 2), (value.shape[0] - 1, value.shape[1] - 1)]:
+            plus, minus = [v.copy() for v in values], [v.copy() for v in values]
+            plus[k][index] += 1e-6
+            minus[k][index] -= 1e-6
+            numeric = (loss_of(*plus) - loss_of(*minus)) / 2e-6
+            assert abs(got[1 + k][index] - numeric) < 1e-6
+
+
+def test_relu_net_gradient_matches_finite_differences_and_interpreter():
+    loss, wrt, values = relu_net()
+    outputs = [loss] + sg.grad(loss, wrt)
+    f = sg.function(wrt, outputs)
+    hand_gradient_check(f, values, outputs, wrt)
+    assert_identical(f(*values), interpreted(outputs, dict(zip(wrt, values))))
+
+
+def test_source_has_one_commented_line_per_node():
+    with sg.Graph():
+        x, y = sg.scalar("x"), sg.scalar("y")
+        q = x + sg.sigmoid(y)
+        f = q / (sg.sigmoid(x) + sg.square(x + y))
+        gx, gy = sg.grad(f, [x, y])
+        fn = sg.function([x, y], [f, gx, gy])
+    source = fn.source
+    assert source.startswith("def compiled(x, y):")
+    computed = [n for n in Plan([f, gx, gy]).nodes if n.op.name not in ("placeholder", "constant")]
+    for node in computed:
+        pattern = rf"^    \w+ = .*  # %{node.id} {node.op.name} {re.escape(node.type)}"
+        assert re.search(pattern, source, re.M), f"no line for {node.describe()}"
+    derivative = next(n for n in computed if x.graph.origin(n) is not None)
+    o = x.graph.origin(derivative)
+    assert f"# %{derivative.id} {derivative.op.name} {derivative.type}; cotangent, pass 1, from " \
+           f"%{o.primal.id} {o.primal.op.name}" in source
+    assert re.search(r"^    bar\d+ = ", source, re.M)  # cotangents are named bar<id>
+    assert "x + y" in source  # hot ops are plain NumPy operators
+    assert fn(0.5, -1.0)[1] == pytest.approx(float(sg.evaluate(gx, {x: 0.5, y: -1.0})), rel=0, abs=0)
+
+
+def test_placeholder_names_that_clash_with_generated_ones_are_renamed():
+    with sg.Graph():
+        a, b = sg.scalar("t1"), sg.scalar("class")
+        fn = sg.function([a, b], a * b + 1.0)
+    assert "def compiled(p0, p1):" in fn.source
+    assert fn(2.0, 3.0) == 7.0
+
+
+def test_intermediates_are_deleted_after_last_use():
+    with sg.Graph():
+        x = sg.vector("x", 3)
+        y = sg.exp(sg.sin(x)) * 2.0
+        fn = sg.function([x], y)
+    sin_node = y.inputs[0].inputs[0]
+    assert re.search(rf"^    del .*\bt{sin_node.id}\b", fn.source, re.M)
+
+
+def test_returned_arrays_are_never_overwritten_by_later_calls():
+    loss, wrt, values = relu_net()
+    outputs = [loss] + sg.grad(loss, wrt)
+    f = sg.function(wrt, outputs)
+    assert "out=" in f.source  # the net's gradient does reuse buffers
+    first = f(*values)
+    kept = [a.copy() for a in first]
+    fed = [v.copy() for v in values]
+    for _ in range(3):
+        f(*[v * 1.5 for v in values])
+    for a, b in zip(first, kept):
+        np.testing.assert_array_equal(a, b)
+    for v, original in zip(values, fed):  # feeds are never written into either
+        np.testing.assert_array_equal(v, original)
+
+
+def test_in_place_never_writes_into_feeds_constants_or_outputs():
+    with sg.Graph():
+        x = sg.vector("x", 4)
+        c = sg.constant(np.arange(4.0))
+        y = sg.exp(x)
+        z = y * c          # y is also an output: its buffer must not be reused
+        w = -(z + x)       # z + x is a fresh intermediate: negating it in place is fine
+        fn = sg.function([x], [y, w])
+    source = fn.source
+    for protected in ("x", f"c{c.id}", f"t{y.id}"):
+        assert f"out={protected})" not in source
+    value = np.array([0.0, 1.0, -1.0, 2.0])
+    y_value, w_value = fn(value)
+    np.testing.assert_array_equal(y_value, np.exp(value))
+    np.testing.assert_array_equal(w_value, -(np.exp(value) * np.arange(4.0) + value))
+    np.testing.assert_array_equal(c.value, np.arange(4.0))
+
+
+def test_threads_calling_one_function_get_their_own_results():
+    loss, wrt, values = relu_net(batch=32, inputs=20, hidden=16, classes=4)
+    outputs = [loss] + sg.grad(loss, wrt)
+    f = sg.function(wrt, outputs)
+    rng = np.random.default_rng(1)
+    jobs = [[v * rng.uniform(0.5, 2.0) for v in values] for _ in range(8)]
+    expected = [interpreted(outputs, dict(zip(wrt, job))) for job in jobs]
+    failures = []
+
+    def worker(k):
+        for _ in range(40):
+            got = f(*jobs[k])
+            if not all(np.array_equal(g, e) for g, e in zip(got, expected[k])):
+                failures.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+def test_runtime_broadcast_is_still_caught():
+    with sg.Graph():
+        a, b = sg.placeholder("a", (None, 3)), sg.placeholder("b", (None, 3))
+        fn = sg.function([a, b], sg.grad((a * b).sum(), a))
+    np.testing.assert_array_equal(fn(np.ones((2, 3)), np.full((2, 3), 2.0)), np.full((2, 3), 2.0))
+    with pytest.raises(sg.ShapeError, match="run-time"):
+        fn(np.ones((1, 3)), np.ones((4, 3)))
+
+
+def test_check_finite_still_names_the_node():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        y = sg.log(x)
+        fn = sg.function([x], y, check_finite=True)
+        plain = sg.function([x], y)
+    with pytest.raises(sg.NonFiniteError, match="log"), np.errstate(invalid="ignore"):
+        fn([1.0, -1.0])
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(plain([1.0, -1.0])[1])
+
+
+def test_a_failing_forward_names_its_node():
+    with sg.Graph():
+        labels = sg.placeholder("labels", (3,), "int64")
+        fn = sg.function([labels], sg.one_hot(labels, 2))
+    with pytest.raises(ValueError) as info:
+        fn(np.array([0, 1, 5]))
+    assert any("while computing one_hot" in note for note in info.value.__notes__)
+
+
+def test_custom_op_with_a_wrong_forward_shape_is_caught():
+    bad = sg.Op("test_compile_bad_shape", lambda x: np.concatenate([x, x]), lambda x: (x.shape, x.dtype))
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        fn = sg.function([x], bad(x))
+    with pytest.raises(sg.RuleError, match="test_compile_bad_shape"):
+        fn([1.0, 2.0])
