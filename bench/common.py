@@ -1,0 +1,57 @@
+"""Shared helpers of the benchmark scripts: one BLAS thread, medians, a plain-text table.
+
+Import this module before NumPy in every script: the thread variables only
+take effect if they are set before NumPy loads its BLAS.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from typing import Callable  # noqa: E402
+
+
+def median_seconds(call: Callable, repeats: int, inner: int = 1) -> float:
+    """Median over ``repeats`` of the time of one call (``inner`` calls per timing, for tiny calls)."""
+    call()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            call()
+        times.append((time.perf_counter() - start) / inner)
+    return statistics.median(times)
+
+
+def peak_bytes(call: Callable) -> int:
+    """Peak traced allocation (bytes) above the level before ``call`` (NumPy reports its buffers)."""
+    call()  # warm-up: caches and lazily built code are not the call's memory
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        call()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    """A fixed-width table; floats keep 3 significant digits."""
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}"
+        return str(v)
+    text = [[cell(v) for v in row] for row in [header] + rows]
+    widths = [max(len(r[k]) for r in text) for k in range(len(header))]
+    print(f"\n{title}")
+    for n, row in enumerate(text):
+        print("  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(row, widths))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))

@@ -1,0 +1,49 @@
+"""Run every benchmark and print one table per workload, each measured against hand-written code.
+
+    python bench/run.py [--repeats N] [--huge] [--only W1,W3,...]
+
+One BLAS thread (set before NumPy loads), medians of repeats, every ratio
+measured side by side in this run. W2 (the HVP) comes from ``bench_hvp.py``
+when that script is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import common  # noqa: E402,F401  (pins BLAS threads before NumPy loads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--huge", action="store_true", help="W4 also at n = 10^6")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads")
+    args = parser.parse_args()
+    wanted = {w.strip().upper() for w in args.only.split(",")}
+    import numpy as np
+    print(f"symgrad benchmarks: NumPy {np.__version__}, OPENBLAS_NUM_THREADS="
+          f"{common.os.environ.get('OPENBLAS_NUM_THREADS')}, median of {args.repeats} repeats")
+    if "W1" in wanted:
+        importlib.import_module("w1_relu_net").main(args.repeats)
+    if "W2" in wanted:
+        if (Path(__file__).parent / "bench_hvp.py").exists():
+            print("\nW2 Hessian-vector product of the W1 net (bench_hvp.py)")
+            importlib.import_module("bench_hvp").main(args.repeats)
+        else:
+            print("\nW2: bench/bench_hvp.py is not present; no HVP figures")
+    if "W3" in wanted:
+        importlib.import_module("w3_scalar").main(args.repeats)
+    if "W4" in wanted:
+        importlib.import_module("w4_chain").main(args.huge)
+    if "W5" in wanted:
+        importlib.import_module("w5_tanh").main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""W4: time and memory to build the gradient of an n-op scalar chain, n = 10^3 ... 10^5 (10^6 with --huge).
+
+The chain cycles through sin, multiply by a constant and add a constant:
+y_0 = x, y_{k+1} = op_k(y_k); the gradient is ``sg.grad(y_n, x)``. Each size runs
+in a fresh process: the build is timed, then repeated under tracemalloc for
+its peak traced memory; the process's peak RSS is reported too. The growth
+factor is the ratio of times between successive decades (linear: about 10).
+
+    python bench/w4_chain.py [--huge]
+"""
+
+from __future__ import annotations
+
+import common  # noqa: F401  (pins BLAS threads before NumPy loads)
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from common import print_table  # noqa: E402
+
+
+def build(n: int):
+    """The chain and its gradient, in a private graph; returns (graph, gradient node)."""
+    import symgrad as sg
+    graph = sg.Graph()
+    with graph:
+        x = sg.scalar("x")
+        y = x
+        for k in range(n):
+            step = k % 3
+            y = sg.sin(y) if step == 0 else y * 1.0001 if step == 1 else y + 0.5
+        return graph, x, y
+
+
+def measure(n: int) -> dict:
+    """Run in a child process: time the forward build and the gradient, then trace memory."""
+    import gc
+    import resource
+    import time
+    import tracemalloc
+    import symgrad as sg
+    start = time.perf_counter()
+    graph, x, y = build(n)
+    forward = time.perf_counter() - start
+    start = time.perf_counter()
+    g = sg.grad(y, x)
+    gradient = time.perf_counter() - start
+    check = None
+    if n <= 10**5:  # the gradient's value against the same chain run by hand with its derivative
+        import math
+        v, dv = 0.3, 1.0
+        for k in range(n):
+            step = k % 3
+            v, dv = (math.sin(v), dv * math.cos(v)) if step == 0 else (v * 1.0001, dv * 1.0001) if step == 1 \
+                else (v + 0.5, dv)
+        got = float(sg.evaluate(g, {x: 0.3}))
+        check = abs(got - dv) <= 1e-9 * max(1.0, abs(dv))
+    nodes = len(graph)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    del graph, x, y, g
+    gc.collect()
+    tracemalloc.start()
+    graph, x, y = build(n)
+    g = sg.grad(y, x)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"n": n, "forward": forward, "gradient": gradient, "nodes": nodes, "traced": traced, "rss": rss,
+            "check": check}
+
+
+def main(huge: bool = False) -> dict:
+    sizes = [10**3, 10**4, 10**5] + ([10**6] if huge else [])
+    results = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True,
+                             check=True, cwd=str(__import__("pathlib").Path(__file__).parent))
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = []
+    previous = None
+    for r in results:
+        total = r["forward"] + r["gradient"]
+        growth = "" if previous is None else f"{r['gradient'] / previous:.1f}x"
+        previous = r["gradient"]
+        assert r["check"] in (True, None), f"gradient of the {r['n']}-op chain is wrong"
+        rows.append([f"W4 n={r['n']:.0e}", r["nodes"], r["forward"], r["gradient"], growth, total,
+                     r["traced"] / 2**20, r["rss"] / 2**20])
+    print_table("W4 build the gradient of an n-op scalar chain (seconds; MB); growth per decade of grad time "
+                "(target <= 12x; 10^6 in < 20 s and < 4 GB)",
+                ["workload", "nodes", "forward s", "grad s", "growth", "total s", "traced MB", "peak RSS MB"],
+                rows)
+    return {"results": results, "rows": rows}
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--huge", action="store_true", help="also n = 10^6 (about a minute, a few GB)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child)))
+    else:
+        main(args.huge)
