@@ -264,28 +264,33 @@ class Function:
             raise FeedError(
                 "function: the outputs need " + ", ".join(p.describe() for p in missing)
                 + ", which is not among the inputs")
-        from .compile import compile_plan
-        self._compiled = compile_plan(self.plan, self.inputs)
+        # check_finite inspects every node's value, so it runs the plan; otherwise generated code runs.
+        self._code = None
+        if not check_finite and self._outputs:
+            from .compile import compile_outputs
+            self._code = compile_outputs(self.inputs, self._outputs, self._many)
 
     @property
     def source(self) -> str:
-        """The generated Python/NumPy source this function runs."""
-        return self._compiled.source
+        """The generated Python/NumPy source (the plan's listing when ``check_finite`` is on)."""
+        if self._code is None:
+            from .listing import listing
+            return listing(self._outputs)
+        return self._code.source
 
     def __call__(self, *values):
         if len(values) != len(self.inputs):
             raise FeedError(f"function takes {len(self.inputs)} values "
                             f"({', '.join(p.describe() for p in self.inputs)}), got {len(values)}")
-        arrays = [convert_feed(p, v) for p, v in zip(self.inputs, values)]
-        if self.check_finite:  # the interpreter checks every node as it goes
-            values = self.plan.run(dict(zip(self.inputs, arrays)), True)
-        else:
+        if self._code is not None:
             try:
-                values = self._compiled.run(*arrays)
+                return self._code.run(*values)  # converts and checks the feeds itself
             except Exception:
                 # The interpreter raises the same error with a note naming the node that failed.
-                self.plan.run(dict(zip(self.inputs, arrays)))
+                self.plan.run({p: convert_feed(p, v) for p, v in zip(self.inputs, values)})
                 raise
+        feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
+        values = self.plan.run(feeds, self.check_finite)
         return values if self._many else values[0]
 
     def __repr__(self) -> str:

@@ -1,5 +1,25 @@
-"""Compiling plans to Python/NumPy source (see :mod:`symgrad.compile.codegen`)."""
+"""Compiling graphs: the steps a function needs become straight-line NumPy source.
 
-from .codegen import Compiled, compile_plan
+:func:`compile_outputs` is what ``sg.function`` uses; ``fn.source`` shows the result.
+"""
 
-__all__ = ["Compiled", "compile_plan"]
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..graph import Node
+from .codegen import CompiledCode
+from .steps import live_steps, steps_for
+
+
+def compile_outputs(inputs: Sequence[Node], outputs: Sequence[Node], many: bool) -> CompiledCode:
+    """Straight-line code computing ``outputs`` from the placeholders ``inputs``."""
+    steps, out_steps = steps_for(outputs)
+    by_node = {s.node: s for s in steps}
+    input_steps = [by_node.get(node) for node in inputs]
+    input_steps = [s if s is not None else steps_for([n])[0][0] for s, n in zip(input_steps, inputs)]
+    ordered = [s for s in live_steps(out_steps) if s.op.name != "placeholder" or s in input_steps]
+    return CompiledCode(inputs, ordered, input_steps, out_steps, many)
+
+
+__all__ = ["compile_outputs", "CompiledCode"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +33,7 @@ from ..errors import FeedError
 from ..evaluate import convert_feed
 from ..graph import Node, type_string
 from ..ops import CONSTANT, PLACEHOLDER
+from ..ops.linalg import MATMUL
 from . import emit
 from .buffers import plan_buffers
 from .steps import Step
@@ -54,24 +56,32 @@ class Namer:
     def name(self, step: Step) -> str:
         found = self.names.get(id(step))
         if found is None:
-            found = self.names[id(step)] = self._unique(self._base(step))
+            base = self._base(step)
+            if base == "p":
+                base = f"p{len([n for n in self.taken if re.fullmatch(r'p[0-9]+', n)])}"
+            found = self.names[id(step)] = self._unique(base)
         return found
 
     @staticmethod
     def _base(step: Step) -> str:
         node = step.node
-        if step.op is PLACEHOLDER and step.name and step.name.isidentifier():
-            return step.name
+        if step.op is PLACEHOLDER:
+            return step.name if step.name and _free_name(step.name) else "p"
         if step.op is CONSTANT:
             return f"c{node.id}" if node is not None else "c"
         origin = node.graph.origin(node) if node is not None else None
         if origin is None:
-            return f"v{node.id}" if node is not None else "t"
+            return f"t{node.id}" if node is not None else "t"
         suffix = "bar" if origin.kind == "cotangent" else "dot"
         primal = origin.primal
-        if primal.op is PLACEHOLDER and primal.name and primal.name.isidentifier():
-            return f"{primal.name}_{suffix}" + ("" if origin.order == 1 else str(origin.order))
         return f"{suffix}{node.id}"
+
+
+def _free_name(name: str) -> bool:
+    """A placeholder name usable as is: an identifier that no generated name can take."""
+    generated = re.fullmatch(r"(t|c|p|a|in|bar|dot|float_)\d*|np|math|array|ndarray|float64|convert|"
+                             r"run|compiled|compiled_floats|check\d*", name)
+    return name.isidentifier() and not keyword.iskeyword(name) and generated is None
 
 
 def describe(step: Step) -> str:
@@ -83,7 +93,7 @@ def describe(step: Step) -> str:
     text = f"%{node.id} " + text
     origin = node.graph.origin(node)
     if origin is not None:
-        text += f"; {origin.kind} (pass {origin.order}) from %{origin.primal.id} {origin.primal.op.name}"
+        text += f"; {origin.kind}, pass {origin.order}, from %{origin.primal.id} {origin.primal.op.name}"
     return text
 
 
@@ -106,7 +116,12 @@ class Generated:
 
 
 def _probe_dtype(step: Step, inputs: list) -> np.dtype | None:
-    """The dtype NumPy gives ``step`` on zeros of its input types (None if that fails)."""
+    """The dtype NumPy gives ``step`` on zeros of its input types (None if that fails).
+
+    Users' ops are never probed: their forward may count its calls or have effects.
+    """
+    if step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS:
+        return None
     try:
         with np.errstate(all="ignore"):
             return np.asarray(step.op.forward(*inputs, **step.params)).dtype
@@ -124,31 +139,43 @@ def _sample(step: Step):
 def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: list[Step],
                  many: bool, gen: Generated, namer: Namer) -> str:
     """The NumPy version of the function, as source defining ``name``."""
-    buffers = plan_buffers(steps, outputs)
-    body = []
+    calls: dict[int, emit.Call] = {}
+    probed: dict[int, np.dtype | None] = {}
     samples: dict[int, object] = {}
-    for k, step in enumerate(steps):
-        var = namer.name(step)
-        if step.op is PLACEHOLDER:
+    for step in steps:
+        if step.op is PLACEHOLDER or step.op is CONSTANT:
             samples[id(step)] = _sample(step)
+            if step.op is CONSTANT:
+                gen.namespace[namer.name(step)] = step.value
             continue
-        if step.op is CONSTANT:
-            gen.namespace[var] = step.value
-            samples[id(step)] = step.value
-            continue
-        args = [namer.name(i) for i in step.inputs]
-        call = emit.array_call(step, args, gen.bind)
-        sample_inputs = [samples[id(i)] for i in step.inputs]
-        probed = _probe_dtype(step, sample_inputs)
+        calls[id(step)] = emit.array_call(step, [namer.name(i) for i in step.inputs], gen.bind)
+        probed[id(step)] = _probe_dtype(step, [samples[id(i)] for i in step.inputs])
         samples[id(step)] = _sample(step)
-        out = buffers.out_for.get(k)
-        text = call.finish(namer.name(out) if out is not None and probed == step.dtype else None)
-        body.append(f"{var} = {text}    # {describe(step)}")
-        if probed is None:
-            body.append(f"if {var}.dtype != {var}_type: {var} = {var}.astype({var}_type)")
-            gen.namespace[f"{var}_type"] = step.dtype
-        elif probed != step.dtype:
-            body[-1] = f"{var} = ({text}).astype({emit.literal(step.dtype)})    # {describe(step)}"
+
+    def takes_out(step: Step) -> bool:
+        return (calls[id(step)].ufunc and probed[id(step)] == step.dtype and step.shape != ()
+                and None not in step.shape)
+
+    buffers = plan_buffers(steps, outputs, fresh=lambda s: id(s) in calls and calls[id(s)].fresh,
+                           takes_out=takes_out, is_matmul=lambda s: s.op is MATMUL)
+    body = []
+    for k, step in enumerate(steps):
+        call = calls.get(id(step))
+        if call is not None:
+            var = namer.name(step)
+            out = buffers.out_for.get(k)
+            text = call.finish(namer.name(out) if out is not None else None)
+            if probed[id(step)] is None:
+                gen.namespace[f"{var}_type"] = step.dtype
+                body.append(f"{var} = {text}    # {describe(step)}")
+                body.append(f"if {var}.dtype != {var}_type: {var} = {var}.astype({var}_type)")
+            elif probed[id(step)] != step.dtype:
+                body.append(f"{var} = ({text}).astype({emit.literal(step.dtype)})    # {describe(step)}")
+            else:
+                body.append(f"{var} = {text}    # {describe(step)}")
+            if _needs_check(step):
+                check = gen.bind("check", _Checker(step))
+                body.append(f"{check}({var}, {', '.join(namer.name(i) for i in step.inputs)})")
         dead = [namer.name(s) for s in buffers.release_after.get(k, ())]
         if dead:
             body.append(f"del {', '.join(dead)}")
@@ -159,6 +186,29 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     body.append("return " + _pack(results, many))
     header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
     return "\n".join([header] + ["    " + line for line in body])
+
+
+def _needs_check(step: Step) -> bool:
+    """Custom ops (whose forward may disagree with their shape rule) and broadcasts over run-time dims."""
+    return step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS or (
+        getattr(step.op, "broadcasts", False) and any(None in i.shape for i in step.inputs))
+
+
+class _Checker:
+    """The interpreter's run-time shape checks, for the steps that need them."""
+
+    def __init__(self, step: Step):
+        self.node = step.node
+
+    def __call__(self, value, *inputs):
+        from ..evaluate import _check_no_runtime_broadcast, _fits
+        from ..errors import RuleError
+        node = self.node
+        if not _fits(np.shape(value), node.shape):
+            raise RuleError(f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
+                            "the op's forward and shape rule disagree")
+        if getattr(node.op, "broadcasts", False):
+            _check_no_runtime_broadcast(node, list(inputs), np.shape(value))
 
 
 def _pack(results: list[str], many: bool) -> str:
@@ -180,7 +230,7 @@ def math_source(name: str, fallback: str, inputs: Sequence[Step], steps: list[St
             if math.isfinite(value):
                 namer.names[id(step)] = repr(value) if value >= 0 else f"({value!r})"
             else:
-                gen.namespace[var] = value
+                namer.names[id(step)] = gen.bind("float_", value)
             continue
         lines = emit.math_lines(step, [namer.name(i) for i in step.inputs], var)
         if lines is None:
@@ -190,10 +240,11 @@ def math_source(name: str, fallback: str, inputs: Sequence[Step], steps: list[St
     results = _pack([f"array({namer.name(o)})" for o in outputs], many)
     params = [namer.name(i) for i in inputs]
     gen.namespace["array"] = np.array
+    gen.namespace["float64"] = np.float64
     head = [f"def {name}({', '.join(params)}):", "    try:"]
-    body = ["        " + line for line in body]
+    body = ["        " + line for line in body or ["pass"]]
     tail = ["    except (ArithmeticError, ValueError):  # NumPy gives inf or nan here, with its warnings",
-            f"        return {fallback}({', '.join(params)})",
+            f"        return {fallback}({', '.join(f'float64({p})' for p in params)})",
             f"    return {results}"]
     return "\n".join(head + body + tail)
 
@@ -225,15 +276,15 @@ class CompiledCode:
     def __init__(self, inputs: Sequence[Node], steps: list[Step], input_steps: list[Step],
                  outputs: list[Step], many: bool):
         gen = Generated()
-        reserved = {"np", "math", "array", "ndarray", "convert", "run", "compute", "compute_floats"}
+        reserved = {"np", "math", "array", "ndarray", "convert", "run", "compiled", "compiled_floats"}
         namer = Namer(reserved | {f"in{k}" for k in range(len(inputs))} | {f"a{k}" for k in range(len(inputs))})
         for step in input_steps:
             namer.name(step)
-        parts = [array_source("compute", input_steps, steps, outputs, many, gen, namer)]
-        scalar_code = math_source("compute_floats", "compute", input_steps, steps, outputs, many, gen, namer)
+        parts = [array_source("compiled", input_steps, steps, outputs, many, gen, namer)]
+        scalar_code = math_source("compiled_floats", "compiled", input_steps, steps, outputs, many, gen, namer)
         if scalar_code is not None:
             parts.append(scalar_code)
-        parts.append(entry_source(input_steps, "compute_floats" if scalar_code else "compute",
+        parts.append(entry_source(input_steps, "compiled_floats" if scalar_code else "compiled",
                                   scalar_code is not None))
         gen.namespace.update({"ndarray": np.ndarray, "convert": convert_feed})
         for k, node in enumerate(inputs):

@@ -62,14 +62,17 @@ def _index_text(spec, arrays: list[str]) -> str | None:
 class Call:
     """The right-hand side of one line: ``text``, and whether ``out=`` may be appended."""
 
-    def __init__(self, text: str, ufunc: bool = False, fresh: bool = True):
+    def __init__(self, text: str, ufunc: bool = False, fresh: bool = True, plain: str | None = None):
         self.text = text          # without the closing parenthesis when ufunc
+        self.plain = plain        # the same computation as an operator (``x + y``), used without out=
         self.ufunc = ufunc        # accepts out= (an elementwise ufunc or matmul)
         self.fresh = fresh        # returns a newly allocated array, never a view of an input
 
     def finish(self, out: str | None) -> str:
         if not self.ufunc:
             return self.text
+        if out is None and self.plain is not None:
+            return self.plain
         return self.text + (f", out={out})" if out else ")")
 
 
@@ -93,6 +96,8 @@ def _fresh_ops() -> set:
 
 
 FRESH_OPS = _fresh_ops()
+KNOWN_VIEWS = {shape.RESHAPE, shape.RESHAPE_LIKE, shape.TRANSPOSE, shape.BROADCAST_TO,
+               shape.BROADCAST_LIKE, shape.GETITEM, elementwise.STOP_GRADIENT, elementwise.CAST}
 
 
 def array_call(step: Step, args: list[str], bind) -> Call:
@@ -130,7 +135,13 @@ def array_call(step: Step, args: list[str], bind) -> Call:
         keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
     ufunc = isinstance(op.forward, np.ufunc) and not keywords
     text = f"{spelled}({', '.join(args + keywords)}"
-    return Call(text if ufunc else text + ")", ufunc=ufunc, fresh=op in FRESH_OPS)
+    plain = _OPERATORS[op].format(*args) if op in _OPERATORS else None
+    return Call(text if ufunc else text + ")", ufunc=ufunc, fresh=op in FRESH_OPS, plain=plain)
+
+
+# NumPy's operators on arrays call exactly these ufuncs.
+_OPERATORS = {elementwise.ADD: "{} + {}", elementwise.SUB: "{} - {}", elementwise.MUL: "{} * {}",
+              elementwise.DIV: "{} / {}", elementwise.NEG: "-{}", elementwise.POW: "{} ** {}"}
 
 
 # --- scalar dialect: Python floats and the math module ---------------------------------
