@@ -20,7 +20,8 @@ def test_building_an_existing_node_returns_it():
         assert second is first
         assert len(graph) == size
         assert sg.sin(first) is sg.sin(second)
-        assert x * y is not y * x  # operand order is part of the node
+        assert x - y is not y - x  # operand order is part of the node
+        assert x * y is y * x and x + y is y + x  # but + and * commute exactly, so b*a reuses a*b
 
 
 def test_parameters_are_part_of_the_node_identity():

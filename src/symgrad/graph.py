@@ -235,6 +235,12 @@ class Graph:
             return found
         op.check_arity(len(inputs))
         shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
+        if self._making is not None and inputs and all(n.value is not None for n in inputs):
+            from .simplify import fold  # derivative passes fold small constants (see simplify)
+            folded = fold(self, op, inputs, params, tuple(shape), np.dtype(dtype))
+            if folded is not None:
+                self._by_key[key] = folded
+                return folded
         node = Node(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
         self.nodes.append(node)
         self._by_key[key] = node

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..graph import Node, as_nodes, check_dtype, is_float
+from ..simplify import FOLD_SIZE, is_constant
 from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
                    disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
 
@@ -47,10 +48,6 @@ POW = define_elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y
                                     lambda d, out, x, y: d * (out * log(x))), float_only=False)
 
 
-def _is_constant(node: Node, value: float) -> bool:
-    return node.op.name == "constant" and bool(np.all(node.value == value))
-
-
 def neg(x) -> Node:
     """-x, elementwise.
 
@@ -75,7 +72,15 @@ def add(x, y) -> Node:
     >>> (sg.constant(2.0) + 3.0).eval()
     array(5.)
     """
-    return _apply(ADD, x, y)
+    x, y = as_nodes(x, y)
+    if y.op is NEG:  # x + (-b) is x - b, exactly (IEEE defines subtraction so)
+        return sub(x, y.inputs[0])
+    if x.op is NEG:
+        return sub(y, x.inputs[0])
+    if x is y and is_float(x.dtype) and x.graph._making is not None:  # in a derivative pass, a + a is 2a, exactly
+        return mul(x.graph.constant(np.array(2, x.dtype)), x)
+    found = _commuted(ADD, x, y)
+    return found if found is not None else _apply(ADD, x, y)
 
 
 def sub(x, y) -> Node:
@@ -87,6 +92,9 @@ def sub(x, y) -> Node:
     >>> sg.sub(5.0, sg.constant(3.0)).eval()
     array(2.)
     """
+    x, y = as_nodes(x, y)
+    if y.op is NEG:  # x - (-b) is x + b, exactly
+        return add(x, y.inputs[0])
     return _apply(SUB, x, y)
 
 
@@ -101,9 +109,34 @@ def mul(x, y) -> Node:
     """
     x, y = as_nodes(x, y)
     for one, other in ((x, y), (y, x)):
-        if _is_constant(one, 1) and other.dtype == one.dtype and other.shape == broadcast_shapes("mul", x, y):
-            return other
+        if one.value is not None and other.dtype == one.dtype and other.shape == broadcast_shapes("mul", x, y):
+            if is_constant(one, 1):
+                return other
+            if is_constant(one, -1) and is_float(other.dtype):  # negation is exact, like * -1
+                return neg(other)
+    if x.op is NEG and y.op is NEG:  # (-a)(-b) is ab, exactly
+        return mul(x.inputs[0], y.inputs[0])
+    found = _commuted(MUL, x, y)
+    if found is not None or x.graph._making is None:  # the rest rewrites derivative passes' nodes only
+        return found if found is not None else _apply(MUL, x, y)
+    for neg_side, other in ((x, y), (y, x)):  # (-a)c is a(-c), exactly
+        if neg_side.op is NEG:
+            if other.value is not None and other.value.size <= FOLD_SIZE and is_float(other.dtype):
+                return mul(neg_side.inputs[0], other.graph.constant(-other.value))
+    for c1, rest in ((x, y), (y, x)):  # c1 (c2 a) is (c1 c2) a, within rounding, for scalar constants
+        if c1.value is not None and c1.value.ndim == 0 and rest.op is MUL and is_float(c1.dtype):
+            for c2, a in ((rest.inputs[0], rest.inputs[1]), (rest.inputs[1], rest.inputs[0])):
+                if c2.value is not None and c2.value.ndim == 0 and c2.dtype == c1.dtype:
+                    with np.errstate(all="ignore"):
+                        product = c1.value * c2.value
+                    if np.isfinite(product) and product != 0 and np.abs(product) >= np.finfo(product.dtype).tiny:
+                        return mul(c1.graph.constant(product), a)
     return _apply(MUL, x, y)
+
+
+def _commuted(op: Op, x: Node, y: Node) -> Node | None:
+    """``y op x`` if that node exists already: + and * commute exactly, so hash-consing can share it."""
+    return x.graph._by_key.get((op, (), (y.id, x.id), None))
 
 
 def div(x, y) -> Node:
