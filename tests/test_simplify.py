@@ -146,3 +146,68 @@ def test_rewritten_higher_derivatives_match_closed_forms(f, closed_forms):
 
 def s(x):
     return 1 / (1 + np.exp(-x))
+
+
+# --- polynomial forms between repeated passes ---------------------------------------------------
+
+def tanh_derivative(n, x):
+    """d^n tanh / dx^n from its polynomial in t = tanh x: p_0 = t, p_{k+1} = (1 - t²) p_k'."""
+    from numpy.polynomial import polynomial as P
+    p = np.array([0.0, 1.0])
+    for _ in range(n):
+        p = P.polymul([1.0, 0.0, -1.0], P.polyder(p))
+    return P.polyval(np.tanh(x), p)
+
+
+def test_eighth_derivative_of_tanh_is_small_and_right():
+    x = sg.scalar("x")
+    d = sg.tanh(x)
+    for n in range(1, 9):
+        d = sg.grad(d, x)
+        for value in (-2.0, -0.4, 0.0, 0.9):
+            np.testing.assert_allclose(float(d.eval({x: value})), tanh_derivative(n, value), rtol=1e-11,
+                                       atol=1e-11)
+    assert len(sg.ancestors([d])) <= 100  # the issue's target; plain passes need hundreds
+
+
+def test_repeated_derivatives_of_sin_cycle():
+    x = sg.scalar("x")
+    d = sg.sin(x) * sg.cos(x)   # sin(2x) / 2: a polynomial in two bounded atoms
+    for n in range(1, 7):
+        d = sg.grad(d, x)
+        for value in (-1.1, 0.3, 2.0):
+            expected = 2.0 ** (n - 1) * np.sin(2 * value + n * np.pi / 2)
+            np.testing.assert_allclose(float(d.eval({x: value})), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_polynomial_form_leaves_cancellations_and_other_graphs_alone():
+    from symgrad.simplify import polynomial_form
+    x = sg.scalar("x")
+    t = sg.tanh(x)
+    cancelling = t * t - sg.square(t)    # 0 for finite t, NaN for NaN: not rewritten to 0
+    assert polynomial_form(cancelling) is cancelling
+    assert np.isnan(cancelling.eval({x: np.nan}))
+    unbounded = (x * x + 1.0) * (x * x + 1.0)   # x is not bounded: Horner could overflow differently
+    assert polynomial_form(unbounded) is unbounded
+    other = sg.exp(t) * t
+    assert polynomial_form(other) is other
+    vector = sg.tanh(sg.vector("v", 3)) * 2.0
+    assert polynomial_form(vector) is vector
+
+
+def square_of(v):
+    return sg.square(v)
+
+
+def test_polynomial_form_keeps_nan_and_rounding():
+    from symgrad.simplify import polynomial_form
+    x = sg.scalar("x")
+    t, s = sg.tanh(x), sg.sigmoid(x)
+    ts = t * s
+    p = (ts * 1.5 + ts * 2.0 + ts * 3.0 + t) * (1.0 - s) + square_of(s - t)
+    q = polynomial_form(p)
+    assert q is not p and len(sg.ancestors([q])) < len(sg.ancestors([p]))
+    for value in np.linspace(-30.0, 30.0, 41):
+        np.testing.assert_allclose(float(q.eval({x: value})), float(p.eval({x: value})), rtol=1e-13,
+                                   atol=1e-14)
+    assert np.isnan(q.eval({x: np.nan}))

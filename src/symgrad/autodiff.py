@@ -29,6 +29,7 @@ from .errors import GradientError, RuleError, ShapeError
 from .graph import Node, Origin, ancestors, as_node, is_float
 from .ops import DISCONNECTED, UNDEFINED, ZERO, add, broadcast_like, sum as reduce_sum, zeros_like
 from .ops.core import disconnected_rule, zero_rule
+from .simplify import polynomial_form
 
 
 # --- the pruned graph G' -----------------------------------------------------------
@@ -252,8 +253,13 @@ def grad(cost: Node, wrt, disconnected: str = "raise"):
         raise GradientError(f"grad: the cost {cost.describe()} must be a float")
     _check_disconnected_option(disconnected)
     _check_targets("grad", [cost], targets)
+    repeated = cost.graph.origin(cost) is not None
+    if repeated:  # between repeated passes: keep d^n small (see symgrad.simplify)
+        cost = polynomial_form(cost)
     seed = cost.graph.constant(np.ones((), cost.dtype))
     results = _reverse([cost], [seed], targets, disconnected, "grad")
+    if repeated:
+        results = [polynomial_form(r) for r in results]
     return results if many else results[0]
 
 

@@ -1,27 +1,28 @@
-"""Build-time rewrites: small, exact simplifications applied as nodes are made.
+"""Build-time rewrites: small simplifications applied as nodes are made.
 
 Gradient passes produce the same few patterns in bulk: a product with a
 constant -1, the negation of a negation, constants combined with constants,
-``b * a`` next to an existing ``a * b``. Each rewrite here keeps values
-bit for bit (IEEE negation is exact, ``a + (-b)`` *is* ``a - b``, and ``*`` and
-``+`` commute exactly), including NaN and Inf, so it is safe to apply
-everywhere. Folding constants runs the op's own forward on the constants,
-so the folded value is the one evaluation would compute.
+``b * a`` next to an existing ``a * b``. These rewrites keep values bit for
+bit, NaN and Inf included (IEEE negation is exact, ``a + (-b)`` *is*
+``a - b``, ``*`` and ``+`` commute exactly, ``a + a`` is ``2a``), and
+folding a constant runs the op's own forward, so the folded value is the one
+evaluation would compute.
 
-Folding applies only to nodes a derivative pass makes, and only when every
-input is a constant of a few elements: a user's own ``constant + constant``
-stays visible as written.
+Two rewrites round differently, so they apply only to what derivative passes
+build: ``c1 (c2 a)`` becomes ``(c1 c2) a`` when ``c1 c2`` is a normal finite
+number, and, between repeated passes, a scalar derivative that is a
+polynomial in tanh/sigmoid/sin/cos values is rebuilt in Horner form (see
+:func:`polynomial_form`). Folding, too, touches only derivative nodes over
+one-element constants: a user's own ``constant + constant`` stays as written.
 
 Examples
 --------
 >>> import symgrad as sg
->>> x = sg.scalar("x")
->>> d = sg.grad(sg.tanh(x), x)          # 1 - tanh(x)**2
->>> d2 = sg.grad(d, x)                   # -(2 tanh x)(1 - tanh(x)**2)
->>> print(*sg.listing(d2).split(chr(10))[-3:], sep=chr(10))
-%7: f64[] = mul %6 %1    # cotangent, pass 2, from %3 square
-%8: f64[] = neg %7    # cotangent, pass 2, from %3 square
-%9: f64[] = mul %8 %4    # cotangent, pass 2, from %1 tanh
+>>> a, b = sg.scalar("a"), sg.scalar("b")
+>>> (a + -b).op.name          # a + (-b) is a - b, bit for bit
+'sub'
+>>> b * a is a * b            # one node for both orders
+True
 """
 
 from __future__ import annotations
@@ -76,3 +77,122 @@ def is_constant(node, value: float) -> bool:
     if v.ndim == 0:
         return bool(v == value)
     return v.size <= FOLD_SIZE and bool(np.all(v == value))
+
+
+# --- polynomials in bounded functions, between repeated gradient passes ---------------------------
+#
+# Differentiating tanh, sigmoid, sin or cos again and again gives polynomials in those very values
+# (tanh' = 1 - tanh², σ' = σ(1 - σ)), but each reverse pass copies the whole previous graph's
+# structure, so the graph doubles with every order. Between passes, a scalar derivative that is a
+# polynomial in such bounded values is rebuilt in Horner form. Because the atoms are bounded, no
+# intermediate of either form can overflow: the values agree to rounding, and a NaN atom gives NaN
+# both ways. A sum whose terms cancel to an exact zero coefficient is left alone (x - x is not 0
+# when x is NaN).
+
+BOUNDED = {"tanh", "sigmoid", "sin", "cos"}
+MAX_TERMS = 64
+MAX_ATOMS = 3
+
+
+def _poly_of(node, polys: dict, atoms: dict):
+    """The polynomial ``node`` computes, as {monomial: coefficient}, or None if it is not one."""
+    name = node.op.name
+    if node.value is not None:
+        return {(): float(node.value)} if node.value.shape == () and node.value.dtype.kind == "f" else None
+    if node.shape != () or node.dtype.kind != "f":
+        return None
+    if name in BOUNDED:
+        if node not in atoms:
+            if len(atoms) == MAX_ATOMS:
+                return None
+            atoms[node] = len(atoms)
+        return {((atoms[node], 1),): 1.0}
+    parts = [polys.get(i) for i in node.inputs]
+    if any(p is None for p in parts) or name not in ("add", "sub", "neg", "mul", "square"):
+        return None
+    if name == "neg":
+        return {m: -c for m, c in parts[0].items()}
+    if name in ("add", "sub"):
+        sign = 1.0 if name == "add" else -1.0
+        result = dict(parts[0])
+        for m, c in parts[1].items():
+            total = result.get(m, 0.0) + sign * c
+            if total == 0.0:
+                return None  # an exact cancellation: not ours to drop
+            result[m] = total
+        return result if len(result) <= MAX_TERMS else None
+    left, right = (parts[0], parts[0]) if name == "square" else parts
+    result: dict = {}
+    for m1, c1 in left.items():
+        for m2, c2 in right.items():
+            powers = dict(m1)
+            for atom, k in m2:
+                powers[atom] = powers.get(atom, 0) + k
+            m = tuple(sorted(powers.items()))
+            result[m] = result.get(m, 0.0) + c1 * c2
+    if len(result) > MAX_TERMS or any(c == 0.0 or not np.isfinite(c) for c in result.values()):
+        return None
+    return result
+
+
+def _horner(poly: dict, atom_nodes: list, level: int, like):
+    """Build ``poly`` (monomials over atoms[level:]) as nested Horner forms; None for zero."""
+    from .ops.elementwise import add, mul
+    if level == len(atom_nodes):
+        c = poly.get((), 0.0)
+        return like.graph.constant(np.array(c, like.dtype))
+    atom = atom_nodes[level]
+    by_power: dict = {}
+    for m, c in poly.items():
+        powers = dict(m)
+        k = powers.pop(level, 0)
+        by_power.setdefault(k, {})[tuple(sorted(powers.items()))] = c
+    result = None
+    for k in range(max(by_power), -1, -1):
+        if result is not None:
+            result = mul(result, atom)
+        if k in by_power:
+            coefficient = _horner(by_power[k], atom_nodes, level + 1, like)
+            result = coefficient if result is None else add(result, coefficient)
+    return result
+
+
+def polynomial_form(node):
+    """``node`` rebuilt in Horner form when it is a scalar polynomial in tanh/sigmoid/sin/cos values.
+
+    Returns ``node`` itself when it is not one, or when the Horner form is not smaller.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> from symgrad.simplify import polynomial_form
+    >>> x = sg.scalar("x")
+    >>> t = sg.tanh(x)
+    >>> p = (1 - t * t) * (1 - t * t)
+    >>> q = polynomial_form(p)                        # 1 - 2t² + t⁴ in Horner form
+    >>> abs(float(q.eval({x: 0.3})) - float(p.eval({x: 0.3}))) < 1e-15
+    True
+    """
+    from .graph import ancestors
+    if node.shape != () or node.dtype.kind != "f" or node.value is not None:
+        return node
+    polys: dict = {}
+    atoms: dict = {}
+    region = ancestors([node])
+    for n in region:
+        p = _poly_of(n, polys, atoms)
+        if p is not None:
+            polys[n] = p
+    poly = polys.get(node)
+    if poly is None or not atoms:
+        return node
+    graph = node.graph
+    saved = graph._making
+    origin = graph.origin(node)
+    graph._making = origin  # the rebuilt nodes belong to the same pass as the node they replace
+    try:
+        built = _horner(poly, list(atoms), 0, node)
+    finally:
+        graph._making = saved
+    from .graph import ancestors as needed
+    return built if len(needed([built])) < len(region) else node
