@@ -170,9 +170,15 @@ class Node:
     def astype(self, dtype): return _ops().cast(self, dtype)
 
 
+_OPS = None
+
+
 def _ops():
-    from . import ops
-    return ops
+    global _OPS  # imported once, on first use: an import statement per operator call costs ~2 µs
+    if _OPS is None:
+        from . import ops
+        _OPS = ops
+    return _OPS
 
 
 class Graph:
@@ -229,7 +235,7 @@ class Graph:
                     "nodes of two graphs cannot be combined")
         frozen = Params(params)
         inputs = tuple(inputs)
-        key = (op, frozen, tuple(n.id for n in inputs), key_extra)
+        key = (op, frozen, tuple([n.id for n in inputs]), key_extra)
         found = self._by_key.get(key)
         if found is not None:
             return found
@@ -385,9 +391,12 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
 
 def as_nodes(*values) -> tuple[Node, ...]:
     """Wrap several operands at once, in one graph, Python numbers typed by their neighbours."""
-    nodes = [v for v in values if isinstance(v, Node)]
-    if len(nodes) == len(values):
+    for v in values:  # the common case, checked without building a list
+        if not isinstance(v, Node):
+            break
+    else:
         return values
+    nodes = [v for v in values if isinstance(v, Node)]
     if not nodes:
         graph = get_default_graph()
         return tuple(as_node(v, graph) for v in values)

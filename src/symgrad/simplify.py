@@ -122,6 +122,8 @@ def _poly_of(node, polys: dict, atoms: dict):
             result[m] = total
         return result if len(result) <= MAX_TERMS else None
     left, right = (parts[0], parts[0]) if name == "square" else parts
+    if len(left) * len(right) > 4 * MAX_TERMS:  # too big to be worth expanding
+        return None
     result: dict = {}
     for m1, c1 in left.items():
         for m2, c2 in right.items():

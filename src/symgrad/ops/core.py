@@ -220,7 +220,7 @@ def elementwise_infer(op_name: str, float_only: bool = True):
             shape, dtype = first.shape, first.dtype
         else:
             shape, dtype = broadcast_shapes(op_name, *nodes), combine_dtypes(op_name, *nodes)
-        if float_only:
+        if float_only and dtype.kind != "f":
             dtype = float_result(op_name, _Typed(dtype))
         return shape, dtype
     return infer
