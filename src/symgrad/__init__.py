@@ -15,7 +15,8 @@ from . import ops
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
 from .derivatives import hessian, hvp, jacobian
-from .errors import (DTypeError, Error, FeedError, GradCheckError, GradientError, GraphError,
+from .dot import Drawing, draw, render, to_dot, write_dot
+from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
                      NonFiniteError, RuleError, ShapeError)
 from .evaluate import Function, evaluate, function
 from .graph import (Graph, Node, Origin, ancestors, constant, get_default_graph, matrix, placeholder,

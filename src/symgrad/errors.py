@@ -17,7 +17,9 @@ working.
     │                   the wrong shape or dtype, rules not one per input, a forward whose
     │                   result disagrees with the shape rule (TypeError)
     ├── GradCheckError  check_grad found a derivative that disagrees (AssertionError)
-    └── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
+    ├── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
+    └── FormatError     sg.load met a malformed, truncated or hostile file; sg.save met
+                        a graph the file format cannot hold (ValueError)
 
 Passing a Python object where a node is required (``sg.grad(3.0, x)``) or
 asking for the truth value of a node (``if x > 0:``) raises a plain
@@ -72,3 +74,7 @@ class GradCheckError(Error, AssertionError):
 
 class NonFiniteError(Error, FloatingPointError):
     """With ``check_finite=True``, a node produced a NaN or an infinity."""
+
+
+class FormatError(Error, ValueError):
+    """A saved graph file is malformed, truncated, of another version or unsafe to load."""
