@@ -22,6 +22,7 @@ from .evaluate import Function, evaluate, function
 from .graph import (Graph, Node, Origin, ancestors, constant, get_default_graph, matrix, placeholder,
                     reset_default_graph, scalar, vector)
 from .listing import listing
+from .serialize import Loaded, load, save
 from .ops import DISCONNECTED, UNDEFINED, ZERO, Op
 from .ops.elementwise import (abs, add, cast, clip, cos, div, equal, exp, expm1, floor, greater,
                               greater_equal, leaky_relu, less, less_equal, log, log1p, maximum,
