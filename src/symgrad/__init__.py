@@ -15,7 +15,7 @@ from . import ops
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
 from .derivatives import hessian, hvp, jacobian
-from .dot import Drawing, draw, render, to_dot, write_dot
+from .drawing import Drawing, draw, render, to_dot, write_dot
 from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
                      NonFiniteError, RuleError, ShapeError)
 from .evaluate import Function, evaluate, function
