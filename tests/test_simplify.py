@@ -211,3 +211,18 @@ def test_polynomial_form_keeps_nan_and_rounding():
         np.testing.assert_allclose(float(q.eval({x: value})), float(p.eval({x: value})), rtol=1e-13,
                                    atol=1e-14)
     assert np.isnan(q.eval({x: np.nan}))
+
+
+def test_in_a_pass_a_broadcast_factor_is_left_to_numpy_broadcasting():
+    with sg.Graph() as g:
+        a = sg.matrix("a", 2, 5)
+        c = sg.placeholder("c", (1, 1))
+        with in_pass(g):
+            y = sg.broadcast_to(c, (2, 5)) * a
+            scaled = sg.constant(np.array([[3.0]])) * (sg.constant(0.5) * a)   # size-1 factors combine
+    assert y.op.name == "mul" and set(y.inputs) == {c, a}
+    av = np.concatenate([AWKWARD[:5], OTHER[:5]]).reshape(2, 5)
+    cv = np.array([[-0.0]])
+    same_bits(y.eval({a: av, c: cv}), np.broadcast_to(cv, (2, 5)) * av)
+    assert a in scaled.inputs
+    np.testing.assert_allclose(scaled.eval({a: np.nan_to_num(av)}), 3.0 * (0.5 * np.nan_to_num(av)), rtol=1e-15)

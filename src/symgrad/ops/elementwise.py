@@ -119,14 +119,18 @@ def mul(x, y) -> Node:
     found = _commuted(MUL, x, y)
     if found is not None or x.graph._making is None:  # the rest rewrites derivative passes' nodes only
         return found if found is not None else _apply(MUL, x, y)
+    for spread, other in ((x, y), (y, x)):  # broadcast_to(a) * y is a * y when y has the result's shape
+        if spread.op.name == "broadcast_to" and other.shape == spread.shape and other.dtype == spread.dtype:
+            return mul(spread.inputs[0], other)
     for neg_side, other in ((x, y), (y, x)):  # (-a)c is a(-c), exactly
         if neg_side.op is NEG:
             if other.value is not None and other.value.size <= FOLD_SIZE and is_float(other.dtype):
                 return mul(neg_side.inputs[0], other.graph.constant(-other.value))
     for c1, rest in ((x, y), (y, x)):  # c1 (c2 a) is (c1 c2) a, within rounding, for scalar constants
-        if c1.value is not None and c1.value.ndim == 0 and rest.op is MUL and is_float(c1.dtype):
+        if c1.value is not None and c1.value.size == 1 and rest.op is MUL and is_float(c1.dtype):
             for c2, a in ((rest.inputs[0], rest.inputs[1]), (rest.inputs[1], rest.inputs[0])):
-                if c2.value is not None and c2.value.ndim == 0 and c2.dtype == c1.dtype:
+                if (c2.value is not None and c2.value.size == 1 and c2.dtype == c1.dtype
+                        and a.shape == broadcast_shapes("mul", x, y)):  # the constants only scale a
                     with np.errstate(all="ignore"):
                         product = c1.value * c2.value
                     if np.isfinite(product) and product != 0 and np.abs(product) >= np.finfo(product.dtype).tiny:
