@@ -253,3 +253,14 @@ def test_bad_options():
             sg.render(f, format="jpeg")
         with pytest.raises(TypeError, match="expected nodes"):
             sg.to_dot([f, 3.0])
+
+
+def test_draw_circuit_example_writes_both_drawings(tmp_path, capsys):
+    import draw_circuit
+    draw_circuit.main(str(tmp_path))
+    circuit = (tmp_path / "circuit.svg").read_text(encoding="utf-8")
+    neuron = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
+    # Graphviz writes '-' as &#45; in SVG text: f = -20, df/dx = -8; the neuron's f = 0.7311, dx1 = -0.5898
+    assert ">&#45;20<" in circuit and ">&#45;8<" in circuit
+    assert ">0.7311<" in neuron and "&#45;0.5898" in neuron
+    assert "wrote" in capsys.readouterr().out
