@@ -199,3 +199,42 @@ def test_custom_op_with_a_wrong_forward_shape_is_caught():
         fn = sg.function([x], bad(x))
     with pytest.raises(sg.RuleError, match="test_compile_bad_shape"):
         fn([1.0, 2.0])
+
+
+def test_work_buffers_are_kept_between_calls_but_results_stay_fresh():
+    loss, wrt, values = relu_net()
+    outputs = [loss] + sg.grad(loss, wrt)
+    f = sg.function(wrt, outputs)
+    assert ".take()" in f.source and ".give(buffers)" in f.source
+    rng = np.random.default_rng(3)
+    runs = [[v * rng.uniform(0.5, 2.0) for v in values] for _ in range(4)]
+    got = [f(*run) for run in runs]  # every call reuses the same work buffers
+    for run, result in zip(runs, got):
+        assert_identical(result, interpreted(outputs, dict(zip(wrt, run))))
+    for a, b in zip(got[0][1:], got[1][1:]):
+        assert not np.shares_memory(a, b)
+
+
+def test_slices_of_a_cotangent_are_views_never_written_into():
+    # concatenate's reverse rule slices its cotangent (head_like/tail_like): a view of a
+    # read-only broadcast, which must not be chosen as an out= buffer.
+    import graph_strategies as gs
+    program = gs.Program(
+        shapes=[(2,)], values=[np.array([0.13696168, -0.23021328])],
+        steps=[gs.Step(op="expand_dims", args=(0,), params={"axis": 1}),
+               gs.Step(op="softmax", args=(1,), params={"axis": 1}),
+               gs.Step(op="log", args=(2,), params={}),
+               gs.Step(op="maximum", args=(3, 0), params={}),
+               gs.Step(op="abs", args=(2,), params={}),
+               gs.Step(op="abs", args=(5,), params={}),
+               gs.Step(op="broadcast_to", args=(3,), params={"shape": (2, 2)}),
+               gs.Step(op="abs", args=(6,), params={}),
+               gs.Step(op="concatenate", args=(4, 7), params={"axis": 0})],
+        weights=np.arange(8.0).reshape(4, 2) - 3.5)
+    built = gs.build(program, runtime_dims=True)
+    with built.graph:
+        cost = sg.sum(built.output * program.weights)
+        outputs = [built.output, *sg.grad(cost, built.inputs, disconnected="zero"),
+                   sg.jvp(built.output, built.inputs, [np.array([0.3, -0.7])])]
+    f = sg.function(built.inputs, outputs)
+    assert_identical(f(*program.values), interpreted(outputs, dict(zip(built.inputs, program.values))))

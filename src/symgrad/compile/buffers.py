@@ -25,6 +25,7 @@ class BufferPlan:
     def __init__(self):
         self.out_for: dict[int, Step] = {}             # position -> step whose array is the out= buffer
         self.release_after: dict[int, list[Step]] = {}  # position -> steps whose variables die there
+        self.pooled: list[int] = []  # positions whose new storage never reaches an output (see pool.py)
 
 
 def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step], bool],
@@ -92,6 +93,9 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
         storage_end[r] = end[k]
         ending.setdefault(end[k], []).append(r)
 
+    # A storage none of whose holders is returned can come from a pool kept across calls, when its
+    # first step writes with out= (a storage that reaches an output must be new in every call).
+    plan.pooled = [k for k, r in root.items() if r == k and storage_end[r] != NEVER and takes_out(steps[k])]
     for k, step in enumerate(steps):
         if last_use[id(step)] == NEVER or step.op.name == "constant":
             continue

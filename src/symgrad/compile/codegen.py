@@ -159,12 +159,17 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     buffers = plan_buffers(steps, outputs, fresh=lambda s: id(s) in calls and calls[id(s)].fresh,
                            takes_out=takes_out, is_matmul=lambda s: s.op is MATMUL)
     body = []
+    pooled = {k: f"buf{j}" for j, k in enumerate(buffers.pooled)}
+    if pooled:
+        pool = gen.bind("pool", BufferPool([(steps[k].shape, steps[k].dtype) for k in buffers.pooled]))
+        body.append(f"buffers = {pool}.take()")
+        body.append(f"{', '.join(pooled.values())}, = buffers")
     for k, step in enumerate(steps):
         call = calls.get(id(step))
         if call is not None:
             var = namer.name(step)
             out = buffers.out_for.get(k)
-            text = call.finish(namer.name(out) if out is not None else None)
+            text = call.finish(namer.name(out) if out is not None else pooled.get(k))
             if probed[id(step)] is None:
                 gen.namespace[f"{var}_type"] = step.dtype
                 body.append(f"{var} = {text}    # {describe(step)}")
@@ -183,6 +188,9 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     for out in outputs:
         var = namer.name(out)
         results.append(f"np.asarray({var})" if out.shape == () else var)
+    if pooled:
+        body.append(f"del {', '.join(pooled.values())}")
+        body.append(f"{pool}.give(buffers)")
     body.append("return " + _pack(results, many))
     header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
     return "\n".join([header] + ["    " + line for line in body])
@@ -192,6 +200,31 @@ def _needs_check(step: Step) -> bool:
     """Custom ops (whose forward may disagree with their shape rule) and broadcasts over run-time dims."""
     return step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS or (
         getattr(step.op, "broadcasts", False) and any(None in i.shape for i in step.inputs))
+
+
+class BufferPool:
+    """Sets of work buffers kept between calls, one set per call in progress.
+
+    A call takes a set (or makes one) and gives it back when it returns, so
+    threads and nested calls never share one; a call that raises drops its
+    set. The buffers hold intermediates only, never a returned array.
+    """
+
+    KEEP = 4  # sets kept for reuse; more concurrent calls allocate their own
+
+    def __init__(self, layouts: list[tuple]):
+        self.layouts = layouts
+        self.free: list[tuple] = []
+
+    def take(self) -> tuple:
+        try:
+            return self.free.pop()  # atomic under the GIL
+        except IndexError:
+            return tuple(np.empty(shape, dtype) for shape, dtype in self.layouts)
+
+    def give(self, buffers: tuple) -> None:
+        if len(self.free) < self.KEEP:
+            self.free.append(buffers)
 
 
 class _Checker:

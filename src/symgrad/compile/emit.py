@@ -83,9 +83,7 @@ def _fresh_ops() -> set:
     their input, users' custom ops) is assumed to share memory with its inputs.
     """
     from .. import ops
-    may_alias = {shape.RESHAPE, shape.RESHAPE_LIKE, shape.TRANSPOSE, shape.BROADCAST_TO,
-                 shape.BROADCAST_LIKE, shape.GETITEM, elementwise.STOP_GRADIENT, elementwise.CAST,
-                 ops.PLACEHOLDER, ops.CONSTANT}
+    may_alias = KNOWN_VIEWS | {ops.PLACEHOLDER, ops.CONSTANT}
     module_names = ("elementwise", "reductions", "shape", "linalg", "nn")
     found = set()
     for module in module_names:
@@ -95,9 +93,11 @@ def _fresh_ops() -> set:
     return found
 
 
-FRESH_OPS = _fresh_ops()
+# Ops whose result may be a view of an input (head_like and tail_like are slices).
 KNOWN_VIEWS = {shape.RESHAPE, shape.RESHAPE_LIKE, shape.TRANSPOSE, shape.BROADCAST_TO,
-               shape.BROADCAST_LIKE, shape.GETITEM, elementwise.STOP_GRADIENT, elementwise.CAST}
+               shape.BROADCAST_LIKE, shape.GETITEM, shape.HEAD_LIKE, shape.TAIL_LIKE,
+               elementwise.STOP_GRADIENT, elementwise.CAST}
+FRESH_OPS = _fresh_ops()
 
 
 def array_call(step: Step, args: list[str], bind) -> Call:
