@@ -264,3 +264,15 @@ def test_draw_circuit_example_writes_both_drawings(tmp_path, capsys):
     assert ">&#45;20<" in circuit and ">&#45;8<" in circuit
     assert ">0.7311<" in neuron and "&#45;0.5898" in neuron
     assert "wrote" in capsys.readouterr().out
+
+
+def test_gradients_reach_derivative_nodes_of_a_cost_built_from_a_gradient():
+    with sg.Graph():
+        x = sg.scalar("x")
+        g = sg.grad(sg.sin(x) * x, x)
+        cost = g * g
+        text = sg.to_dot(cost, feeds={x: 0.8}, gradients=True)
+    gv = np.cos(0.8) * 0.8 + np.sin(0.8)  # closed form of d(x sin x)/dx
+    assert wire_label(text, g) == [_value_text(gv), _value_text(2 * gv)]
+    assert wire_label(text, cost) == [_value_text(gv * gv), "1"]
+    run_dot(text)

@@ -63,8 +63,9 @@ def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | 
     gradients : bool or dict, optional
         ``True`` (with ``feeds``): the output must be one float scalar cost;
         ``sg.grad(cost, nodes, disconnected="zero")`` is built for every
-        drawn float node except constants (this adds those gradient nodes to
-        the graph, as ``sg.grad`` does; they are not drawn), evaluated, and
+        drawn float node except constants, derivative nodes included (this
+        adds those gradient nodes to the graph, as ``sg.grad`` does; they
+        are not drawn), evaluated, and
         written in red under each value. A dict Node -> array gives
         gradients already computed.
     clusters : bool
@@ -215,8 +216,7 @@ def _gradients(nodes: list[Node], outputs: list[Node], feeds, gradients) -> dict
     from .autodiff import grad
     from .evaluate import evaluate
     cost = outputs[0]
-    graph = cost.graph
-    targets = [n for n in nodes if n.dtype.kind == "f" and n.op.name != "constant" and graph.origin(n) is None]
+    targets = [n for n in nodes if n.dtype.kind == "f" and n.op.name != "constant"]
     results = evaluate(grad(cost, targets, disconnected="zero"), feeds)
     return dict(zip(targets, results))
 
