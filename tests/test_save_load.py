@@ -257,3 +257,11 @@ def test_specific_hostile_files(tmp_path):
     must_refuse(changed(lambda d: d["nodes"][leaky]["params"].update(alpha={"code": "print(1)"})), tmp_path)
     # two placeholders of one name and different shapes
     must_refuse(changed(lambda d: d["nodes"][1].update(name=d["nodes"][0]["name"])), tmp_path)
+
+
+def test_the_documented_example_file_loads():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "docs" / "graph-file-format.md").read_text(encoding="utf-8")
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    graph, (out,) = from_json(json.loads(example))
+    np.testing.assert_array_equal(sg.evaluate(out, {"x": [1.0, -2.0, 0.5]}), [2.0, -4.0, 1.0])
