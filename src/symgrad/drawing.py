@@ -45,6 +45,7 @@ _PASS_COLOURS = ("#fbcfe8", "#fde68a", "#ddd6fe", "#99f6e4")
 _VALUE_COLOUR = "#15803d"  # green, above the wire, as in the notes
 _GRADIENT_COLOUR = "#b91c1c"  # red, below it
 _INDEX_COLOUR = "#6b7280"
+_INDEX_STYLE = f'labelfontsize=9, labeldistance=1.6, labelfontcolor="{_INDEX_COLOUR}"'
 
 
 def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | None = None,
@@ -114,7 +115,7 @@ def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | 
         for index, inp in enumerate(node.inputs):
             attributes = _edge_attributes(inp, known_values, known_gradients)
             if ordered:
-                attributes.append(f'headlabel=<{index}>, labelfontsize=9, labeldistance=1.6, labelfontcolor="{_INDEX_COLOUR}"')
+                attributes.append(f"headlabel=<{index}>, {_INDEX_STYLE}")
             attr_text = f" [{', '.join(attributes)}]" if attributes else ""
             lines.append(f'  "n{inp.id}" -> "n{node.id}"{attr_text};')
     if known_values:  # a wire out of each output, to carry its value like the others
