@@ -276,3 +276,14 @@ def test_gradients_reach_derivative_nodes_of_a_cost_built_from_a_gradient():
     assert wire_label(text, g) == [_value_text(gv), _value_text(2 * gv)]
     assert wire_label(text, cost) == [_value_text(gv * gv), "1"]
     run_dot(text)
+
+
+def test_values_positional_as_in_the_design_contract():
+    # DESIGN.md: sg.to_dot(outputs_or_graph, values=None). Feeds given there are evaluated.
+    with sg.Graph():
+        x = sg.scalar("x")
+        f = sg.sin(x) * x
+        assert sg.to_dot(f, {x: 0.5}) == sg.to_dot(f, feeds={x: 0.5})
+        assert sg.to_dot(f, {"x": 0.5}, gradients=True) == sg.to_dot(f, feeds={x: 0.5}, gradients=True)
+        computed = {f: np.array(12.25)}
+        assert "12.25" in sg.to_dot(f, computed)

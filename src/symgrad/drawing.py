@@ -48,7 +48,7 @@ _INDEX_COLOUR = "#6b7280"
 _INDEX_STYLE = f'labelfontsize=9, labeldistance=1.6, labelfontcolor="{_INDEX_COLOUR}"'
 
 
-def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | None = None,
+def to_dot(outputs_or_graph, values: Mapping | None = None, *, feeds: Mapping | None = None,
            gradients: bool | Mapping = False, clusters: bool = False, rankdir: str = "LR") -> str:
     """The graph (or the part some outputs need) as Graphviz DOT text.
 
@@ -56,11 +56,13 @@ def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | 
     ----------
     outputs_or_graph : Node, list of Node or Graph
         Outputs (everything they need is drawn) or a whole graph.
+    values : dict, optional
+        Node -> array: values already computed, written instead of
+        evaluating. A dict whose keys are all placeholders (or their names)
+        is taken as ``feeds``.
     feeds : dict, optional
         Placeholder values: every drawn node is evaluated and its value
         written, in green, on the wires leaving it.
-    values : dict, optional
-        Node -> array: values already computed, written instead of evaluating.
     gradients : bool or dict, optional
         ``True`` (with ``feeds``): the output must be one float scalar cost;
         ``sg.grad(cost, nodes, disconnected="zero")`` is built for every
@@ -88,6 +90,9 @@ def to_dot(outputs_or_graph, feeds: Mapping | None = None, *, values: Mapping | 
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"to_dot: rankdir must be 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
     nodes, outputs = _drawn(outputs_or_graph)
+    if feeds is None and values is not None and all(
+            isinstance(k, str) or (isinstance(k, Node) and k.op.name == "placeholder") for k in values):
+        feeds, values = values, None
     known_values = _values(nodes, feeds, values)
     known_gradients = _gradients(nodes, outputs, feeds, gradients)
     consumers = _orderful_inputs(nodes)
