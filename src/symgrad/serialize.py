@@ -37,7 +37,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import FormatError
-from .graph import Graph, Node, Origin
+from .evaluate import _output_list
+from .graph import Graph, Node, Origin, ancestors
 from .ops.core import lookup_op
 
 FORMAT = "symgrad-graph"
@@ -103,19 +104,15 @@ def load(path) -> Loaded:
 
 def _saved_nodes(outputs: list[Node]) -> list[Node]:
     """The outputs, everything they need, and the primals of derivative nodes among them."""
-    graph = outputs[0].graph if outputs else None
-    seen: set = set()
-    stack = list(outputs)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(node.inputs)
-        origin = graph.origin(node)
-        if origin is not None:
-            stack.append(origin.primal)
-    return sorted(seen, key=lambda n: n.id)
+    if not outputs:
+        return []
+    graph = outputs[0].graph
+    nodes = set(ancestors(outputs))
+    while True:  # a primal needs its own ancestors, which may hold further derivative nodes
+        primals = {o.primal for n in nodes if (o := graph.origin(n)) is not None} - nodes
+        if not primals:
+            return sorted(nodes, key=lambda n: n.id)
+        nodes.update(ancestors(list(primals)))
 
 
 def to_json(graph_or_outputs) -> dict:
@@ -126,13 +123,7 @@ def to_json(graph_or_outputs) -> dict:
         used = {inp for node in nodes for inp in node.inputs}
         outputs = [n for n in nodes if n not in used]
     else:
-        many = isinstance(graph_or_outputs, (list, tuple))
-        outputs = list(graph_or_outputs) if many else [graph_or_outputs]
-        for node in outputs:
-            if not isinstance(node, Node):
-                raise TypeError(f"save: expected nodes or a Graph, got {type(node).__name__}")
-        if outputs and any(n.graph is not outputs[0].graph for n in outputs):
-            raise FormatError("save: the outputs belong to different graphs")
+        outputs, _ = _output_list(graph_or_outputs)  # nodes of one graph, else TypeError / GraphError
         graph = outputs[0].graph if outputs else Graph()
         nodes = _saved_nodes(outputs)
     position = {node: k for k, node in enumerate(nodes)}
