@@ -65,7 +65,7 @@ class Call:
     def __init__(self, text: str, ufunc: bool = False, fresh: bool = True, plain: str | None = None):
         self.text = text          # without the closing parenthesis when ufunc
         self.plain = plain        # the same computation as an operator (``x + y``), used without out=
-        self.ufunc = ufunc        # accepts out= (an elementwise ufunc or matmul)
+        self.ufunc = ufunc        # accepts out= (an elementwise ufunc, matmul or where)
         self.fresh = fresh        # returns a newly allocated array, never a view of an input
 
     def finish(self, out: str | None) -> str:
@@ -126,6 +126,8 @@ def array_call(step: Step, args: list[str], bind) -> Call:
             return Call(f"{args[0]}[{index}]", fresh=False)
     if op is elementwise.STOP_GRADIENT:
         return Call(args[0], fresh=False)
+    if op is elementwise.WHERE:  # not a ufunc, but takes out= (see elementwise._select)
+        return Call(f"{bind('f_where', op.forward)}({', '.join(args)}", ufunc=True)
     spelled = numpy_spelling(step.op.forward)
     if spelled is None:
         spelled = bind(f"f_{kind}", step.op.forward)
