@@ -36,25 +36,25 @@ FOLD_SIZE = 1
 _SAFE: set | None = None
 
 
-def _foldable_ops() -> set:
+def foldable_ops() -> set:
     """symgrad's own pure ops (a custom op's forward might not be pure)."""
-    from .ops import core, elementwise, linalg, nn, reductions, shape
-    leaves = {core.PLACEHOLDER, core.CONSTANT}
-    return {v for m in (core, elementwise, linalg, nn, reductions, shape) for v in vars(m).values()
-            if isinstance(v, core.Op) and v not in leaves}
+    global _SAFE
+    if _SAFE is None:
+        from .ops import core, elementwise, linalg, nn, reductions, shape
+        leaves = {core.PLACEHOLDER, core.CONSTANT}
+        _SAFE = {v for m in (core, elementwise, linalg, nn, reductions, shape) for v in vars(m).values()
+                 if isinstance(v, core.Op) and v not in leaves}
+    return _SAFE
 
 
 def fold(graph, op, inputs: tuple, params: dict | None, shape: tuple, dtype):
     """The constant a derivative node over small constants evaluates to, or None."""
-    global _SAFE
     if graph._making is None or not inputs or None in shape or int(np.prod(shape)) > FOLD_SIZE:
         return None
     for node in inputs:
         if node.value is None or node.value.size > FOLD_SIZE:
             return None
-    if _SAFE is None:
-        _SAFE = _foldable_ops()
-    if op not in _SAFE:
+    if op not in foldable_ops():
         return None
     try:
         with np.errstate(all="ignore"):  # evaluation would give the same inf or nan, silently

@@ -9,12 +9,13 @@ from typing import Sequence
 
 from ..graph import Node
 from .codegen import CompiledCode
-from .steps import live_steps, steps_for
+from .steps import fold_constants, live_steps, steps_for
 
 
 def compile_outputs(inputs: Sequence[Node], outputs: Sequence[Node], many: bool) -> CompiledCode:
     """Straight-line code computing ``outputs`` from the placeholders ``inputs``."""
     steps, out_steps = steps_for(outputs)
+    fold_constants(steps)
     by_node = {s.node: s for s in steps}
     input_steps = [by_node.get(node) for node in inputs]
     input_steps = [s if s is not None else steps_for([n])[0][0] for s, n in zip(input_steps, inputs)]

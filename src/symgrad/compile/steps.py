@@ -8,11 +8,15 @@ without touching the user's graph; the code generator turns them into source.
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from ..graph import Node, ancestors
+
+# A value computed once at compile time may take this much memory (or as much as its inputs).
+FOLD_BYTES = 1 << 20
 
 
 class Step:
@@ -52,7 +56,12 @@ def steps_for(outputs: Sequence[Node]) -> tuple[list[Step], list[Step]]:
 
 
 def live_steps(outputs: Sequence[Step]) -> list[Step]:
-    """The steps ``outputs`` still need, in an order where inputs come first (iterative)."""
+    """The steps ``outputs`` still need, in an order where inputs come first (iterative).
+
+    Of a step's inputs, the one made last (usually the one with the most work
+    behind it) is computed first, and cheap ones such as ``2 * W`` just before
+    their use: their arrays then live briefly and are still in cache when read.
+    """
     order, state, stack = [], {}, [(o, False) for o in reversed(outputs)]
     while stack:
         step, expanded = stack.pop()
@@ -63,5 +72,36 @@ def live_steps(outputs: Sequence[Step]) -> list[Step]:
             continue
         state[id(step)] = True
         stack.append((step, True))
-        stack.extend((i, False) for i in reversed(step.inputs) if id(i) not in state)
+        stack.extend((i, False) for i in sorted(step.inputs, key=_made) if id(i) not in state)
     return order
+
+
+def fold_constants(steps: list[Step]) -> None:
+    """Compute once, at compile time, each step of symgrad's own ops whose inputs are all constants.
+
+    Gradient passes make such steps in bulk (a one-hot of constant labels, a
+    scalar broadcast to a vector, the transpose of a constant matrix). The
+    op's own forward computes them, so values are the ones a call would give;
+    a step that raises or warns is left for the call to report.
+    """
+    from ..ops import CONSTANT
+    from ..simplify import foldable_ops
+    pure = foldable_ops()
+    for step in steps:
+        if step.op not in pure or not step.inputs or any(i.op is not CONSTANT for i in step.inputs):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                value = np.asarray(step.op.forward(*(i.value for i in step.inputs), **step.params))
+        except Exception:
+            continue
+        if (value.shape != step.shape or value.dtype != step.dtype
+                or value.nbytes > max(FOLD_BYTES, sum(i.value.nbytes for i in step.inputs))):
+            continue
+        value.flags.writeable = False  # shared by every call
+        step.op, step.inputs, step.params, step.value = CONSTANT, [], {}, value
+
+
+def _made(step: Step) -> int:
+    return step.node.id if step.node is not None else -1
