@@ -252,6 +252,11 @@ case("argmax_as_index", lambda x: x[sg.argmax(x, 0)], lambda x: x[np.argmax(x, 0
 
 # --- reductions ------------------------------------------------------------------------------
 
+# A float64 sum of squares over every axis is one fused op (one pass, no temporary).
+case("sum_squares", lambda x: sg.square(x).sum(), lambda x: np.sum(x * x), normal(3, 4))
+case("sum_squares_in_mse", lambda x, y: sg.mse(x, y), lambda x, y: np.mean((x - y) ** 2),
+     normal(2, 3), normal(2, 3))
+
 REDUCTIONS = [
     ("sum", lambda x, a, k: x.sum(axis=a, keepdims=k), np.sum, normal),
     ("mean", lambda x, a, k: x.mean(axis=a, keepdims=k), np.mean, normal),
@@ -413,7 +418,7 @@ def test_the_table_covers_every_op():
               "softplus relu leaky_relu prelu abs sign floor maximum minimum where clip matmul dot "
               "transpose reshape broadcast_to sum mean max min logsumexp softmax log_softmax "
               "cross_entropy mse concatenate stack getitem round expand_dims one_hot "
-              "sigmoid_cross_entropy argmax").split()
+              "sigmoid_cross_entropy argmax sum_squares").split()
     missing = [op for op in listed
                if not any(c.id == op or c.id.startswith((op + "[", op + "_")) for c in CASES)]
     assert not missing, missing

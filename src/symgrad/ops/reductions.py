@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..graph import Node, as_nodes
 from .core import Op, float_result, normalize_axes, reduced_shape, undefined_rule
-from .elementwise import equal, exp, stop_gradient, where
+from .elementwise import SQUARE, equal, exp, stop_gradient, where
 from .shape import broadcast_like, getitem, zeros_like
 
 
@@ -94,18 +94,34 @@ LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only
                jvp=(lambda d, out, x: sum(d * _softmax_of(out, x), out.params.axis, out.params.keepdims),))
 
 
+# The sum of all squares (weight decay, mean squared error, norms) in one pass over x, as
+# np.linalg.norm computes it: a dot product, rounded like any sum of x*x, without the
+# temporary array x*x and the second pass that reads it.
+SUM_SQUARES = Op("sum_squares", lambda x: np.vdot(x, x), lambda x: ((), x.dtype),
+                 vjp=(lambda d, out, x: d * (2.0 * x),),
+                 jvp=(lambda d, out, x: 2.0 * sum(x * d),))
+
+
 def sum(x, axis=None, keepdims: bool = False) -> Node:
     """Sum over ``axis`` (an int, a tuple, or None for every axis).
+
+    A float64 ``sum(square(x))`` over every axis is one ``sum_squares`` op.
 
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.sum(sg.constant([[1.0, 2.0], [3.0, 4.0]]), axis=0).eval()
     array([4., 6.])
+    >>> sg.sum(sg.square(sg.vector("w", 3))).op.name
+    'sum_squares'
     """
     (x,) = as_nodes(x)
-    if axis is not None and not normalize_axes("sum", x, axis) and not keepdims:
+    axes = normalize_axes("sum", x, axis)
+    if axis is not None and not axes and not keepdims:
         return x
+    if (x.op is SQUARE and x.ndim and len(axes) == x.ndim and not keepdims
+            and x.dtype == np.float64 and x.inputs[0].dtype == np.float64):
+        return x.graph.apply(SUM_SQUARES, x.inputs)
     return _reduce(SUM, x, axis, keepdims)
 
 
@@ -197,5 +213,5 @@ def argmin(x, axis: int = -1) -> Node:
     return x.graph.apply(ARGMIN, (x,), {"axis": int(axis)})
 
 
-__all__ = ["SUM", "MAX", "MIN", "LOGSUMEXP", "ARGMAX", "ARGMIN",
+__all__ = ["SUM", "SUM_SQUARES", "MAX", "MIN", "LOGSUMEXP", "ARGMAX", "ARGMIN",
            "sum", "mean", "max", "min", "logsumexp", "argmax", "argmin"]
