@@ -1,9 +1,10 @@
 """Neural-network functions, in the numerically stable forms the notes ask for.
 
-All are compositions of primitives: ``log_softmax`` is ``x - logsumexp(x)``
-(logsumexp is the stable primitive), ``softmax`` is its exponential, and the
-cross-entropies are written on the logits, never on probabilities, so neither
-``log(0)`` nor ``exp(1000)`` can occur.
+``log_softmax`` is a primitive (shift by the row maximum, subtract the log of
+the sum of exponentials) whose derivatives reuse its output; ``softmax`` is
+its exponential, and the cross-entropies are compositions written on the
+logits, never on probabilities, so neither ``log(0)`` nor ``exp(1000)`` can
+occur.
 """
 
 from __future__ import annotations
@@ -12,19 +13,37 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..graph import Node, as_nodes, is_float
-from .core import Op, disconnected_rule
-from .elementwise import exp, softplus, square, stop_gradient
-from .reductions import logsumexp, max, mean, sum
+from .core import Op, disconnected_rule, float_result, normalize_axes
+from .elementwise import exp, softplus, square
+from .reductions import mean, sum
+
+
+def _log_softmax(x, axis):
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    shifted = x - np.max(x, axis, keepdims=True)  # the row maximum becomes exactly 0
+    return shifted - np.log(np.sum(np.exp(shifted), axis, keepdims=True))
+
+
+def _log_softmax_infer(x, axis):
+    return x.shape, float_result("log_softmax", x)
+
+
+# With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
+# d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
+LOG_SOFTMAX = Op(
+    "log_softmax", _log_softmax, _log_softmax_infer,
+    vjp=(lambda d, out, x: d - exp(out) * sum(d, out.params.axis, keepdims=True),),
+    jvp=(lambda d, out, x: d - sum(exp(out) * d, out.params.axis, keepdims=True),))
 
 
 def log_softmax(x, axis: int = -1) -> Node:
-    """log(softmax(x)) = s - logsumexp(s) with s = x - max(x), stable for any logits.
+    """log(softmax(x)) = s - log(sum(exp(s))) with s = x - max(x), stable for any logits.
 
     Shifting by the row maximum first keeps the result exact when the logits
     are much larger than their differences: ``x - logsumexp(x)`` would lose
-    log 2 of ``[1e8, 1e8]`` in float32 rounding. The shift is held constant
-    (``stop_gradient``); log_softmax does not change under it, so the
-    derivative is exact.
+    log 2 of ``[1e8, 1e8]`` in float32 rounding. One op, whose derivatives
+    use its own output: softmax is ``exp(log_softmax)``.
 
     Examples
     --------
@@ -35,8 +54,7 @@ def log_softmax(x, axis: int = -1) -> Node:
     array([0.5, 0.5], dtype=float32)
     """
     (x,) = as_nodes(x)
-    shifted = x - stop_gradient(max(x, axis, keepdims=True))
-    return shifted - logsumexp(shifted, axis, keepdims=True)
+    return x.graph.apply(LOG_SOFTMAX, (x,), {"axis": normalize_axes("log_softmax", x, axis)})
 
 
 def softmax(x, axis: int = -1) -> Node:
@@ -154,4 +172,4 @@ def mse(prediction, target) -> Node:
     return mean(square(prediction - target))
 
 
-__all__ = ["ONE_HOT", "log_softmax", "softmax", "one_hot", "cross_entropy", "sigmoid_cross_entropy", "mse"]
+__all__ = ["ONE_HOT", "LOG_SOFTMAX", "log_softmax", "softmax", "one_hot", "cross_entropy", "sigmoid_cross_entropy", "mse"]
