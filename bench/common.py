@@ -29,6 +29,32 @@ def median_seconds(call: Callable, repeats: int, inner: int = 1) -> float:
     return statistics.median(times)
 
 
+def side_by_side(calls: dict[str, Callable], repeats: int, inner: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of each of ``calls``, timed in turn within every round.
+
+    Interleaving puts each round's candidates under the same machine state
+    (these machines are noisy), so per-round ratios can be taken; the order
+    within a round rotates so that no call always runs first.
+    """
+    names = list(calls)
+    for name in names:
+        calls[name]()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            call = calls[name]
+            start = time.perf_counter()
+            for _ in range(inner):
+                call()
+            times[name].append((time.perf_counter() - start) / inner)
+    return times
+
+
+def median_ratio(times: dict[str, list[float]], name: str, reference: str) -> float:
+    """The median over rounds of the ratio ``name`` / ``reference`` (see :func:`side_by_side`)."""
+    return statistics.median(a / b for a, b in zip(times[name], times[reference]))
+
+
 def peak_bytes(call: Callable) -> int:
     """Peak traced allocation (bytes) above the level before ``call`` (NumPy reports its buffers)."""
     call()  # warm-up: caches and lazily built code are not the call's memory
