@@ -238,3 +238,48 @@ def test_slices_of_a_cotangent_are_views_never_written_into():
                    sg.jvp(built.output, built.inputs, [np.array([0.3, -0.7])])]
     f = sg.function(built.inputs, outputs)
     assert_identical(f(*program.values), interpreted(outputs, dict(zip(built.inputs, program.values))))
+
+
+def scalar_function():
+    x, y = sg.scalar("x"), sg.scalar("y")
+    f = (x + sg.sigmoid(y)) / (sg.sigmoid(x) + sg.square(x + y))
+    outputs = [f, *sg.grad(f, [x, y])]
+    return sg.function([x, y], outputs), outputs, (x, y)
+
+
+def test_scalar_function_calls_its_math_code_directly_and_agrees_with_the_interpreter():
+    fn, outputs, (x, y) = scalar_function()
+    assert isinstance(fn, sg.Function) and "def call(self, x=MISSING, y=MISSING, /, *more):" in fn.source
+    assert type(fn).__call__ is fn._code.call  # no wrapper between the caller and the generated code
+    rng = np.random.default_rng(5)
+    for a, b in rng.normal(scale=20.0, size=(200, 2)):
+        got = fn(float(a), float(b))
+        expected = interpreted(outputs, {x: a, y: b})
+        for g, e in zip(got, expected):
+            assert type(g) is np.ndarray and g.shape == () and g.dtype == np.float64
+            np.testing.assert_allclose(g, e, rtol=4e-15, atol=0)  # math's exp may differ by an ulp
+
+
+def test_scalar_function_converts_other_numbers_and_rejects_bad_calls():
+    fn, _, _ = scalar_function()
+    expected = [float(v) for v in fn(3.0, -4.0)]
+    for values in [(3, -4), (np.float64(3.0), -4.0), (np.float32(3.0), np.array(-4.0))]:
+        assert [float(v) for v in fn(*values)] == expected
+    with pytest.raises(sg.FeedError, match="takes 2 values"):
+        fn(1.0)
+    with pytest.raises(sg.FeedError, match="takes 2 values"):
+        fn(1.0, 2.0, 3.0)
+    with pytest.raises(sg.FeedError):
+        fn(1.0, [2.0, 3.0])
+
+
+def test_scalar_function_reruns_with_numpy_where_python_math_would_raise():
+    fn, outputs, (x, y) = scalar_function()
+    # sigmoid(-800) needs exp(800): OverflowError in math, a finite result through NumPy's stable form
+    got = fn(-800.0, 1.0)
+    expected = interpreted(outputs, {x: -800.0, y: 1.0})
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+    z = sg.scalar("z")
+    with pytest.warns(RuntimeWarning):  # log(0): -inf with NumPy's warning, not a ZeroDivisionError
+        assert sg.function([z], sg.log(z))(0.0) == -np.inf

@@ -269,6 +269,9 @@ class Function:
         if not check_finite and self._outputs:
             from .compile import compile_outputs
             self._code = compile_outputs(self.inputs, self._outputs, self._many)
+            if self._code.call is not None:
+                # A scalar graph's generated code is this object's own __call__: no wrapper per call.
+                self.__class__ = type("Function", (Function,), {"__call__": self._code.call})
 
     @property
     def source(self) -> str:

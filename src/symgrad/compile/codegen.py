@@ -15,9 +15,10 @@ call, so arrays returned by a call are never overwritten later and the
 function is safe to call from several threads at once.
 
 Scalar float64 graphs are written a second time with Python floats and the
-``math`` module; that version runs first, and a call that hits an error
-Python raises where NumPy would return inf or nan reruns the array version.
-Results are 0-d NumPy arrays either way, as the API documents.
+``math`` module, as ``call``, which becomes the function object's own
+``__call__`` (nothing runs between the caller and it). A call that hits an
+error Python raises where NumPy would return inf or nan reruns the array
+version. Results are 0-d NumPy arrays either way, as the API documents.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ class Namer:
 
 def _free_name(name: str) -> bool:
     """A placeholder name usable as is: an identifier that no generated name can take."""
-    generated = re.fullmatch(r"(t|c|p|a|in|bar|dot|float_)\d*|np|math|array|ndarray|float64|convert|"
-                             r"run|compiled|compiled_floats|check\d*", name)
+    generated = re.fullmatch(r"(t|c|p|a|in|bar|dot|float_|buf|pool|check)\d*|[fp]_\w+|\w+_type|np|math|"
+                             r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|self|more|"
+                             r"MISSING|buffers", name)
     return name.isidentifier() and not keyword.iskeyword(name) and generated is None
 
 
@@ -248,9 +250,15 @@ def _pack(results: list[str], many: bool) -> str:
     return f"[{', '.join(results)}]" if many else results[0]
 
 
-def math_source(name: str, fallback: str, inputs: Sequence[Step], steps: list[Step],
-                outputs: list[Step], many: bool, gen: Generated, namer: Namer) -> str | None:
-    """The Python-float version of a scalar float64 function, or None if one op has no such form."""
+def math_source(inputs: Sequence[Step], steps: list[Step], outputs: list[Step], many: bool,
+                gen: Generated, namer: Namer) -> str | None:
+    """``call``: the Python-float version of a scalar float64 function, or None if an op has no such form.
+
+    It becomes the function object's own ``__call__`` (no wrapper in between,
+    for call latency). Floats run the ``math`` code; anything else (another
+    type, a wrong count) goes through ``slow``, which converts or raises
+    FeedError, then comes back here.
+    """
     if any(s.shape != () or s.dtype != np.float64 for s in steps):
         return None
     body = []
@@ -273,60 +281,73 @@ def math_source(name: str, fallback: str, inputs: Sequence[Step], steps: list[St
     # asarray makes a new 0-d array from a float, a third faster than array()
     results = _pack([f"asarray({namer.name(o)})" for o in outputs], many)
     params = [namer.name(i) for i in inputs]
-    gen.namespace["asarray"] = np.asarray
-    gen.namespace["float64"] = np.float64
-    head = [f"def {name}({', '.join(params)}):", "    try:"]
+    gen.namespace.update({"asarray": np.asarray, "float64": np.float64, "MISSING": MISSING})
+    fits = [f"type({p}) is not float" for p in params] + ["more"]
+    signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + ["/", "*more"])
+    head = [f"def call({signature}):",
+            f"    if {' or '.join(fits)}:",
+            f"        return slow({', '.join(params + ['*more'])})",
+            "    try:"]
     body = ["        " + line for line in body or ["pass"]]
     tail = ["    except (ArithmeticError, ValueError):  # NumPy gives inf or nan here, with its warnings",
-            f"        return {fallback}({', '.join(f'float64({p})' for p in params)})",
+            f"        return compiled({', '.join(f'float64({p})' for p in params)})",
             f"    return {results}"]
     return "\n".join(head + body + tail)
 
 
-def entry_source(inputs: Sequence[Step], target: str, scalar: bool) -> str:
-    """The function users call: checks arity and converts feeds (fast when they already fit)."""
+MISSING = object()  # an argument the caller did not pass
+
+
+def _slow_entry(inputs: Sequence[Node], namespace: dict):
+    """Arity check and conversion for ``call``: values that are not floats come back converted."""
+    def slow(*values):
+        values = [v for v in values if v is not MISSING]  # missing ones can only be at the end
+        if len(values) != len(inputs):
+            raise FeedError(f"function takes {len(inputs)} values "
+                            f"({', '.join(p.describe() for p in inputs)}), got {len(values)}")
+        return namespace["call"](None, *(float(convert_feed(p, v)) for p, v in zip(inputs, values)))
+    return slow
+
+
+def entry_source(inputs: Sequence[Step]) -> str:
+    """``run``, the array version's entry: checks and converts feeds (fast when they already fit)."""
     params = []
     lines = []
     for k, step in enumerate(inputs):
         var = f"a{k}"
         params.append(var)
-        if scalar:
-            fits = f"type({var}) is float"
-            convert = f"float(convert(in{k}, {var}))"
-        else:
-            dims = [f"{var}.shape[{i}] == {d}" for i, d in enumerate(step.shape) if d is not None]
-            fits = " and ".join([f"type({var}) is ndarray", f"{var}.dtype == in{k}.dtype",
-                                 f"{var}.ndim == {len(step.shape)}"] + dims)
-            convert = f"convert(in{k}, {var})"
+        dims = [f"{var}.shape[{i}] == {d}" for i, d in enumerate(step.shape) if d is not None]
+        fits = " and ".join([f"type({var}) is ndarray", f"{var}.dtype == in{k}.dtype",
+                             f"{var}.ndim == {len(step.shape)}"] + dims)
         lines.append(f"    if not ({fits}):")
-        lines.append(f"        {var} = {convert}")
+        lines.append(f"        {var} = convert(in{k}, {var})")
     head = f"def run({', '.join(params)}):"
-    return "\n".join([head] + lines + [f"    return {target}({', '.join(params)})"])
+    return "\n".join([head] + lines + [f"    return compiled({', '.join(params)})"])
 
 
 class CompiledCode:
-    """A compiled function: ``source`` and ``run(*values)``."""
+    """A compiled function: ``source``, ``run(*values)``, and ``call(self, *values)`` for scalar graphs."""
 
     def __init__(self, inputs: Sequence[Node], steps: list[Step], input_steps: list[Step],
                  outputs: list[Step], many: bool):
         gen = Generated()
-        reserved = {"np", "math", "array", "asarray", "ndarray", "convert", "run", "compiled", "compiled_floats"}
+        reserved = {"np", "math", "array", "asarray", "ndarray", "convert", "run", "compiled", "call",
+                    "slow", "self", "more", "MISSING", "float64"}
         namer = Namer(reserved | {f"in{k}" for k in range(len(inputs))} | {f"a{k}" for k in range(len(inputs))})
         for step in input_steps:
             namer.name(step)
         parts = [array_source("compiled", input_steps, steps, outputs, many, gen, namer)]
-        scalar_code = math_source("compiled_floats", "compiled", input_steps, steps, outputs, many, gen, namer)
-        if scalar_code is not None:
-            parts.append(scalar_code)
-        parts.append(entry_source(input_steps, "compiled_floats" if scalar_code else "compiled",
-                                  scalar_code is not None))
-        gen.namespace.update({"ndarray": np.ndarray, "convert": convert_feed})
+        scalar_code = math_source(input_steps, steps, outputs, many, gen, namer)
+        parts.append(scalar_code if scalar_code is not None else entry_source(input_steps))
+        gen.namespace.update({"ndarray": np.ndarray, "convert": convert_feed,
+                              "slow": _slow_entry(inputs, gen.namespace)})
         for k, node in enumerate(inputs):
             gen.namespace[f"in{k}"] = node
         self.source = "\n\n".join(parts) + "\n"
         self.namespace = gen.namespace
         exec(compile(self.source, "<symgrad generated>", "exec"), self.namespace)
-        self.run = self.namespace["run"]
+        self.call = self.namespace.get("call")  # the scalar version, written to be a __call__
+        self.run = self.namespace["run"] if self.call is None else (lambda *values: self.call(None, *values))
         self.arity = len(inputs)
 
     def __call__(self, *values):

@@ -158,10 +158,6 @@ def math_lines(step: Step, args: list[str], target: str) -> list[str] | None:
     template = _MATH.get(step.op)
     if template is not None:
         return [f"{target} = " + template.format(*args)]
-    if step.op is elementwise.SIGMOID:  # the interpreter's stable form: exp of a non-positive number
-        x = args[0]
-        return [f"{target} = math.exp(-abs({x}))",
-                f"{target} = 1.0 / (1.0 + {target}) if {x} >= 0 else {target} / (1.0 + {target})"]
     return None
 
 
@@ -172,4 +168,7 @@ _MATH = {elementwise.EXP: "math.exp({})", elementwise.LOG: "math.log({})",
          elementwise.TANH: "math.tanh({})", elementwise.NEG: "-{}",
          elementwise.SQUARE: "{0} * {0}", elementwise.ABS: "abs({})",
          elementwise.ADD: "{} + {}", elementwise.SUB: "{} - {}", elementwise.MUL: "{} * {}",
-         elementwise.DIV: "{} / {}", elementwise.POW: "math.pow({}, {})"}
+         elementwise.DIV: "{} / {}", elementwise.POW: "math.pow({}, {})",
+         # accurate for any x (to an ulp or two of the interpreter's two-branch form); below
+         # x = -709 exp(-x) overflows, and the call reruns with NumPy
+         elementwise.SIGMOID: "1.0 / (1.0 + math.exp(-{}))"}
