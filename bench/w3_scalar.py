@@ -12,11 +12,12 @@ from __future__ import annotations
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
 
 import math  # noqa: E402
+import statistics  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import symgrad as sg  # noqa: E402
-from common import median_seconds, print_table  # noqa: E402
+from common import median_ratio, print_table, side_by_side  # noqa: E402
 
 
 def by_hand(x: float, y: float):
@@ -49,10 +50,12 @@ def main(repeats: int = 15) -> dict:
     assert all(isinstance(v, np.ndarray) for v in got)
     np.testing.assert_allclose([float(v) for v in got], by_hand(x, y), rtol=1e-13)
     inner = 2000
-    t_math = median_seconds(lambda: by_hand(x, y), repeats, inner)
-    t_sg = median_seconds(lambda: fn(x, y), repeats, inner)
-    rows = [["W3 value+grad", t_sg * 1e6, t_math * 1e6, "python math (target <= 2)", t_sg / t_math]]
-    print_table(f"W3 scalar value+gradient call latency, median of {repeats}x{inner} calls (us)",
+    times = side_by_side({"math": lambda: by_hand(x, y), "symgrad": lambda: fn(x, y)}, repeats, inner)
+    t_math, t_sg = statistics.median(times["math"]), statistics.median(times["symgrad"])
+    rows = [["W3 value+grad", t_sg * 1e6, t_math * 1e6, "python math (target <= 2)",
+             median_ratio(times, "symgrad", "math")]]
+    print_table(f"W3 scalar value+gradient call latency, medians of {repeats} interleaved rounds of {inner} "
+                "calls (us); ratio = median of per-round ratios",
                 ["workload", "symgrad", "reference", "reference is", "ratio"], rows)
     return {"rows": rows}
 
