@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import os
 
-# One thread, set before NumPy loads its BLAS: the ratios should not depend on the machine's load.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
+import common  # noqa: F401  (pins BLAS threads before NumPy loads)
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from common import median_ratio, side_by_side  # noqa: E402
 
 import symgrad as sg  # noqa: E402
 
@@ -87,16 +84,6 @@ def symgrad_functions(X, labels):
     return functions
 
 
-def median_seconds(call, repeats: int) -> float:
-    call()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def check(data, functions) -> None:
     X, labels, W1, W2, V1, V2 = (data[k] for k in ("X", "labels", "W1", "W2", "V1", "V2"))
     for got, expected in zip(functions["gradient"](W1, W2), numpy_gradient(X, labels, W1, W2)):
@@ -122,23 +109,30 @@ def main(repeats: int = 15, seed: int = 0) -> dict:
     with sg.Graph():  # a private graph: the caller's default graph is left alone
         functions = symgrad_functions(X, labels)
     check(data, functions)
-    seconds = {
-        "numpy gradient": median_seconds(lambda: numpy_gradient(X, labels, W1, W2), repeats),
-        "numpy hvp": median_seconds(lambda: numpy_hvp(X, labels, W1, W2, V1, V2), repeats),
-        "symgrad gradient": median_seconds(lambda: functions["gradient"](W1, W2), repeats),
+    calls = {
+        "numpy gradient": lambda: numpy_gradient(X, labels, W1, W2),
+        "numpy hvp": lambda: numpy_hvp(X, labels, W1, W2, V1, V2),
+        "symgrad gradient": lambda: functions["gradient"](W1, W2),
     }
     for method in METHODS:
-        seconds[f"symgrad hvp {method}"] = median_seconds(lambda: functions[method](W1, W2, V1, V2), repeats)
-    ratios = {"gradient symgrad/numpy": seconds["symgrad gradient"] / seconds["numpy gradient"],
-              "hvp/gradient numpy": seconds["numpy hvp"] / seconds["numpy gradient"]}
+        calls[f"symgrad hvp {method}"] = (lambda m: lambda: functions[m](W1, W2, V1, V2))(method)
+    times = side_by_side(calls, repeats)
+    seconds = {name: statistics.median(t) for name, t in times.items()}
+
+    def ratio(name, reference):
+        return median_ratio(times, name, reference)
+
+    ratios = {"gradient symgrad/numpy": ratio("symgrad gradient", "numpy gradient"),
+              "hvp/gradient numpy": ratio("numpy hvp", "numpy gradient")}
     for method in METHODS:
-        ratios[f"hvp {method} symgrad/numpy"] = seconds[f"symgrad hvp {method}"] / seconds["numpy hvp"]
-        ratios[f"hvp/gradient {method}"] = seconds[f"symgrad hvp {method}"] / seconds["symgrad gradient"]
-    ratios["hvp reverse-over-reverse/forward-over-reverse"] = (seconds["symgrad hvp reverse-over-reverse"]
-                                                              / seconds["symgrad hvp forward-over-reverse"])
+        ratios[f"hvp {method} symgrad/numpy"] = ratio(f"symgrad hvp {method}", "numpy hvp")
+        ratios[f"hvp/gradient {method}"] = ratio(f"symgrad hvp {method}", "symgrad gradient")
+    ratios["hvp reverse-over-reverse/forward-over-reverse"] = ratio("symgrad hvp reverse-over-reverse",
+                                                                    "symgrad hvp forward-over-reverse")
     faster = min(METHODS, key=lambda m: seconds[f"symgrad hvp {m}"])
     print(f"ReLU net {BATCH}x{INPUTS} -> {HIDDEN} -> {CLASSES}, softmax cross-entropy + L2; "
-          f"median of {repeats}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+          f"medians of {repeats} interleaved rounds, ratios = medians of per-round ratios, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     print("all HVPs equal the hand-derived R-operator (rtol 1e-9); the hand HVP equals finite differences")
     print(f"{'median time':<46} {'ms':>8}")
     for name, s in seconds.items():

@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: one BLAS thread, medians, a plain-text table.
+"""Shared helpers of the benchmark scripts: one BLAS thread, interleaved timing, a plain-text table.
 
 Import this module before NumPy in every script: the thread variables only
 take effect if they are set before NumPy loads its BLAS.
@@ -15,18 +15,6 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from typing import Callable  # noqa: E402
-
-
-def median_seconds(call: Callable, repeats: int, inner: int = 1) -> float:
-    """Median over ``repeats`` of the time of one call (``inner`` calls per timing, for tiny calls)."""
-    call()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            call()
-        times.append((time.perf_counter() - start) / inner)
-    return statistics.median(times)
 
 
 def side_by_side(calls: dict[str, Callable], repeats: int, inner: int = 1) -> dict[str, list[float]]:
