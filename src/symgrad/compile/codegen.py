@@ -189,7 +189,10 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     results = []
     for out in outputs:
         var = namer.name(out)
-        results.append(f"np.asarray({var})" if out.shape == () else var)
+        if out.op is CONSTANT and out.node is not None and out.node.value is None:
+            results.append(f"{var}.copy()")  # folded at compile time: fresh, as the interpreter's would be
+        else:
+            results.append(f"np.asarray({var})" if out.shape == () else var)
     if pooled:
         body.append(f"del {', '.join(pooled.values())}")
         body.append(f"{pool}.give(buffers)")
