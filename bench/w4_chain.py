@@ -2,8 +2,9 @@
 
 The chain cycles through sin, multiply by a constant and add a constant:
 y_0 = x, y_{k+1} = op_k(y_k); the gradient is ``sg.grad(y_n, x)``. Each size runs
-in a fresh process: the build is timed, then repeated under tracemalloc for
-its peak traced memory; the process's peak RSS is reported too. The growth
+in a fresh process: the build is timed (the median of five below 10^6), then
+repeated under tracemalloc for its peak traced memory; the process's peak RSS
+is reported too. The growth
 factor is the ratio of times between successive decades (linear: about 10).
 
     python bench/w4_chain.py [--huge]
@@ -40,12 +41,20 @@ def measure(n: int) -> dict:
     import time
     import tracemalloc
     import symgrad as sg
-    start = time.perf_counter()
-    graph, x, y = build(n)
-    forward = time.perf_counter() - start
-    start = time.perf_counter()
-    g = sg.grad(y, x)
-    gradient = time.perf_counter() - start
+    import statistics
+    forwards, gradients = [], []
+    repeats = 5 if n <= 10**5 else 1  # small sizes are quick and noisy: the median of five builds
+    for k in range(repeats):
+        if k:
+            del graph, x, y, g  # each build starts from an empty heap, like the first
+            gc.collect()
+        start = time.perf_counter()
+        graph, x, y = build(n)
+        forwards.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        g = sg.grad(y, x)
+        gradients.append(time.perf_counter() - start)
+    forward, gradient = statistics.median(forwards), statistics.median(gradients)
     check = None
     if n <= 10**5:  # the gradient's value against the same chain run by hand with its derivative
         import math
