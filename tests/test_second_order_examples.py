@@ -1,22 +1,12 @@
 """The Newton-CG and Hessian-spectrum examples run, and their results hold up."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_modules import load_example
 
 
 def test_newton_cg_needs_far_fewer_iterations_than_gradient_descent(capsys):
-    example = load("newton_cg")
+    example = load_example("newton_cg")
     results = example.main()
     assert "Newton-CG" in capsys.readouterr().out
     newton, descent = results["Newton-CG (sg.hvp)"], results["gradient descent (1/L)"]
@@ -27,7 +17,7 @@ def test_newton_cg_needs_far_fewer_iterations_than_gradient_descent(capsys):
 
 
 def test_newton_cg_solution_is_the_minimum_by_a_numpy_gradient():
-    example = load("newton_cg")
+    example = load_example("newton_cg")
     X, y, loss_and_grad, hessian_times = example.make_problem(seed=3)
     w, figures = example.newton_cg(loss_and_grad, hessian_times, np.zeros(example.FEATURES))
     p = 1 / (1 + np.exp(-X @ w))
@@ -37,7 +27,7 @@ def test_newton_cg_solution_is_the_minimum_by_a_numpy_gradient():
 
 
 def test_lanczos_top_eigenvalues_match_eigvalsh_of_the_dense_hessian(capsys):
-    results = load("hessian_spectrum").main()
+    results = load_example("hessian_spectrum").main()
     assert "Lanczos" in capsys.readouterr().out
     np.testing.assert_allclose(results["lanczos"], results["eigvalsh"], rtol=1e-6)
     assert results["symmetric"]
