@@ -8,7 +8,6 @@ without touching the user's graph; the code generator turns them into source.
 
 from __future__ import annotations
 
-import warnings
 from typing import Sequence
 
 import numpy as np
@@ -82,7 +81,8 @@ def fold_constants(steps: list[Step]) -> None:
     Gradient passes make such steps in bulk (a one-hot of constant labels, a
     scalar broadcast to a vector, the transpose of a constant matrix). The
     op's own forward computes them, so values are the ones a call would give;
-    a step that raises or warns is left for the call to report.
+    a step that raises or meets a floating-point error (which a call would
+    warn about) is left for the call to report.
     """
     from ..ops import CONSTANT
     from ..simplify import foldable_ops
@@ -90,14 +90,15 @@ def fold_constants(steps: list[Step]) -> None:
     for step in steps:
         if step.op not in pure or not step.inputs or any(i.op is not CONSTANT for i in step.inputs):
             continue
+        limit = max(FOLD_BYTES, sum(i.value.nbytes for i in step.inputs))
+        if int(np.prod(step.shape)) * step.dtype.itemsize > limit:
+            continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
+            with np.errstate(all="raise"):  # thread-local, unlike the warnings filters
                 value = np.asarray(step.op.forward(*(i.value for i in step.inputs), **step.params))
         except Exception:
             continue
-        if (value.shape != step.shape or value.dtype != step.dtype
-                or value.nbytes > max(FOLD_BYTES, sum(i.value.nbytes for i in step.inputs))):
+        if value.shape != step.shape or value.dtype != step.dtype:
             continue
         value.flags.writeable = False  # shared by every call
         step.op, step.inputs, step.params, step.value = CONSTANT, [], {}, value
