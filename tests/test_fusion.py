@@ -122,3 +122,16 @@ def test_a_cheap_input_is_computed_just_before_its_use():
     decay = next(k for k, line in enumerate(lines) if re.search(r"= np\.multiply\(c\d+, w|= c\d+ \* w", line))
     matmul = next(k for k, line in enumerate(lines) if "matmul" in line and "cotangent" in line)
     assert matmul < decay
+
+
+def test_the_new_ops_check_their_inputs_when_built_or_loaded():
+    from symgrad.ops.nn import LOG_SOFTMAX
+    from symgrad.ops.reductions import SUM_SQUARES
+    x = sg.matrix("x", 2, 3)
+    for axis in [7, "abc", (1, 1), None, (7,)]:
+        with pytest.raises(sg.ShapeError, match="log_softmax"):
+            x.graph.apply(LOG_SOFTMAX, (x,), {"axis": axis})
+    with pytest.raises(sg.ShapeError, match="empty axis"):
+        sg.log_softmax(sg.placeholder("e", (3, 0)))
+    with pytest.raises(sg.DTypeError, match="sum_squares"):
+        x.graph.apply(SUM_SQUARES, (sg.placeholder("n", (3,), dtype="int64"),))

@@ -26,6 +26,10 @@ def _log_softmax(x, axis):
 
 
 def _log_softmax_infer(x, axis):
+    if not isinstance(axis, tuple) or normalize_axes("log_softmax", x, axis) != axis:
+        raise ShapeError(f"log_softmax: axis {axis!r} must be a sorted tuple of distinct axes of {x.describe()}")
+    if any(x.shape[a] == 0 for a in axis):
+        raise ShapeError(f"log_softmax: cannot normalize over the empty axis of {x.describe()}")
     return x.shape, float_result("log_softmax", x)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..graph import Node, as_nodes
-from .core import Op, float_result, normalize_axes, reduced_shape, undefined_rule
+from .core import Op, float_result, normalize_axes, reduced_shape, require_float, undefined_rule
 from .elementwise import SQUARE, equal, exp, stop_gradient, where
 from .shape import broadcast_like, getitem, zeros_like
 
@@ -97,7 +97,12 @@ LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only
 # The sum of all squares (weight decay, mean squared error, norms) in one pass over x, as
 # np.linalg.norm computes it: a dot product, rounded like any sum of x*x, without the
 # temporary array x*x and the second pass that reads it.
-SUM_SQUARES = Op("sum_squares", lambda x: np.vdot(x, x), lambda x: ((), x.dtype),
+def _sum_squares_infer(x):
+    require_float("sum_squares", x)
+    return (), x.dtype
+
+
+SUM_SQUARES = Op("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
                  vjp=(lambda d, out, x: d * (2.0 * x),),
                  jvp=(lambda d, out, x: 2.0 * sum(x * d),))
 
