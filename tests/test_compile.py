@@ -3,6 +3,7 @@ readable source, no buffer ever shared with the caller, safe to call from severa
 
 import re
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -283,3 +284,99 @@ def test_scalar_function_reruns_with_numpy_where_python_math_would_raise():
     z = sg.scalar("z")
     with pytest.warns(RuntimeWarning):  # log(0): -inf with NumPy's warning, not a ZeroDivisionError
         assert sg.function([z], sg.log(z))(0.0) == -np.inf
+
+
+def test_compiling_leaves_the_warning_filters_alone_in_every_thread():
+    # Folding meets floating-point errors (log of a constant 0) while other threads run NumPy code
+    # that must keep warning, not raising.
+    before = list(warnings.filters)
+    stop = threading.Event()
+
+    def compile_in_a_loop():
+        while not stop.is_set():
+            x = sg.vector("x", 2)
+            sg.function([x], x + sg.log(sg.constant([0.0, 1.0])))
+
+    threads = [threading.Thread(target=compile_in_a_loop) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(200):
+            with pytest.warns(RuntimeWarning):
+                np.log(np.array([0.0]))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert warnings.filters == before
+
+
+@pytest.mark.parametrize("name", ["float", "type", "abs", "ValueError", "ArithmeticError", "self", "more",
+                                  "call", "slow", "fallback", "MISSING", "asarray", "buffers"])
+def test_placeholder_names_never_shadow_what_the_generated_code_uses(name):
+    x = sg.scalar(name)
+    y = sg.exp(x) + sg.log(x)
+    f = sg.function([x], y)
+    assert float(f(1.5)) == pytest.approx(np.exp(1.5) + np.log(1.5), rel=1e-15)
+    with pytest.warns(RuntimeWarning):  # log(0) reruns the array version
+        assert f(0.0) == -np.inf
+    with sg.Graph():  # a placeholder name is defined once per graph
+        v = sg.vector(name, 2)
+        g = sg.function([v], sg.grad(sg.relu(v).sum(), v))
+    np.testing.assert_array_equal(g(np.array([-1.0, 2.0])), [0.0, 1.0])
+
+
+def test_an_output_viewing_a_folded_value_is_fresh_in_every_call():
+    x = sg.vector("x", None)
+    z = sg.vector("z", 3)
+    w = sg.constant(np.arange(5.0))
+    g = sg.grad(sg.sum(sg.concatenate([x, z]) * (w * 2.0)), x)  # a slice of the folded 2w
+    f = sg.function([x, z], g)
+    first = f(np.ones(2), np.ones(3))
+    assert first.flags.writeable
+    first[:] = -1.0
+    np.testing.assert_array_equal(f(np.ones(2), np.ones(3)), [0.0, 2.0])
+
+
+def test_a_subclass_keeps_its_own_call():
+    calls = []
+
+    class Logged(sg.Function):
+        def __call__(self, *values):
+            calls.append(values)
+            return super().__call__(*values)
+
+    x = sg.scalar("x")
+    f = Logged([x], sg.exp(x))
+    assert isinstance(f, Logged) and float(f(1.0)) == pytest.approx(np.e) and calls == [(1.0,)]
+    plain = sg.function([x], sg.exp(x))
+    assert isinstance(plain, sg.Function) and type(plain).__name__ == "Function"
+
+
+def test_a_scalar_function_that_fails_names_the_node():
+    x, y = sg.scalar("x"), sg.scalar("y")
+    f = sg.function([x, y], sg.log(x) * y)
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError) as caught:
+        f(0.0, 1.0)
+    assert any("while computing log" in note for note in caught.value.__notes__)
+
+
+def test_scalar_pow_follows_numpy_at_its_special_points():
+    x, y = sg.scalar("x"), sg.scalar("y")
+    f = sg.function([x, y], x ** y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for a, b in [(-np.inf, 0.5), (-0.0, 0.5), (4.0, 0.5), (-8.0, 0.5), (-np.inf, 2.0), (0.0, -1.0)]:
+            got, expected = f(a, b), sg.evaluate(x ** y, {x: a, y: b})
+            assert np.array_equal(got, expected, equal_nan=True) and np.signbit(got) == np.signbit(expected)
+
+
+def test_scalar_code_is_used_only_when_every_input_is_a_float64_scalar():
+    x = sg.scalar("x")
+    i = sg.scalar("i", dtype="int64")
+    v = sg.vector("v", 3)
+    f = sg.function([x, i, v], sg.exp(x))  # i and v are unused
+    assert "def call" not in f.source
+    assert float(f(1.0, 2, np.ones(3))) == pytest.approx(np.e)
+    with pytest.raises(sg.FeedError):
+        f(1.0, 2.5, np.ones(3))

@@ -270,8 +270,11 @@ class Function:
             from .compile import compile_outputs
             self._code = compile_outputs(self.inputs, self._outputs, self._many)
             if self._code.call is not None:
-                # A scalar graph's generated code is this object's own __call__: no wrapper per call.
-                self.__class__ = type("Function", (Function,), {"__call__": self._code.call})
+                array_code = self._code.namespace["fallback"]
+                self._code.namespace["fallback"] = lambda *values: self._explained(array_code, values)
+                if type(self).__call__ is Function.__call__:  # a subclass's own __call__ stays
+                    # A scalar graph's generated code is this object's own __call__: no wrapper per call.
+                    self.__class__ = type(type(self).__name__, (type(self),), {"__call__": self._code.call})
 
     @property
     def source(self) -> str:
@@ -286,15 +289,18 @@ class Function:
             raise FeedError(f"function takes {len(self.inputs)} values "
                             f"({', '.join(p.describe() for p in self.inputs)}), got {len(values)}")
         if self._code is not None:
-            try:
-                return self._code.run(*values)  # converts and checks the feeds itself
-            except Exception:
-                # The interpreter raises the same error with a note naming the node that failed.
-                self.plan.run({p: convert_feed(p, v) for p, v in zip(self.inputs, values)})
-                raise
+            return self._explained(self._code.run, values)  # run converts and checks the feeds itself
         feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
         values = self.plan.run(feeds, self.check_finite)
         return values if self._many else values[0]
+
+    def _explained(self, run, values):
+        """``run(*values)``; if it fails, the interpreter raises the same error with a note naming the node."""
+        try:
+            return run(*values)
+        except Exception:
+            self.plan.run({p: convert_feed(p, v) for p, v in zip(self.inputs, values)})
+            raise
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.inputs)

@@ -23,6 +23,7 @@ version. Results are 0-d NumPy arrays either way, as the API documents.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import re
@@ -81,9 +82,10 @@ class Namer:
 def _free_name(name: str) -> bool:
     """A placeholder name usable as is: an identifier that no generated name can take."""
     generated = re.fullmatch(r"(t|c|p|a|in|bar|dot|float_|buf|pool|check)\d*|[fp]_\w+|\w+_type|np|math|"
-                             r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|self|more|"
+                             r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|fallback|self|more|"
                              r"MISSING|buffers", name)
-    return name.isidentifier() and not keyword.iskeyword(name) and generated is None
+    shadows = name in vars(builtins)  # the generated code calls type, float, abs, ...
+    return name.isidentifier() and not keyword.iskeyword(name) and generated is None and not shadows
 
 
 def describe(step: Step) -> str:
@@ -189,8 +191,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     results = []
     for out in outputs:
         var = namer.name(out)
-        if out.op is CONSTANT and out.node is not None and out.node.value is None:
-            results.append(f"{var}.copy()")  # folded at compile time: fresh, as the interpreter's would be
+        if _may_share_folded(out, calls):
+            results.append(f"{var}.copy()")  # fresh, as the interpreter's result would be
         else:
             results.append(f"np.asarray({var})" if out.shape == () else var)
     if pooled:
@@ -199,6 +201,22 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     body.append("return " + _pack(results, many))
     header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
     return "\n".join([header] + ["    " + line for line in body])
+
+
+def _may_share_folded(step: Step, calls: dict) -> bool:
+    """Whether ``step``'s array may be, or be a view of, a value folded at compile time."""
+    stack, seen = [step], set()
+    while stack:
+        s = stack.pop()
+        if id(s) in seen:
+            continue
+        seen.add(id(s))
+        if s.op is CONSTANT:
+            if s.node is not None and s.node.value is None:
+                return True
+        elif id(s) in calls and not calls[id(s)].fresh:
+            stack.extend(s.inputs)
+    return False
 
 
 def _needs_check(step: Step) -> bool:
@@ -262,7 +280,7 @@ def math_source(inputs: Sequence[Step], steps: list[Step], outputs: list[Step], 
     type, a wrong count) goes through ``slow``, which converts or raises
     FeedError, then comes back here.
     """
-    if any(s.shape != () or s.dtype != np.float64 for s in steps):
+    if any(s.shape != () or s.dtype != np.float64 for s in [*steps, *inputs]):  # unused inputs too
         return None
     body = []
     for step in steps:
@@ -284,7 +302,7 @@ def math_source(inputs: Sequence[Step], steps: list[Step], outputs: list[Step], 
     # asarray makes a new 0-d array from a float, a third faster than array()
     results = _pack([f"asarray({namer.name(o)})" for o in outputs], many)
     params = [namer.name(i) for i in inputs]
-    gen.namespace.update({"asarray": np.asarray, "float64": np.float64, "MISSING": MISSING})
+    gen.namespace.update({"asarray": np.asarray, "MISSING": MISSING})
     fits = [f"type({p}) is not float" for p in params] + ["more"]
     signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + ["/", "*more"])
     head = [f"def call({signature}):",
@@ -293,7 +311,7 @@ def math_source(inputs: Sequence[Step], steps: list[Step], outputs: list[Step], 
             "    try:"]
     body = ["        " + line for line in body or ["pass"]]
     tail = ["    except (ArithmeticError, ValueError):  # NumPy gives inf or nan here, with its warnings",
-            f"        return compiled({', '.join(f'float64({p})' for p in params)})",
+            f"        return fallback({', '.join(params)})  # the array version",
             f"    return {results}"]
     return "\n".join(head + body + tail)
 
@@ -335,15 +353,17 @@ class CompiledCode:
                  outputs: list[Step], many: bool):
         gen = Generated()
         reserved = {"np", "math", "array", "asarray", "ndarray", "convert", "run", "compiled", "call",
-                    "slow", "self", "more", "MISSING", "float64"}
+                    "slow", "fallback", "self", "more", "MISSING", "float64"}
         namer = Namer(reserved | {f"in{k}" for k in range(len(inputs))} | {f"a{k}" for k in range(len(inputs))})
         for step in input_steps:
             namer.name(step)
         parts = [array_source("compiled", input_steps, steps, outputs, many, gen, namer)]
         scalar_code = math_source(input_steps, steps, outputs, many, gen, namer)
         parts.append(scalar_code if scalar_code is not None else entry_source(input_steps))
-        gen.namespace.update({"ndarray": np.ndarray, "convert": convert_feed,
-                              "slow": _slow_entry(inputs, gen.namespace)})
+        namespace = gen.namespace
+        namespace.update({"ndarray": np.ndarray, "convert": convert_feed, "slow": _slow_entry(inputs, namespace),
+                          # 0-d arrays, not NumPy scalars: scalar arithmetic is not always the ufuncs'
+                          "fallback": lambda *values: namespace["compiled"](*(np.array(v) for v in values))})
         for k, node in enumerate(inputs):
             gen.namespace[f"in{k}"] = node
         self.source = "\n\n".join(parts) + "\n"

@@ -168,7 +168,9 @@ _MATH = {elementwise.EXP: "math.exp({})", elementwise.LOG: "math.log({})",
          elementwise.TANH: "math.tanh({})", elementwise.NEG: "-{}",
          elementwise.SQUARE: "{0} * {0}", elementwise.ABS: "abs({})",
          elementwise.ADD: "{} + {}", elementwise.SUB: "{} - {}", elementwise.MUL: "{} * {}",
-         elementwise.DIV: "{} / {}", elementwise.POW: "math.pow({}, {})",
+         elementwise.DIV: "{} / {}",
+         # NumPy computes x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs)
+         elementwise.POW: "math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})",
          # accurate for any x (to an ulp or two of the interpreter's two-branch form); below
          # x = -709 exp(-x) overflows, and the call reruns with NumPy
          elementwise.SIGMOID: "1.0 / (1.0 + math.exp(-{}))"}
