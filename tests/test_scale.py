@@ -120,3 +120,20 @@ def test_evaluation_releases_intermediates():
         return lambda: sg.evaluate(y, feeds)
     short, long = (_peak_bytes(evaluate_chain(n)) for n in (20, 200))
     assert long < 1.5 * short, f"10x the chain took {long / short:.2f}x the memory"
+
+
+def test_forward_derivative_of_a_wide_concatenate_is_one_concatenate():
+    # One concatenate of the n tangents (zeros where a piece is constant), not n concatenates summed.
+    n = 600
+    with sg.Graph() as graph:
+        x = sg.vector("x", n)
+        pieces = [sg.expand_dims(x[i] * x[i], 0) if i % 3 else sg.constant([float(i)]) for i in range(n)]
+        y = sg.concatenate(pieces)
+        before = len(graph)
+        tangent = sg.jvp(y, [x], [sg.constant(np.ones(n))])
+        added = len(graph) - before
+        assert added < 5 * n
+        assert sum(node.op.name == "concatenate" for node in graph.nodes[before:]) == 1
+        values = np.linspace(-1.0, 1.0, n)
+        expected = np.where(np.arange(n) % 3 != 0, 2 * values, 0.0)
+        np.testing.assert_allclose(tangent.eval({x: values}), expected, rtol=1e-15)

@@ -349,6 +349,7 @@ def jvp(outputs, wrt, tangents):
         if node in dots:
             continue
         parts = []
+        joint = node.op.jvp_all is not None
         with _building(graph, Origin(order, node, "tangent")):
             for index, inp in enumerate(node.inputs):
                 rule = node.op.jvp_rule(index)
@@ -359,11 +360,19 @@ def jvp(outputs, wrt, tangents):
                 if not is_float(node.dtype):  # a comparison, argmax, cast to int: no tangent here
                     undefined[node] = node
                     break
+                if joint:  # the op takes every tangent at once, below
+                    parts.append(index)
+                    continue
                 dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
                 if dot is ZERO or dot is DISCONNECTED:
                     continue
                 parts.append(dot if dot.shape == node.shape else _broadcast_tangent(dot, node, index))
-            if parts:
+            if parts and joint and node not in undefined:
+                tangents = [dots[inp] if k in parts else ZERO for k, inp in enumerate(node.inputs)]
+                dot = _checked(node.op.jvp_all(tangents, node, *node.inputs), "forward", node, parts[0], node)
+                if dot is not ZERO and dot is not DISCONNECTED:
+                    dots[node] = dot
+            elif parts and not joint:
                 dots[node] = _add_all(parts)
     results = []
     for out in outs:

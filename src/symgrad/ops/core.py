@@ -70,7 +70,10 @@ class Op:
 
     ``vjp`` and ``jvp`` hold one rule per input; an op with any number of
     inputs (concatenate) gives instead a function of the input's position
-    that returns its rule.
+    that returns its rule. Such an op may also give ``jvp_all(tangents, out,
+    *inputs)``, the tangent of ``out`` from all inputs' tangents at once (ZERO
+    where an input has none): one concatenate of n tangents, rather than n
+    concatenates, one per input, summed.
     """
 
     name: str
@@ -80,6 +83,7 @@ class Op:
     jvp: tuple | Callable = ()
     doc: str = field(default="", compare=False)
     broadcasts: bool = field(default=False, compare=False)  # NumPy-broadcasts its inputs against each other
+    jvp_all: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DTypeError, ShapeError
 from ..graph import Node, as_node, as_nodes
-from .core import DISCONNECTED, Op, broadcast_shapes, disconnected_rule, normalize_axes
+from .core import DISCONNECTED, ZERO, Op, broadcast_shapes, disconnected_rule, normalize_axes
 
 
 def _same_rule(d, out, *inputs):
@@ -439,8 +439,13 @@ def _concat_jvp(index):
     return rule
 
 
+def _concat_jvp_all(tangents, out, *inputs):
+    parts = [zeros_like(x) if t is ZERO else t for t, x in zip(tangents, inputs)]
+    return concatenate(parts, out.params.axis)
+
+
 CONCATENATE = Op("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp)
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all)
 
 
 def concatenate(xs, axis: int = 0) -> Node:
