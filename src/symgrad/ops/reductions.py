@@ -94,14 +94,14 @@ LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only
                jvp=(lambda d, out, x: sum(d * _softmax_of(out, x), out.params.axis, out.params.keepdims),))
 
 
-# The sum of all squares (weight decay, mean squared error, norms) in one pass over x, as
-# np.linalg.norm computes it: a dot product, rounded like any sum of x*x, without the
-# temporary array x*x and the second pass that reads it.
 def _sum_squares_infer(x):
     require_float("sum_squares", x)
     return (), x.dtype
 
 
+# The sum of all squares (weight decay, mean squared error, norms) in one pass over x, as
+# np.linalg.norm computes it: a dot product, rounded like any sum of x*x, without the
+# temporary array x*x and the second pass that reads it.
 SUM_SQUARES = Op("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
                  vjp=(lambda d, out, x: d * (2.0 * x),),
                  jvp=(lambda d, out, x: 2.0 * sum(x * d),))
