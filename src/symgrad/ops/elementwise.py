@@ -441,7 +441,7 @@ def _select(cond, x, y, out=None):
 
     Gradients through relu, maximum and where are ``where(c, d, 0)`` or
     ``where(c, 0, d)``. np.where branches per element and is slow on a mixed
-    mask (about 10x a multiply), so that form multiplies the bits of ``d``,
+    mask (about 9x a multiply), so that form multiplies the bits of ``d``,
     seen as integers, by the 0/1 mask: +0.0 where np.where gives 0.0, every
     other value kept exactly (NaN and Inf too), and ``out`` may be ``d``.
     """
