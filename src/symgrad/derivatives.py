@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .autodiff import _as_derivative, _between, _listify, grad, jvp, vjp
+from .autodiff import _as_derivative, _between, _check_disconnected_option, _listify, grad, jvp, vjp
 from .errors import GradientError, ShapeError
 from .graph import Node, is_float
 from .ops import reshape, stack, stop_gradient, sum as reduce_sum
@@ -162,8 +162,7 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
             raise GradientError(f"jacobian: the {role} {node.describe()} must be a float")
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
-    if disconnected not in ("raise", "zero"):
-        raise ValueError(f"disconnected must be 'raise' or 'zero', not {disconnected!r}")
+    _check_disconnected_option(disconnected)
     if x.graph is not y.graph:
         raise GradientError(f"jacobian: {x.describe()} belongs to another graph than {y.describe()}")
     m, n = _static_size(y, "jacobian"), _static_size(x, "jacobian")

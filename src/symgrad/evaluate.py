@@ -268,13 +268,10 @@ class Function:
         self._code = None
         if not check_finite and self._outputs:
             from .compile import compile_outputs
-            self._code = compile_outputs(self.inputs, self._outputs, self._many)
-            if self._code.call is not None:
-                array_code = self._code.namespace["fallback"]
-                self._code.namespace["fallback"] = lambda *values: self._explained(array_code, values)
-                if type(self).__call__ is Function.__call__:  # a subclass's own __call__ stays
-                    # A scalar graph's generated code is this object's own __call__: no wrapper per call.
-                    self.__class__ = type(type(self).__name__, (type(self),), {"__call__": self._code.call})
+            self._code = compile_outputs(self.inputs, self._outputs, self._many, explain=self._explained)
+            if self._code.call is not None and type(self).__call__ is Function.__call__:  # a subclass's stays
+                # A scalar graph's generated code is this object's own __call__: no wrapper per call.
+                self.__class__ = type(type(self).__name__, (type(self),), {"__call__": self._code.call})
 
     @property
     def source(self) -> str:
@@ -286,8 +283,7 @@ class Function:
 
     def __call__(self, *values):
         if len(values) != len(self.inputs):
-            raise FeedError(f"function takes {len(self.inputs)} values "
-                            f"({', '.join(p.describe() for p in self.inputs)}), got {len(values)}")
+            raise arity_error(self.inputs, len(values))
         if self._code is not None:
             return self._explained(self._code.run, values)  # run converts and checks the feeds itself
         feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
@@ -305,6 +301,11 @@ class Function:
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.inputs)
         return f"<symgrad.Function ({names}) -> {len(self._outputs)} outputs, {len(self.plan.nodes)} nodes>"
+
+
+def arity_error(inputs: Sequence[Node], count: int) -> FeedError:
+    return FeedError(f"function takes {len(inputs)} values ({', '.join(p.describe() for p in inputs)}), "
+                     f"got {count}")
 
 
 def function(inputs: Sequence, outputs, check_finite: bool = False) -> Function:

@@ -21,8 +21,11 @@ def _value_text(value: np.ndarray) -> str:
     return f"[{value.flat[0]:.4g}, ... ({value.size} values)]"
 
 
-def index_text(spec: tuple) -> str:
-    """A getitem spec written the way it was indexed: ``:, None, 2, a0``."""
+def index_text(spec: tuple, arrays: list[str] | None = None) -> str:
+    """A getitem spec written the way it was indexed: ``:, None, 2, a0``.
+
+    ``arrays`` names the index arrays (``a0``, ``a1``, ... by default).
+    """
     parts = []
     for item in spec:
         kind = item[0]
@@ -32,7 +35,7 @@ def index_text(spec: tuple) -> str:
         elif kind == "int":
             parts.append(str(item[1]))
         elif kind == "array":
-            parts.append(f"a{item[1]}")
+            parts.append(arrays[item[1]] if arrays is not None else f"a{item[1]}")
         else:
             parts.append({"newaxis": "None", "ellipsis": "..."}[kind])
     return ", ".join(parts)

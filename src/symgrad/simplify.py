@@ -188,13 +188,7 @@ def polynomial_form(node):
     poly = polys.get(node)
     if poly is None or not atoms:
         return node
-    graph = node.graph
-    saved = graph._making
-    origin = graph.origin(node)
-    graph._making = origin  # the rebuilt nodes belong to the same pass as the node they replace
-    try:
+    from .autodiff import _building
+    with _building(node.graph, node.graph.origin(node)):  # the rebuilt nodes belong to node's pass
         built = _horner(poly, list(atoms), 0, node)
-    finally:
-        graph._making = saved
-    from .graph import ancestors as needed
-    return built if len(needed([built])) < len(region) else node
+    return built if len(ancestors([built])) < len(region) else node

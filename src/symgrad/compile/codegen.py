@@ -31,8 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import FeedError
-from ..evaluate import convert_feed
+from ..evaluate import arity_error, convert_feed
 from ..graph import Node, type_string
 from ..ops import CONSTANT, PLACEHOLDER
 from ..ops.linalg import MATMUL
@@ -324,8 +323,7 @@ def _slow_entry(inputs: Sequence[Node], namespace: dict):
     def slow(*values):
         values = [v for v in values if v is not MISSING]  # missing ones can only be at the end
         if len(values) != len(inputs):
-            raise FeedError(f"function takes {len(inputs)} values "
-                            f"({', '.join(p.describe() for p in inputs)}), got {len(values)}")
+            raise arity_error(inputs, len(values))
         return namespace["call"](None, *(float(convert_feed(p, v)) for p, v in zip(inputs, values)))
     return slow
 
@@ -347,10 +345,14 @@ def entry_source(inputs: Sequence[Step]) -> str:
 
 
 class CompiledCode:
-    """A compiled function: ``source``, ``run(*values)``, and ``call(self, *values)`` for scalar graphs."""
+    """A compiled function: ``source``, ``run(*values)``, and ``call(self, *values)`` for scalar graphs.
+
+    ``explain(run, values)`` runs the array code when the scalar code cannot
+    (the caller's hook for naming the node that failed).
+    """
 
     def __init__(self, inputs: Sequence[Node], steps: list[Step], input_steps: list[Step],
-                 outputs: list[Step], many: bool):
+                 outputs: list[Step], many: bool, explain=lambda run, values: run(*values)):
         gen = Generated()
         reserved = {"np", "math", "array", "asarray", "ndarray", "convert", "run", "compiled", "call",
                     "slow", "fallback", "self", "more", "MISSING", "float64"}
@@ -361,19 +363,16 @@ class CompiledCode:
         scalar_code = math_source(input_steps, steps, outputs, many, gen, namer)
         parts.append(scalar_code if scalar_code is not None else entry_source(input_steps))
         namespace = gen.namespace
-        namespace.update({"ndarray": np.ndarray, "convert": convert_feed, "slow": _slow_entry(inputs, namespace),
-                          # 0-d arrays, not NumPy scalars: scalar arithmetic is not always the ufuncs'
-                          "fallback": lambda *values: namespace["compiled"](*(np.array(v) for v in values))})
-        for k, node in enumerate(inputs):
-            gen.namespace[f"in{k}"] = node
-        self.source = "\n\n".join(parts) + "\n"
-        self.namespace = gen.namespace
-        exec(compile(self.source, "<symgrad generated>", "exec"), self.namespace)
-        self.call = self.namespace.get("call")  # the scalar version, written to be a __call__
-        self.run = self.namespace["run"] if self.call is None else (lambda *values: self.call(None, *values))
-        self.arity = len(inputs)
 
-    def __call__(self, *values):
-        if len(values) != self.arity:
-            raise FeedError(f"function takes {self.arity} values, got {len(values)}")
-        return self.run(*values)
+        def array_code(*values):  # 0-d arrays, not NumPy scalars: scalar arithmetic is not always the ufuncs'
+            return namespace["compiled"](*(np.array(v) for v in values))
+
+        namespace.update({"ndarray": np.ndarray, "convert": convert_feed, "slow": _slow_entry(inputs, namespace),
+                          "fallback": lambda *values: explain(array_code, values)})
+        for k, node in enumerate(inputs):
+            namespace[f"in{k}"] = node
+        self.source = "\n\n".join(parts) + "\n"
+        self.namespace = namespace
+        exec(compile(self.source, "<symgrad generated>", "exec"), namespace)
+        self.call = namespace.get("call")  # the scalar version, written to be a __call__
+        self.run = namespace["run"] if self.call is None else (lambda *values: self.call(None, *values))

@@ -7,7 +7,7 @@ plainer spelling that NumPy computes identically (``x.T``, ``x[0, ::2]``,
 ``np.maximum(x, 0)`` for relu). Ops written as NumPy ufuncs can take
 ``out=``, which the buffer planner uses.
 
-``math_expression`` is the other dialect: scalar float64 graphs written with
+``math_lines`` is the other dialect: scalar float64 graphs written with
 Python floats and the ``math`` module, for call latency.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..listing import index_text
 from ..ops import elementwise, reductions, shape
 from .steps import Step
 
@@ -37,26 +38,6 @@ def numpy_spelling(function) -> str | None:
     """``np.add`` for ``numpy.add``; None for functions NumPy does not export by that name."""
     name = getattr(function, "__name__", None)
     return f"np.{name}" if name and getattr(np, name, None) is function else None
-
-
-def _index_text(spec, arrays: list[str]) -> str | None:
-    parts = []
-    for item in spec:
-        kind = item[0]
-        if kind == "newaxis":
-            parts.append("None")
-        elif kind == "ellipsis":
-            parts.append("...")
-        elif kind == "int":
-            parts.append(str(item[1]))
-        elif kind == "slice":
-            start, stop, step = ("" if v is None else str(v) for v in item[1:])
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
-        else:
-            parts.append(arrays[item[1]])
-    if len(parts) == 1:
-        return parts[0] + ("," if spec[0][0] == "array" else "")
-    return ", ".join(parts)
 
 
 class Call:
@@ -121,9 +102,10 @@ def array_call(step: Step, args: list[str], bind) -> Call:
     if op is reductions.SUM:
         return Call(f"np.sum({args[0]}, {literal(p['axis'])}, keepdims={p['keepdims']})")
     if op is shape.GETITEM and literal(p["spec"]) is not None:
-        index = _index_text(p["spec"], args[1:])
-        if index is not None:
-            return Call(f"{args[0]}[{index}]", fresh=False)
+        index = index_text(p["spec"], args[1:])
+        if len(p["spec"]) == 1 and p["spec"][0][0] == "array":
+            index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
+        return Call(f"{args[0]}[{index}]", fresh=False)
     if op is elementwise.STOP_GRADIENT:
         return Call(args[0], fresh=False)
     if op is elementwise.WHERE:  # not a ufunc, but takes out= (see elementwise._select)
