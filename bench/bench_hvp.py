@@ -7,7 +7,9 @@ The net (seeds/002): X 256×784, W1 784×512, W2 512×10, no biases,
 symgrad's gradient and both HVP methods are planned once with ``sg.function``
 and timed next to a hand-written NumPy gradient and a hand-derived NumPy HVP
 (the R-operator written out), in the same process, one BLAS thread, median of
-repeats. The HVPs are checked against each other before anything is timed.
+repeats. Before anything is timed, the gradient and both HVPs are checked
+against the hand-written code, and the hand HVP against finite differences.
+The data and the symgrad loss are W1's (``w1_relu_net.py``).
 
     python bench/bench_hvp.py [--repeats N]
 """
@@ -22,21 +24,22 @@ import statistics  # noqa: E402
 
 import numpy as np  # noqa: E402
 from common import median_ratio, side_by_side  # noqa: E402
+from w1_relu_net import BATCH, CLASSES, HIDDEN, INPUTS, L2, make_data, symgrad_loss  # noqa: E402
 
 import symgrad as sg  # noqa: E402
 
-BATCH, INPUTS, HIDDEN, CLASSES, L2 = 256, 784, 512, 10, 1e-4
 METHODS = ("forward-over-reverse", "reverse-over-reverse")
 
 
-def make_data(seed: int = 0) -> dict[str, np.ndarray]:
+def make_data_and_directions(seed: int = 0):
+    """W1's X, labels, W1, W2, then a direction V1, V2 drawn from the same generator."""
     rng = np.random.default_rng(seed)
-    return {"X": rng.normal(size=(BATCH, INPUTS)), "labels": rng.integers(0, CLASSES, size=BATCH),
-            "W1": rng.normal(size=(INPUTS, HIDDEN)) * 0.05, "W2": rng.normal(size=(HIDDEN, CLASSES)) * 0.05,
-            "V1": rng.normal(size=(INPUTS, HIDDEN)), "V2": rng.normal(size=(HIDDEN, CLASSES))}
+    return (*make_data(rng), rng.normal(size=(INPUTS, HIDDEN)), rng.normal(size=(HIDDEN, CLASSES)))
 
 
 # --- hand-written NumPy --------------------------------------------------------------------------
+# Not W1's plain_loss_and_gradient: that one computes the loss too, while these ratios are HVP /
+# gradient, and the R-operator needs the forward pass's P and G, which _forward shares with it.
 
 def _forward(X, labels, W1, W2):
     U1 = X @ W1
@@ -74,18 +77,15 @@ def numpy_hvp(X, labels, W1, W2, V1, V2):
 # --- symgrad -------------------------------------------------------------------------------------
 
 def symgrad_functions(X, labels):
-    W1, W2 = sg.matrix("W1", INPUTS, HIDDEN), sg.matrix("W2", HIDDEN, CLASSES)
+    W1, W2, loss = symgrad_loss(X, labels)
     V1, V2 = sg.matrix("V1", INPUTS, HIDDEN), sg.matrix("V2", HIDDEN, CLASSES)
-    logits = sg.relu(sg.constant(X) @ W1) @ W2
-    loss = sg.cross_entropy(logits, labels) + L2 * (sg.square(W1).sum() + sg.square(W2).sum())
     functions = {"gradient": sg.function([W1, W2], sg.grad(loss, [W1, W2]))}
     for method in METHODS:
         functions[method] = sg.function([W1, W2, V1, V2], sg.hvp(loss, [W1, W2], [V1, V2], method=method))
     return functions
 
 
-def check(data, functions) -> None:
-    X, labels, W1, W2, V1, V2 = (data[k] for k in ("X", "labels", "W1", "W2", "V1", "V2"))
+def check(X, labels, W1, W2, V1, V2, functions) -> None:
     for got, expected in zip(functions["gradient"](W1, W2), numpy_gradient(X, labels, W1, W2)):
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
     hand = numpy_hvp(X, labels, W1, W2, V1, V2)
@@ -104,18 +104,17 @@ def check(data, functions) -> None:
 
 def main(repeats: int = 15, seed: int = 0) -> dict:
     """Print the timing table; return the medians (seconds) and ratios."""
-    data = make_data(seed)
-    X, labels, W1, W2, V1, V2 = (data[k] for k in ("X", "labels", "W1", "W2", "V1", "V2"))
+    X, labels, W1, W2, V1, V2 = make_data_and_directions(seed)
     with sg.Graph():  # a private graph: the caller's default graph is left alone
         functions = symgrad_functions(X, labels)
-    check(data, functions)
+    check(X, labels, W1, W2, V1, V2, functions)
     calls = {
         "numpy gradient": lambda: numpy_gradient(X, labels, W1, W2),
         "numpy hvp": lambda: numpy_hvp(X, labels, W1, W2, V1, V2),
         "symgrad gradient": lambda: functions["gradient"](W1, W2),
     }
     for method in METHODS:
-        calls[f"symgrad hvp {method}"] = (lambda m: lambda: functions[m](W1, W2, V1, V2))(method)
+        calls[f"symgrad hvp {method}"] = lambda m=method: functions[m](W1, W2, V1, V2)
     times = side_by_side(calls, repeats)
     seconds = {name: statistics.median(t) for name, t in times.items()}
 

@@ -43,9 +43,14 @@ def median_ratio(times: dict[str, list[float]], name: str, reference: str) -> fl
     return statistics.median(a / b for a, b in zip(times[name], times[reference]))
 
 
-def peak_bytes(call: Callable) -> int:
-    """Peak traced allocation (bytes) above the level before ``call`` (NumPy reports its buffers)."""
-    call()  # warm-up: caches and lazily built code are not the call's memory
+def peak_bytes(call: Callable, warm_up: bool = True) -> int:
+    """Peak traced allocation (bytes) above the level before ``call`` (NumPy reports its buffers).
+
+    The warm-up call keeps caches and lazily built code out of the figure;
+    ``warm_up=False`` measures a first call, with whatever it sets up.
+    """
+    if warm_up:
+        call()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()

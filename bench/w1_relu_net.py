@@ -22,7 +22,8 @@ from common import median_ratio, peak_bytes, print_table, side_by_side  # noqa: 
 BATCH, INPUTS, HIDDEN, CLASSES, L2 = 256, 784, 512, 10, 1e-4
 
 
-def make_data(seed: int = 0):
+def make_data(seed=0):
+    """X, labels, W1, W2; ``seed`` may be a ``np.random.Generator``, which then goes on to draw more."""
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(BATCH, INPUTS)), rng.integers(0, CLASSES, size=BATCH),
             rng.normal(size=(INPUTS, HIDDEN)) * 0.05, rng.normal(size=(HIDDEN, CLASSES)) * 0.05)
@@ -101,25 +102,24 @@ class Preallocated:
 
 # --- symgrad ----------------------------------------------------------------------------------------
 
+def symgrad_loss(X, labels):
+    """The placeholders W1, W2 and the loss node, built in the current default graph."""
+    W1, W2 = sg.matrix("W1", INPUTS, HIDDEN), sg.matrix("W2", HIDDEN, CLASSES)
+    logits = sg.relu(sg.constant(X) @ W1) @ W2
+    loss = sg.cross_entropy(logits, labels) + L2 * (sg.square(W1).sum() + sg.square(W2).sum())
+    return W1, W2, loss
+
+
 def symgrad_functions(X, labels):
     with sg.Graph():
-        W1, W2 = sg.matrix("W1", INPUTS, HIDDEN), sg.matrix("W2", HIDDEN, CLASSES)
-        logits = sg.relu(sg.constant(X) @ W1) @ W2
-        loss = sg.cross_entropy(logits, labels) + L2 * (sg.square(W1).sum() + sg.square(W2).sum())
+        W1, W2, loss = symgrad_loss(X, labels)
         return sg.function([W1, W2], loss), sg.function([W1, W2], [loss] + sg.grad(loss, [W1, W2]))
 
 
 def first_call_bytes(X, labels, W1, W2) -> int:
     """Peak traced memory of a fresh gradient function's first call (its work buffers included)."""
-    import tracemalloc
     _, grad_fn = symgrad_functions(X, labels)
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        grad_fn(W1, W2)
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    return peak_bytes(lambda: grad_fn(W1, W2), warm_up=False)
 
 
 def check(X, labels, W1, W2, loss_fn, grad_fn, prealloc) -> None:
