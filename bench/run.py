@@ -3,14 +3,14 @@
     python bench/run.py [--repeats N] [--huge] [--only W1,W3,...]
 
 One BLAS thread (set before NumPy loads), medians of repeats, every ratio
-measured side by side in this run. W2 (the HVP) comes from ``bench_hvp.py``
-when that script is present.
+measured side by side in this run. W2 (the HVP) comes from ``bench_hvp.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -28,15 +28,12 @@ def main() -> None:
     wanted = {w.strip().upper() for w in args.only.split(",")}
     import numpy as np
     print(f"symgrad benchmarks: NumPy {np.__version__}, OPENBLAS_NUM_THREADS="
-          f"{common.os.environ.get('OPENBLAS_NUM_THREADS')}, median of {args.repeats} repeats")
+          f"{os.environ.get('OPENBLAS_NUM_THREADS')}, median of {args.repeats} repeats")
     if "W1" in wanted:
         importlib.import_module("w1_relu_net").main(args.repeats)
     if "W2" in wanted:
-        if (Path(__file__).parent / "bench_hvp.py").exists():
-            print("\nW2 Hessian-vector product of the W1 net (bench_hvp.py)")
-            importlib.import_module("bench_hvp").main(args.repeats)
-        else:
-            print("\nW2: bench/bench_hvp.py is not present; no HVP figures")
+        print("\nW2 Hessian-vector product of the W1 net (bench_hvp.py)")
+        importlib.import_module("bench_hvp").main(args.repeats)
     if "W3" in wanted:
         importlib.import_module("w3_scalar").main(args.repeats)
     if "W4" in wanted:

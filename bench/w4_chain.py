@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
 
+import gc  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
 
+import symgrad as sg  # noqa: E402
 from common import print_table  # noqa: E402
 
 
 def build(n: int):
-    """The chain and its gradient, in a private graph; returns (graph, gradient node)."""
-    import symgrad as sg
+    """The n-op chain in a private graph; returns (graph, x, y_n)."""
     graph = sg.Graph()
     with graph:
         x = sg.scalar("x")
@@ -36,12 +42,6 @@ def build(n: int):
 
 def measure(n: int) -> dict:
     """Run in a child process: time the forward build and the gradient, then trace memory."""
-    import gc
-    import resource
-    import time
-    import tracemalloc
-    import symgrad as sg
-    import statistics
     forwards, gradients = [], []
     repeats = 5 if n <= 10**5 else 1  # small sizes are quick and noisy: the median of five builds
     for k in range(repeats):
@@ -57,7 +57,6 @@ def measure(n: int) -> dict:
     forward, gradient = statistics.median(forwards), statistics.median(gradients)
     check = None
     if n <= 10**5:  # the gradient's value against the same chain run by hand with its derivative
-        import math
         v, dv = 0.3, 1.0
         for k in range(n):
             step = k % 3
@@ -82,8 +81,8 @@ def main(huge: bool = False) -> dict:
     sizes = [10**3, 10**4, 10**5] + ([10**6] if huge else [])
     results = []
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True,
-                             check=True, cwd=str(__import__("pathlib").Path(__file__).parent))
+        out = subprocess.run([sys.executable, __file__, "--child", str(n)], stdout=subprocess.PIPE, text=True,
+                             check=True)  # the child's stderr shows through
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     rows = []
     previous = None
