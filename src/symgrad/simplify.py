@@ -47,26 +47,40 @@ def foldable_ops() -> set:
     return _SAFE
 
 
-def fold(graph, op, inputs: tuple, params: dict | None, shape: tuple, dtype):
-    """The constant a derivative node over small constants evaluates to, or None."""
-    if graph._making is None or not inputs or None in shape or int(np.prod(shape)) > FOLD_SIZE:
-        return None
-    for node in inputs:
-        if node.value is None or node.value.size > FOLD_SIZE:
-            return None
+def constant_value(op, values: list, params: dict, shape: tuple, dtype,
+                   float_errors: str = "raise") -> np.ndarray | None:
+    """What ``op`` computes from constant ``values``, read-only, or None to leave it to evaluation.
+
+    Only symgrad's own (pure) ops run; the op's own forward computes the
+    value, so it is the one evaluation would give. A forward that raises is
+    left for evaluation to report, with the node named; so is one that meets
+    a floating-point error (which evaluation would warn about), unless
+    ``float_errors="ignore"`` keeps the inf or nan it gives.
+    """
     if op not in foldable_ops():
         return None
     try:
-        with np.errstate(all="ignore"):  # evaluation would give the same inf or nan, silently
-            value = op.forward(*(n.value for n in inputs), **(params or {}))
-    except Exception:  # leave the error to evaluation, where it names the node
+        with np.errstate(all=float_errors):  # thread-local, unlike warning filters
+            value = np.asarray(op.forward(*values, **params))
+    except Exception:
         return None
-    value = np.asarray(value)
     if value.dtype != dtype:
         value = value.astype(dtype)
     if value.shape != shape:
         return None
-    return graph.constant(value)
+    value.flags.writeable = False  # constants are shared
+    return value
+
+
+def fold(graph, op, inputs: tuple, params: dict | None, shape: tuple, dtype):
+    """The constant a derivative node over small constants evaluates to, or None."""
+    if graph._making is None or not inputs or None in shape or int(np.prod(shape)) > FOLD_SIZE:
+        return None
+    if any(node.value is None or node.value.size > FOLD_SIZE for node in inputs):
+        return None
+    # A derivative's one-element constant keeps the inf or nan evaluation would give, silently.
+    value = constant_value(op, [n.value for n in inputs], params or {}, shape, dtype, float_errors="ignore")
+    return None if value is None else graph.constant(value)
 
 
 def is_constant(node, value: float) -> bool:

@@ -76,32 +76,25 @@ def live_steps(outputs: Sequence[Step]) -> list[Step]:
 
 
 def fold_constants(steps: list[Step]) -> None:
-    """Compute once, at compile time, each step of symgrad's own ops whose inputs are all constants.
+    """Compute once, at compile time, each step whose inputs are all constants.
 
     Gradient passes make such steps in bulk (a one-hot of constant labels, a
-    scalar broadcast to a vector, the transpose of a constant matrix). The
-    op's own forward computes them, so values are the ones a call would give;
-    a step that raises or meets a floating-point error (which a call would
-    warn about) is left for the call to report.
+    scalar broadcast to a vector, the transpose of a constant matrix). They
+    are computed as :func:`symgrad.simplify.constant_value` folds any
+    constant: by the op's own forward, and left for the call when it would
+    raise or warn. The size is bounded, so folding cannot blow up memory.
     """
     from ..ops import CONSTANT
-    from ..simplify import foldable_ops
-    pure = foldable_ops()
+    from ..simplify import constant_value
     for step in steps:
-        if step.op not in pure or not step.inputs or any(i.op is not CONSTANT for i in step.inputs):
+        if not step.inputs or any(i.op is not CONSTANT for i in step.inputs):
             continue
         limit = max(FOLD_BYTES, sum(i.value.nbytes for i in step.inputs))
         if int(np.prod(step.shape)) * step.dtype.itemsize > limit:
             continue
-        try:
-            with np.errstate(all="raise"):  # thread-local, unlike the warnings filters
-                value = np.asarray(step.op.forward(*(i.value for i in step.inputs), **step.params))
-        except Exception:
-            continue
-        if value.shape != step.shape or value.dtype != step.dtype:
-            continue
-        value.flags.writeable = False  # shared by every call
-        step.op, step.inputs, step.params, step.value = CONSTANT, [], {}, value
+        value = constant_value(step.op, [i.value for i in step.inputs], step.params, step.shape, step.dtype)
+        if value is not None:
+            step.op, step.inputs, step.params, step.value = CONSTANT, [], {}, value
 
 
 def _made(step: Step) -> int:
