@@ -35,10 +35,11 @@ def make_problem(seed: int = 0):
     y = (X @ truth + rng.normal(size=SAMPLES) > 0).astype(float)
     flip = rng.random(SAMPLES) < 0.1
     y[flip] = 1.0 - y[flip]
-    w, v = sg.vector("w", FEATURES), sg.vector("v", FEATURES)
-    loss = sg.sigmoid_cross_entropy(X @ w, y) + L2 * sg.square(w).sum()
-    loss_and_grad = sg.function([w], [loss, sg.grad(loss, w)])
-    hessian_times = sg.function([w, v], sg.hvp(loss, w, v))
+    with sg.Graph():  # a private graph: the caller's default graph is left alone
+        w, v = sg.vector("w", FEATURES), sg.vector("v", FEATURES)
+        loss = sg.sigmoid_cross_entropy(X @ w, y) + L2 * sg.square(w).sum()
+        loss_and_grad = sg.function([w], [loss, sg.grad(loss, w)])
+        hessian_times = sg.function([w, v], sg.hvp(loss, w, v))
     return X, y, loss_and_grad, hessian_times
 
 
