@@ -42,7 +42,8 @@ def train(steps: int = 500, rate: float = 0.1, seed: int = 1, log_every: int = 5
             losses.append(float(current))
             if log_every and k % log_every == 0:
                 print(f"step {k:5d}  loss {float(current):.6f}")
-            values = [v - rate * g for v, g in zip(values, grads)]
+            if k < steps:  # the returned parameters are the ones the last loss and predictions are of
+                values = [v - rate * g for v, g in zip(values, grads)]
         return values, losses, predicted
 
 
