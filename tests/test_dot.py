@@ -3,17 +3,15 @@
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symgrad as sg
+from example_modules import load_example
 from symgrad.drawing import _value_text
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-sys.path.insert(0, str(EXAMPLES))
+draw_circuit = load_example("draw_circuit")
 
 
 def run_dot(text: str, format: str = "svg") -> str:
@@ -56,26 +54,20 @@ def staged():
 
 
 def xor_loss():
-    import xor
-    params, _, loss = xor.build()
+    params, _, loss = load_example("xor").build()
     rng = np.random.default_rng(0)
     return loss, {p: rng.normal(size=p.shape) for p in params}
 
 
 def mlp_cost():
-    import mlp
-    X, y, W1, W2, _, cost = mlp.build(4, 5, 3, 1e-3)
+    X, y, W1, W2, _, cost = load_example("mlp").build(4, 5, 3, 1e-3)
     rng = np.random.default_rng(0)
     return cost, {X: rng.normal(size=(6, 4)), y: np.array([0, 1, 2, 0, 1, 2]),
                   W1: rng.normal(size=(4, 5)), W2: rng.normal(size=(5, 3))}
 
 
-def draw_circuit_graphs():
-    import draw_circuit
-    return [draw_circuit.max_circuit, draw_circuit.sigmoid_neuron]
-
-
-BUILDERS = [max_circuit, add_multiply, neuron, staged, xor_loss, mlp_cost] + draw_circuit_graphs()
+BUILDERS = [max_circuit, add_multiply, neuron, staged, xor_loss, mlp_cost,
+            draw_circuit.max_circuit, draw_circuit.sigmoid_neuron]
 
 
 @pytest.mark.parametrize("build", BUILDERS, ids=lambda b: f"{b.__module__}.{b.__name__}")
@@ -256,7 +248,6 @@ def test_bad_options():
 
 
 def test_draw_circuit_example_writes_both_drawings(tmp_path, capsys):
-    import draw_circuit
     draw_circuit.main(str(tmp_path))
     circuit = (tmp_path / "circuit.svg").read_text(encoding="utf-8")
     neuron = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
