@@ -25,12 +25,11 @@ class BufferPlan:
     def __init__(self):
         self.out_for: dict[int, Step] = {}             # position -> step whose array is the out= buffer
         self.release_after: dict[int, list[Step]] = {}  # position -> steps whose variables die there
-        self.pooled: list[int] = []  # positions whose new storage never reaches an output (see pool.py)
+        self.pooled: list[int] = []  # positions whose new storage never reaches an output (codegen.BufferPool)
 
 
 def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step], bool],
                  takes_out: Callable[[Step], bool], is_matmul: Callable[[Step], bool]) -> BufferPlan:
-    position = {id(s): k for k, s in enumerate(steps)}
     last_use = {id(s): k for k, s in enumerate(steps)}
     for k, step in enumerate(steps):
         for inp in step.inputs:

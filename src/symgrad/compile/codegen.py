@@ -3,9 +3,9 @@
 The source is made once, exec'd once, and kept readable (``fn.source``):
 one line per step, each with a comment naming the node it computes and, for
 a derivative node, the pass and the forward node it came from. Variables
-are named like Tangent's: ``x`` for a placeholder named x, ``v7`` for node
-%7, ``x_bar`` / ``x_dot`` for the cotangent / tangent of x that a gradient
-pass summed up, ``bar7`` / ``dot7`` for other derivative nodes.
+are named after what they hold: ``x`` for a placeholder named x, ``t7`` for
+node %7, ``c7`` for a constant, ``bar7`` / ``dot7`` for a node of a reverse /
+forward derivative pass.
 
 Memory: a variable is deleted right after its last use. An elementwise op
 (or a matmul) writes with ``out=`` into the buffer of a value that is dead
@@ -73,9 +73,7 @@ class Namer:
         origin = node.graph.origin(node) if node is not None else None
         if origin is None:
             return f"t{node.id}" if node is not None else "t"
-        suffix = "bar" if origin.kind == "cotangent" else "dot"
-        primal = origin.primal
-        return f"{suffix}{node.id}"
+        return f"{'bar' if origin.kind == 'cotangent' else 'dot'}{node.id}"
 
 
 def _free_name(name: str) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import DTypeError
 from ..graph import Node, as_nodes, check_dtype, is_float
 from ..simplify import FOLD_SIZE, is_constant
-from .core import (DISCONNECTED, ZERO, Op, broadcast_shapes, combine_dtypes,
+from .core import (Op, broadcast_shapes, combine_dtypes,
                    disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
 
 

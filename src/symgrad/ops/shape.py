@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DTypeError, ShapeError
 from ..graph import Node, as_node, as_nodes
-from .core import DISCONNECTED, ZERO, Op, broadcast_shapes, disconnected_rule, normalize_axes
+from .core import ZERO, Op, broadcast_shapes, disconnected_rule
 
 
 def _same_rule(d, out, *inputs):
