@@ -24,11 +24,11 @@ CHAIN = int(os.environ.get("SYMGRAD_SCALE_CHAIN", "20000"))
 FAN_OUT = 100_000
 
 
-def tanh_chain(n: int):
-    """y = tanh(tanh(... tanh(x))), n times, in a fresh graph."""
+def tanh_chain(n: int, shape=()):
+    """y = tanh(tanh(... tanh(x))), n times, in a fresh graph; x a scalar unless ``shape`` says."""
     graph = sg.Graph()
     with graph:
-        x = sg.scalar("x")
+        x = sg.placeholder("x", shape)
         y = x
         for _ in range(n):
             y = sg.tanh(y)
@@ -111,12 +111,8 @@ def test_building_and_differentiating_take_linear_memory():
 def test_evaluation_releases_intermediates():
     """A chain of large arrays needs memory for its live values, not for every node."""
     def evaluate_chain(n):
-        with sg.Graph():
-            x = sg.vector("x", 100_000)
-            y = x
-            for _ in range(n):
-                y = sg.tanh(y)
-            feeds = {x: np.linspace(-1, 1, 100_000)}
+        _, x, y = tanh_chain(n, (100_000,))
+        feeds = {x: np.linspace(-1, 1, 100_000)}
         return lambda: sg.evaluate(y, feeds)
     short, long = (_peak_bytes(evaluate_chain(n)) for n in (20, 200))
     assert long < 1.5 * short, f"10x the chain took {long / short:.2f}x the memory"
