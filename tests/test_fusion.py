@@ -2,7 +2,6 @@
 the fused sum of squares, the log_softmax primitive and the compiled schedule."""
 
 import re
-import warnings
 
 import numpy as np
 import pytest

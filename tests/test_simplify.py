@@ -77,7 +77,7 @@ def test_double_negation_cancels():
 
 def test_user_graphs_are_not_folded_but_derivative_passes_are():
     with sg.Graph() as g:
-        x = sg.scalar("x")
+        sg.scalar("x")
         kept = sg.constant(2.0) + 3.0
         assert kept.op.name == "add"
         with in_pass(g):
@@ -91,7 +91,6 @@ def test_user_graphs_are_not_folded_but_derivative_passes_are():
     assert vector.op.name == "mul"
     with np.errstate(divide="ignore", over="ignore"):
         assert sg.evaluate(sg.log(sg.constant(0.0)), {}) == log0.value
-    del x
 
 
 def test_a_fold_that_would_fail_is_left_to_evaluation():
@@ -195,16 +194,12 @@ def test_polynomial_form_leaves_cancellations_and_other_graphs_alone():
     assert polynomial_form(vector) is vector
 
 
-def square_of(v):
-    return sg.square(v)
-
-
 def test_polynomial_form_keeps_nan_and_rounding():
     from symgrad.simplify import polynomial_form
     x = sg.scalar("x")
     t, s = sg.tanh(x), sg.sigmoid(x)
     ts = t * s
-    p = (ts * 1.5 + ts * 2.0 + ts * 3.0 + t) * (1.0 - s) + square_of(s - t)
+    p = (ts * 1.5 + ts * 2.0 + ts * 3.0 + t) * (1.0 - s) + sg.square(s - t)
     q = polynomial_form(p)
     assert q is not p and len(sg.ancestors([q])) < len(sg.ancestors([p]))
     for value in np.linspace(-30.0, 30.0, 41):
