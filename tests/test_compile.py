@@ -84,7 +84,7 @@ def test_source_has_one_commented_line_per_node():
     o = x.graph.origin(derivative)
     assert f"# %{derivative.id} {derivative.op.name} {derivative.type}; cotangent, pass 1, from " \
            f"%{o.primal.id} {o.primal.op.name}" in source
-    assert re.search(r"^    bar\d+ = ", source, re.M)  # cotangents are named bar<id>
+    assert re.search(r"^    t\d+_bar = ", source, re.M)  # cotangents are named t<id>_bar
     assert "x + y" in source  # hot ops are plain NumPy operators
     assert fn(0.5, -1.0)[1] == pytest.approx(float(sg.evaluate(gx, {x: 0.5, y: -1.0})), rel=0, abs=0)
 

@@ -9,7 +9,7 @@ import pytest
 
 import symgrad as sg
 from example_modules import load_example
-from symgrad.drawing import _value_text
+from symgrad.format import value_text
 
 draw_circuit = load_example("draw_circuit")
 
@@ -107,20 +107,20 @@ def test_neuron_values_and_gradients_match_numpy():
     s = 1 / (1 + np.exp(-(wv[0] * xv[0] + wv[1] * xv[1] + wv[2])))
     dw = s * (1 - s) * np.array([xv[0], xv[1], 1.0])
     dx = s * (1 - s) * wv[:2]
-    assert wire_label(text, f) == [_value_text(s), "1"]
-    assert wire_label(text, w) == [_value_text(wv), _value_text(dw)]
-    assert wire_label(text, x) == [_value_text(xv), _value_text(dx)]
-    assert _value_text(s) == "0.7311" and _value_text(dw) == "[-0.1966, -0.3932, 0.1966]"
+    assert wire_label(text, f) == [value_text(s), "1"]
+    assert wire_label(text, w) == [value_text(wv), value_text(dw)]
+    assert wire_label(text, x) == [value_text(xv), value_text(dx)]
+    assert value_text(s) == "0.7311" and value_text(dw) == "[-0.1966, -0.3932, 0.1966]"
 
 
 def test_value_text_is_compact():
-    assert _value_text(np.float64(-12.0)) == "-12"
-    assert _value_text(np.float64(-0.0)) == "-0"
-    assert _value_text(np.array(np.nan)) == "nan"
-    assert _value_text(np.array([[1.0, 2.0], [3.0, 4.5]])) == "[[1, 2], [3, 4.5]]"
-    assert _value_text(np.arange(10.0).reshape(2, 5)) == "[0, 1, 2, ...] (2x5)"
-    assert _value_text(np.array(True)) == "True"
-    assert _value_text(np.zeros((0, 3))) == "[]"
+    assert value_text(np.float64(-12.0)) == "-12"
+    assert value_text(np.float64(-0.0)) == "-0"
+    assert value_text(np.array(np.nan)) == "nan"
+    assert value_text(np.array([[1.0, 2.0], [3.0, 4.5]])) == "[[1, 2], [3, 4.5]]"
+    assert value_text(np.arange(10.0).reshape(2, 5)) == "[0, 1, 2, ...] (2x5)"
+    assert value_text(np.array(True)) == "True"
+    assert value_text(np.zeros((0, 3))) == "[]"
 
 
 HOSTILE = ['say "hi"', "back\\slash\\", "new\nline", "{braces}", "<b>&amp;</b>", "λ∂x 😀",
@@ -264,8 +264,8 @@ def test_gradients_reach_derivative_nodes_of_a_cost_built_from_a_gradient():
         cost = g * g
         text = sg.to_dot(cost, feeds={x: 0.8}, gradients=True)
     gv = np.cos(0.8) * 0.8 + np.sin(0.8)  # closed form of d(x sin x)/dx
-    assert wire_label(text, g) == [_value_text(gv), _value_text(2 * gv)]
-    assert wire_label(text, cost) == [_value_text(gv * gv), "1"]
+    assert wire_label(text, g) == [value_text(gv), value_text(2 * gv)]
+    assert wire_label(text, cost) == [value_text(gv * gv), "1"]
     run_dot(text)
 
 

@@ -14,24 +14,21 @@ differentiated again.
 from . import ops
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
+from .compile import Function, function
 from .derivatives import hessian, hvp, jacobian
 from .drawing import Drawing, draw, render, to_dot, write_dot
 from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
                      NonFiniteError, RuleError, ShapeError)
-from .evaluate import Function, evaluate, function
-from .graph import (Graph, Node, Origin, ancestors, constant, get_default_graph, matrix, placeholder,
-                    reset_default_graph, scalar, vector)
+from .evaluate import evaluate
+from .ir import (DISCONNECTED, UNDEFINED, ZERO, Graph, Node, Op, Origin, ancestors, constant, get_default_graph,
+                 matrix, placeholder, reset_default_graph, scalar, vector)
 from .listing import listing
+from .ops import (abs, add, argmax, argmin, broadcast_to, cast, clip, concatenate, cos, cross_entropy, div, dot,
+                  equal, exp, expand_dims, expm1, floor, getitem, greater, greater_equal, leaky_relu, less,
+                  less_equal, log, log1p, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mse, mul,
+                  neg, not_equal, one_hot, pow, prelu, relu, reshape, round, sigmoid, sigmoid_cross_entropy, sign,
+                  sin, softmax, softplus, sqrt, square, stack, stop_gradient, sub, sum, tan, tanh, transpose, where,
+                  zeros_like)
 from .serialize import Loaded, load, save
-from .ops import DISCONNECTED, UNDEFINED, ZERO, Op
-from .ops.elementwise import (abs, add, cast, clip, cos, div, equal, exp, expm1, floor, greater,
-                              greater_equal, leaky_relu, less, less_equal, log, log1p, maximum,
-                              minimum, mul, neg, not_equal, pow, prelu, relu, round, sigmoid, sign,
-                              sin, softplus, sqrt, square, stop_gradient, sub, tan, tanh, where)
-from .ops.linalg import dot, matmul
-from .ops.nn import cross_entropy, log_softmax, mse, one_hot, sigmoid_cross_entropy, softmax
-from .ops.reductions import argmax, argmin, logsumexp, max, mean, min, sum
-from .ops.shape import (broadcast_to, concatenate, expand_dims, getitem, reshape, stack, transpose,
-                        zeros_like)
 
 __version__ = "0.1.0"

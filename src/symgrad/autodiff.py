@@ -26,15 +26,16 @@ from typing import Sequence
 import numpy as np
 
 from .errors import GradientError, RuleError, ShapeError
-from .graph import Node, Origin, ancestors, as_node, is_float
-from .ops import DISCONNECTED, UNDEFINED, ZERO, add, broadcast_like, sum as reduce_sum, zeros_like
-from .ops.core import disconnected_rule, zero_rule
-from .simplify import polynomial_form
+from .ir import (DISCONNECTED, UNDEFINED, ZERO, Node, Origin, ancestors, as_list, as_node, disconnected_rule,
+                 zero_rule)
+from .ops import add, broadcast_like, sum as reduce_sum, zeros_like
+from .rewrite import during_pass, polynomial_form
+from .types import compatible, is_float
 
 
 # --- the pruned graph G' -----------------------------------------------------------
 
-def _between(outputs: Sequence[Node], wrt: Sequence[Node]) -> list[Node]:
+def between(outputs: Sequence[Node], wrt: Sequence[Node]) -> list[Node]:
     """G': ancestors of ``outputs`` that descend from ``wrt``, in topological order."""
     reached = set(wrt)
     result = []
@@ -50,25 +51,6 @@ def _pass_order(outputs: Sequence[Node]) -> int:
     graph = outputs[0].graph
     orders = [o.order for n in ancestors(outputs) if (o := graph.origin(n)) is not None]
     return 1 + max(orders, default=0)
-
-
-class _building:
-    """Record ``origin`` on every node created inside the block.
-
-    A class rather than a generator-based context manager: it is entered once
-    per node of a pass, and this costs a third as much.
-    """
-
-    __slots__ = ("graph", "origin", "saved")
-
-    def __init__(self, graph, origin: Origin) -> None:
-        self.graph, self.origin = graph, origin
-
-    def __enter__(self) -> None:
-        self.saved, self.graph._making = self.graph._making, self.origin
-
-    def __exit__(self, *exc) -> None:
-        self.graph._making = self.saved
 
 
 def _add_all(parts: list[Node]) -> Node:
@@ -146,12 +128,12 @@ def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
     return value
 
 
-def _broadcast_tangent(dot: Node, node: Node, index: int) -> Node:
+def _broadcast_tangent(x_dot: Node, node: Node, index: int) -> Node:
     """Broadcast a tangent up to ``node``'s shape (a chore of the pass)."""
     try:
-        return broadcast_like(dot, node)
+        return broadcast_like(x_dot, node)
     except ShapeError:
-        raise RuleError(f"{node.op.name}: the forward rule for input {index} returned {dot.describe()}, "
+        raise RuleError(f"{node.op.name}: the forward rule for input {index} returned {x_dot.describe()}, "
                         f"which does not broadcast to the shape of {node.describe()}") from None
 
 
@@ -174,20 +156,20 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
                   what: str) -> list[Node]:
     graph = outputs[0].graph
     order = _pass_order(outputs)
-    between = _between(outputs, wrt)
-    inside = set(between)
+    region = between(outputs, wrt)
+    inside = set(region)
     targets = set(wrt)
     parts: dict[Node, list[Node]] = {}   # the notes' grad_table, before summing
     connected: set[Node] = set()         # reached by the cost, even if only through zeros
     totals: dict[Node, Node] = {}
-    for out, bar in zip(outputs, cotangents):
-        parts.setdefault(out, []).append(bar)
+    for out, out_bar in zip(outputs, cotangents):
+        parts.setdefault(out, []).append(out_bar)
         connected.add(out)
 
-    for node in reversed(between):
+    for node in reversed(region):
         if node not in connected:
             continue
-        with _building(graph, Origin(order, node, "cotangent")):
+        with graph.recording(Origin(order, node, "cotangent"), during_pass):
             total = _add_all(parts.pop(node)) if node in parts else None
             if node in targets and total is not None:
                 totals[node] = total
@@ -202,12 +184,12 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
                     continue
                 if not is_float(inp.dtype):
                     raise _not_differentiable(node, inp)
-                bar = _checked(rule(total, node, *node.inputs), "reverse", node, index, inp)
-                if bar is DISCONNECTED:
+                inp_bar = _checked(rule(total, node, *node.inputs), "reverse", node, index, inp)
+                if inp_bar is DISCONNECTED:
                     continue
                 connected.add(inp)
-                if bar is not ZERO:
-                    parts.setdefault(inp, []).append(_sum_to(bar, node, inp, index))
+                if inp_bar is not ZERO:
+                    parts.setdefault(inp, []).append(_sum_to(inp_bar, node, inp, index))
 
     results = []
     for target in wrt:
@@ -223,20 +205,12 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
     return results
 
 
-def _listify(value) -> tuple[list, bool]:
-    if isinstance(value, (list, tuple)):
-        return list(value), True
-    return [value], False
-
-
-def _as_derivative(value, like: Node, what: str, role: str) -> Node:
+def as_derivative(value, like: Node, what: str, role: str) -> Node:
     """A cotangent or tangent given by the user: a node or an array of ``like``'s shape."""
     node = value if isinstance(value, Node) else as_node(np.asarray(value, dtype=like.dtype), like.graph)
     if node.graph is not like.graph:
         raise GradientError(f"{what}: the {role} {node.describe()} belongs to another graph")
-    compatible = len(node.shape) == len(like.shape) and all(
-        a is None or b is None or a == b for a, b in zip(node.shape, like.shape))
-    if not compatible:
+    if not compatible(node.shape, like.shape):
         raise ShapeError(f"{what}: the {role} {node.describe()} does not match the shape of {like.describe()}")
     if node.dtype != like.dtype:
         raise GradientError(f"{what}: the {role} {node.describe()} must have the dtype of {like.describe()}")
@@ -264,7 +238,7 @@ def grad(cost: Node, wrt, disconnected: str = "raise"):
     >>> sg.evaluate([dx, dz], {"x": -2.0, "y": 5.0, "z": -4.0})
     [array(-4.), array(3.)]
     """
-    targets, many = _listify(wrt)
+    targets, many = as_list(wrt)
     if not isinstance(cost, Node):
         raise TypeError(f"grad: the cost must be a node, got {type(cost).__name__}")
     if cost.shape != ():
@@ -273,10 +247,10 @@ def grad(cost: Node, wrt, disconnected: str = "raise"):
             "reduce it (e.g. .sum()) or use sg.vjp with a cotangent")
     if not is_float(cost.dtype):
         raise GradientError(f"grad: the cost {cost.describe()} must be a float")
-    _check_disconnected_option(disconnected)
+    check_disconnected_option(disconnected)
     _check_targets("grad", [cost], targets)
     repeated = cost.graph.origin(cost) is not None
-    if repeated:  # between repeated passes: keep d^n small (see symgrad.simplify)
+    if repeated:  # between repeated passes: keep d^n small (see symgrad.rewrite)
         cost = polynomial_form(cost)
     seed = cost.graph.constant(np.ones((), cost.dtype))
     results = _reverse([cost], [seed], targets, disconnected, "grad")
@@ -295,26 +269,26 @@ def vjp(outputs, wrt, cotangents, disconnected: str = "raise"):
     --------
     >>> import symgrad as sg
     >>> x = sg.vector("x", 2)
-    >>> (bar,) = sg.vjp([x * x], [x], [[1.0, 10.0]])
-    >>> bar.eval({x: [3.0, 4.0]})
+    >>> (x_bar,) = sg.vjp([x * x], [x], [[1.0, 10.0]])
+    >>> x_bar.eval({x: [3.0, 4.0]})
     array([ 6., 80.])
     """
-    outs, many_outs = _listify(outputs)
-    targets, many = _listify(wrt)
-    bars = list(cotangents) if many_outs else [cotangents]
-    if len(bars) != len(outs):
-        raise GradientError(f"vjp: {len(outs)} outputs but {len(bars)} cotangents")
-    _check_disconnected_option(disconnected)
+    outs, many_outs = as_list(outputs)
+    targets, many = as_list(wrt)
+    out_bars = list(cotangents) if many_outs else [cotangents]
+    if len(out_bars) != len(outs):
+        raise GradientError(f"vjp: {len(outs)} outputs but {len(out_bars)} cotangents")
+    check_disconnected_option(disconnected)
     _check_targets("vjp", outs, targets)
     for out in outs:
         if not is_float(out.dtype):
             raise GradientError(f"vjp: the output {out.describe()} must be a float")
-    bars = [_as_derivative(b, out, "vjp", "cotangent") for b, out in zip(bars, outs)]
-    results = _reverse(outs, bars, targets, disconnected, "vjp")
+    out_bars = [as_derivative(b, out, "vjp", "cotangent") for b, out in zip(out_bars, outs)]
+    results = _reverse(outs, out_bars, targets, disconnected, "vjp")
     return results if many else results[0]
 
 
-def _check_disconnected_option(value: str) -> None:
+def check_disconnected_option(value: str) -> None:
     if value not in ("raise", "zero"):
         raise GradientError(f"disconnected must be 'raise' or 'zero', not {value!r}")
 
@@ -331,26 +305,26 @@ def jvp(outputs, wrt, tangents):
     --------
     >>> import symgrad as sg
     >>> x = sg.vector("x", 2)
-    >>> dot = sg.jvp(x * x, x, [1.0, 0.0])
-    >>> dot.eval({x: [3.0, 4.0]})
+    >>> y_dot = sg.jvp(x * x, x, [1.0, 0.0])
+    >>> y_dot.eval({x: [3.0, 4.0]})
     array([6., 0.])
     """
-    outs, many = _listify(outputs)
-    targets, many_targets = _listify(wrt)
-    dots_in = list(tangents) if many_targets else [tangents]
-    if len(dots_in) != len(targets):
-        raise GradientError(f"jvp: {len(targets)} inputs but {len(dots_in)} tangents")
+    outs, many = as_list(outputs)
+    targets, many_targets = as_list(wrt)
+    given = list(tangents) if many_targets else [tangents]
+    if len(given) != len(targets):
+        raise GradientError(f"jvp: {len(targets)} inputs but {len(given)} tangents")
     _check_targets("jvp", outs, targets)
     graph = outs[0].graph
     order = _pass_order(outs)
-    dots = {w: _as_derivative(t, w, "jvp", "tangent") for w, t in zip(targets, dots_in)}
+    dots = {w: as_derivative(t, w, "jvp", "tangent") for w, t in zip(targets, given)}  # node -> its tangent
     undefined: dict[Node, Node] = {}  # node -> the node whose derivative is undefined
-    for node in _between(outs, targets):
+    for node in between(outs, targets):
         if node in dots:
             continue
         parts = []
         joint = node.op.jvp_all is not None
-        with _building(graph, Origin(order, node, "tangent")):
+        with graph.recording(Origin(order, node, "tangent"), during_pass):
             for index, inp in enumerate(node.inputs):
                 rule = node.op.jvp_rule(index)
                 if rule in (disconnected_rule, zero_rule) or (inp not in dots and inp not in undefined):
@@ -363,15 +337,15 @@ def jvp(outputs, wrt, tangents):
                 if joint:  # the op takes every tangent at once, below
                     parts.append(index)
                     continue
-                dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
-                if dot is ZERO or dot is DISCONNECTED:
+                out_dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
+                if out_dot is ZERO or out_dot is DISCONNECTED:
                     continue
-                parts.append(dot if dot.shape == node.shape else _broadcast_tangent(dot, node, index))
+                parts.append(out_dot if out_dot.shape == node.shape else _broadcast_tangent(out_dot, node, index))
             if parts and joint and node not in undefined:
-                tangents = [dots[inp] if k in parts else ZERO for k, inp in enumerate(node.inputs)]
-                dot = _checked(node.op.jvp_all(tangents, node, *node.inputs), "forward", node, parts[0], node)
-                if dot is not ZERO and dot is not DISCONNECTED:
-                    dots[node] = dot
+                given_dots = [dots[inp] if k in parts else ZERO for k, inp in enumerate(node.inputs)]
+                out_dot = _checked(node.op.jvp_all(given_dots, node, *node.inputs), "forward", node, parts[0], node)
+                if out_dot is not ZERO and out_dot is not DISCONNECTED:
+                    dots[node] = out_dot
             elif parts and not joint:
                 dots[node] = _add_all(parts)
     results = []
@@ -380,3 +354,17 @@ def jvp(outputs, wrt, tangents):
             raise _not_differentiable(out, undefined[out])
         results.append(dots[out] if out in dots else zeros_like(out))
     return results if many else results[0]
+
+
+def depends(y: Node, x: Node, mode: str = "reverse") -> bool:
+    """Whether a derivative can flow from ``x`` to ``y`` in ``mode`` ("reverse" or "forward"):
+    not only through stop_gradient, index arrays or other disconnected inputs."""
+    reached = {x}
+    for node in between([y], [x]):
+        for index, inp in enumerate(node.inputs):
+            if inp in reached:
+                rule = node.op.vjp_rule(index) if mode == "reverse" else node.op.jvp_rule(index)
+                if rule is not disconnected_rule:
+                    reached.add(node)
+                    break
+    return y in reached

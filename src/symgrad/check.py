@@ -9,8 +9,8 @@ import numpy as np
 
 from .autodiff import vjp
 from .errors import FeedError, GradCheckError
-from .evaluate import Plan, _prepare_feeds, _resolve_feeds, convert_feed
-from .graph import Node
+from .evaluate import Plan, convert_feed, prepare_feeds, resolve_feeds
+from .ir import Node, as_list
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ def check_grad(output: Node, wrt, feeds: Mapping, *, eps: float | None = None,
     >>> sg.check_grad(sg.sin(x).sum(), x, {x: [0.1, 0.2, 0.3]}).ok
     True
     """
-    targets = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    targets = as_list(wrt)[0]
     graph = output.graph
-    feeds = _resolve_feeds(graph, feeds)
+    feeds = resolve_feeds(graph, feeds)
     rng = np.random.default_rng(seed)
     finfo = np.finfo(output.dtype)
     eps = float(np.cbrt(finfo.eps)) if eps is None else eps
@@ -64,11 +64,11 @@ def check_grad(output: Node, wrt, feeds: Mapping, *, eps: float | None = None,
     atol = (1e-3 if single else 1e-6) if atol is None else atol
 
     value_plan = Plan([output])
-    (probe,) = value_plan.run(_prepare_feeds(value_plan, feeds))
+    (probe,) = value_plan.run(prepare_feeds(value_plan, feeds))
     weights = rng.standard_normal(probe.shape).astype(output.dtype) if probe.shape else np.ones((), output.dtype)
     bars = vjp([output], targets, [weights], disconnected="zero")
     plan = Plan([output] + bars)
-    base = _prepare_feeds(plan, feeds)
+    base = prepare_feeds(plan, feeds)
     for target in targets:
         if target not in feeds:
             raise FeedError(f"check_grad: no value fed for {target.describe()}")

@@ -25,11 +25,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .autodiff import _as_derivative, _between, _check_disconnected_option, _listify, grad, jvp, vjp
+from .autodiff import as_derivative, check_disconnected_option, depends, grad, jvp, vjp
 from .errors import GradientError, ShapeError
-from .graph import Node, is_float
-from .ops import reshape, stack, stop_gradient, sum as reduce_sum
-from .ops.core import disconnected_rule
+from .ir import CONSTANT, Node, as_list
+from .ops import STOP_GRADIENT, reshape, stack, stop_gradient, sum as reduce_sum
+from .types import is_float
 
 FORWARD_OVER_REVERSE = "forward-over-reverse"
 REVERSE_OVER_REVERSE = "reverse-over-reverse"
@@ -46,7 +46,7 @@ def _check_method(method: str) -> None:
 
 def _held_constant(vector: Node) -> Node:
     """The notes' warning: a vector computed by the graph must not be differentiated."""
-    if vector.op.name in ("constant", "stop_gradient"):
+    if vector.op is CONSTANT or vector.op is STOP_GRADIENT:
         return vector
     return stop_gradient(vector)
 
@@ -94,12 +94,12 @@ def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected
     array([12.,  1.])
     """
     _check_method(method)
-    targets, many = _listify(wrt)
+    targets, many = as_list(wrt)
     given = list(vectors) if many else [vectors]
     if len(given) != len(targets):
         raise GradientError(f"hvp: {len(targets)} variables but {len(given)} vectors")
     grads = grad(cost, targets, disconnected=disconnected)
-    vs = [_held_constant(_as_derivative(v, x, "hvp", "vector")) for v, x in zip(given, targets)]
+    vs = [_held_constant(as_derivative(v, x, "hvp", "vector")) for v, x in zip(given, targets)]
     if method == FORWARD_OVER_REVERSE:
         results = jvp(grads, targets, vs)
     else:
@@ -119,17 +119,6 @@ def _one_hot(graph, k: int, shape: tuple, dtype) -> Node:
     seed = np.zeros(math.prod(shape), dtype)
     seed[k] = 1
     return graph.constant(seed.reshape(shape))
-
-
-def _depends(y: Node, x: Node) -> bool:
-    """Whether a derivative can flow from ``x`` to ``y`` (not only through
-    stop_gradient, index arrays or other disconnected inputs)."""
-    reached = {x}
-    for node in _between([y], [x]):
-        if any(inp in reached and node.op.jvp_rule(i) is not disconnected_rule
-               for i, inp in enumerate(node.inputs)):
-            reached.add(node)
-    return y in reached
 
 
 def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") -> Node:
@@ -162,12 +151,13 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
             raise GradientError(f"jacobian: the {role} {node.describe()} must be a float")
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
-    _check_disconnected_option(disconnected)
+    check_disconnected_option(disconnected)
     if x.graph is not y.graph:
         raise GradientError(f"jacobian: {x.describe()} belongs to another graph than {y.describe()}")
     m, n = _static_size(y, "jacobian"), _static_size(x, "jacobian")
     graph = y.graph
-    if not _depends(y, x):
+    forward = mode == "forward" or (mode == "auto" and n <= m)
+    if not depends(y, x, "forward" if forward else "reverse"):
         if disconnected == "raise":
             raise GradientError(f"jacobian: {y.describe()} does not depend on {x.describe()} (or only "
                                 "through stop_gradient, integer values or index arguments); "
@@ -175,7 +165,7 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
         return graph.constant(np.zeros(y.shape + x.shape, y.dtype))
     if m == 0 or n == 0:
         return graph.constant(np.zeros(y.shape + x.shape, y.dtype))
-    if mode == "forward" or (mode == "auto" and n <= m):
+    if forward:
         columns = [jvp(y, x, _one_hot(graph, j, x.shape, x.dtype)) for j in range(n)]
         return reshape(stack(columns, axis=-1), y.shape + x.shape)
     rows = [vjp(y, x, _one_hot(graph, i, y.shape, y.dtype), disconnected="zero") for i in range(m)]

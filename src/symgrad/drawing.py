@@ -35,8 +35,10 @@ from typing import Mapping
 
 import numpy as np
 
-from .graph import Graph, Node, ancestors
-from .listing import params_text
+from .autodiff import grad
+from .evaluate import evaluate
+from .format import params_text, value_text
+from .ir import CONSTANT, PLACEHOLDER, Graph, Node, ancestors, as_list
 
 # Ops whose inputs can be swapped: their edges carry no position.
 _ORDERLESS = frozenset({"add", "mul", "equal", "not_equal"})
@@ -91,7 +93,7 @@ def to_dot(outputs_or_graph, values: Mapping | None = None, *, feeds: Mapping | 
         raise ValueError(f"to_dot: rankdir must be 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
     nodes, outputs = _drawn(outputs_or_graph)
     if feeds is None and values is not None and all(
-            isinstance(k, str) or (isinstance(k, Node) and k.op.name == "placeholder") for k in values):
+            isinstance(k, str) or (isinstance(k, Node) and k.op is PLACEHOLDER) for k in values):
         feeds, values = values, None
     known_values = _values(nodes, feeds, values)
     known_gradients = _gradients(nodes, outputs, feeds, gradients)
@@ -193,10 +195,8 @@ def draw(outputs_or_graph, **options) -> Drawing:
 
 def _drawn(outputs_or_graph) -> tuple[list[Node], list[Node]]:
     if isinstance(outputs_or_graph, Graph):
-        nodes = list(outputs_or_graph.nodes)
-        used = {inp for node in nodes for inp in node.inputs}
-        return nodes, [n for n in nodes if n not in used]
-    outputs = list(outputs_or_graph) if isinstance(outputs_or_graph, (list, tuple)) else [outputs_or_graph]
+        return list(outputs_or_graph.nodes), outputs_or_graph.sinks()
+    outputs = as_list(outputs_or_graph)[0]
     for node in outputs:
         if not isinstance(node, Node):
             raise TypeError(f"to_dot: expected nodes or a Graph, got {type(node).__name__}")
@@ -208,7 +208,6 @@ def _values(nodes: list[Node], feeds, values) -> dict:
         return dict(values)
     if feeds is None:
         return {}
-    from .evaluate import evaluate
     return dict(zip(nodes, evaluate(nodes, feeds)))
 
 
@@ -219,10 +218,8 @@ def _gradients(nodes: list[Node], outputs: list[Node], feeds, gradients) -> dict
         return dict(gradients)
     if feeds is None or len(outputs) != 1:
         raise ValueError("to_dot: gradients=True needs feeds and exactly one output, the scalar cost")
-    from .autodiff import grad
-    from .evaluate import evaluate
     cost = outputs[0]
-    targets = [n for n in nodes if n.dtype.kind == "f" and n.op.name != "constant"]
+    targets = [n for n in nodes if n.dtype.kind == "f" and n.op is not CONSTANT]
     results = evaluate(grad(cost, targets, disconnected="zero"), feeds)
     return dict(zip(targets, results))
 
@@ -241,7 +238,7 @@ def _node_attributes(node: Node, is_output: bool) -> str:
         style = 'shape=box, style="rounded,filled", fillcolor="#dbeafe"'
     elif kind == "constant":
         name = f"<B>{_escape(node.name)}</B> " if node.name else ""
-        label = f"{name}{_escape(_value_text(node.value))}{type_line}"
+        label = f"{name}{_escape(value_text(node.value))}{type_line}"
         style = 'shape=box, style="filled", fillcolor="#f3f4f6"'
     else:
         name = f"<B>{_escape(node.name)}</B>: " if node.name else ""
@@ -251,7 +248,7 @@ def _node_attributes(node: Node, is_output: bool) -> str:
             style = 'shape=ellipse, style="filled", fillcolor="#ffffff"'
         else:
             colour = _PASS_COLOURS[(origin.order - 1) % len(_PASS_COLOURS)]
-            tip = _escape(f"{origin.kind}, pass {origin.order}, from %{origin.primal.id} {origin.primal.op.name}")
+            tip = _escape(str(origin))
             style = f'shape=ellipse, style="filled", fillcolor="{colour}", tooltip=<{tip}>'
     if is_output:
         style += ", peripheries=2"
@@ -261,34 +258,10 @@ def _node_attributes(node: Node, is_output: bool) -> str:
 def _edge_attributes(node: Node, values: dict, gradients: dict) -> list[str]:
     parts = []
     if node in values:
-        parts.append(f'<FONT COLOR="{_VALUE_COLOUR}">{_escape(_value_text(values[node]))}</FONT>')
+        parts.append(f'<FONT COLOR="{_VALUE_COLOUR}">{_escape(value_text(values[node]))}</FONT>')
     if node in gradients:
-        parts.append(f'<FONT COLOR="{_GRADIENT_COLOUR}">{_escape(_value_text(gradients[node]))}</FONT>')
+        parts.append(f'<FONT COLOR="{_GRADIENT_COLOUR}">{_escape(value_text(gradients[node]))}</FONT>')
     return [f"label=<{'<BR/>'.join(parts)}>"] if parts else []
-
-
-def _number_text(x) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    x = float(x)
-    if x == 0:
-        return "-0" if np.signbit(x) else "0"
-    return format(x, ".4g")
-
-
-def _value_text(value) -> str:
-    """``-12``, ``0.7311``, ``[2, -3, -3]``, ``[[1, 2], [3, 4]]`` or ``[0.1, 2, 3, ...] (2x5)``."""
-    array = np.asarray(value)
-    if array.ndim == 0:
-        return _number_text(array[()])
-    if array.size <= 4:
-        def nested(a):
-            return "[" + ", ".join(nested(b) if b.ndim else _number_text(b[()]) for b in a) + "]"
-        return nested(array)  # at most 4 numbers, so this nests no deeper than the array's dims
-    first = ", ".join(_number_text(x) for x in array.flat[:3])
-    return f"[{first}, ...] ({'x'.join(map(str, array.shape))})"
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "<BR/>"})

@@ -1,10 +1,14 @@
-"""Running graphs: ``evaluate`` once, or ``function`` to plan once and call many times.
+"""The interpreter: ``evaluate`` runs the nodes some outputs need, in order.
 
 A plan is the list of nodes the outputs need, in creation (topological)
 order, each with the positions of its inputs and the values that can be
 dropped after it runs. Each node runs once per call; intermediates are
 released after their last use, so a long chain needs memory for its live
 values only.
+
+The interpreter is the reference executor: compiled functions
+(:mod:`symgrad.compile`) share its feed conversion and its run-time checks,
+and rerun it to explain a failure. This module gives nodes ``node.eval``.
 """
 
 from __future__ import annotations
@@ -13,19 +17,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, GraphError, NonFiniteError, RuleError, ShapeError
-from .graph import Node, ancestors, type_string
-
-
-def _output_list(outputs) -> tuple[list[Node], bool]:
-    many = isinstance(outputs, (list, tuple))
-    nodes = list(outputs) if many else [outputs]
-    for node in nodes:
-        if not isinstance(node, Node):
-            raise TypeError(f"expected symgrad nodes as outputs, got {type(node).__name__}")
-    if nodes and any(n.graph is not nodes[0].graph for n in nodes):
-        raise GraphError("outputs belong to different graphs")
-    return nodes, many
+from .errors import FeedError, NonFiniteError, RuleError, ShapeError
+from .format import summary
+from .ir import PLACEHOLDER, Node, ancestors, output_list
+from .types import fits, type_string
 
 
 def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
@@ -63,7 +58,8 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
     return array
 
 
-def _resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
+def resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
+    """``feeds`` keyed by placeholder nodes (names looked up in ``graph``), checked."""
     resolved = {}
     if not isinstance(feeds, Mapping):
         raise FeedError(f"feeds must be a dict from placeholders (or their names) to values, "
@@ -72,13 +68,13 @@ def _resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
         if isinstance(key, str):
             node = graph.placeholder_named(key) if graph is not None else None
             if node is None:
-                known = sorted(graph._placeholders) if graph is not None else []
+                known = graph.placeholder_names() if graph is not None else []
                 raise FeedError(f"feed names unknown placeholder '{key}'; the graph has {known}")
         elif isinstance(key, Node):
             node = key
             if graph is not None and node.graph is not graph:
                 raise FeedError(f"feed for {node.describe()}: that placeholder belongs to another graph")
-            if node.op.name != "placeholder":
+            if node.op is not PLACEHOLDER:
                 raise FeedError(f"only placeholders can be fed, not {node.describe()}")
         else:
             raise FeedError(f"feed keys must be placeholders or their names, not {type(key).__name__}")
@@ -103,7 +99,7 @@ class Plan:
         for node, k in last_use.items():
             if k < len(self.nodes):
                 releases[k].append(position[node])
-        self.placeholders = [n for n in self.nodes if n.op.name == "placeholder"]
+        self.placeholders = [n for n in self.nodes if n.op is PLACEHOLDER]
         self.steps = [(node, node.op.forward, tuple(position[i] for i in node.inputs),
                        node.params.as_dict(), tuple(releases[k])) for k, node in enumerate(self.nodes)]
         self.output_positions = [position[o] for o in self.outputs]
@@ -117,7 +113,7 @@ class Plan:
         for k, (node, forward, inputs, params, releases) in enumerate(self.steps):
             if node.value is not None:
                 value = node.value
-            elif not inputs and node.op.name == "placeholder":
+            elif not inputs and node.op is PLACEHOLDER:
                 value = feeds[node]
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise _non_finite(node, [], value, "was fed")
@@ -126,22 +122,28 @@ class Plan:
                     value = forward(*[values[i] for i in inputs], **params)
                 except Exception as err:
                     err.add_note(f"symgrad: while computing {node.describe()} from "
-                                 + ", ".join(_summary(values[i]) for i in inputs))
+                                 + ", ".join(summary(values[i]) for i in inputs))
                     raise
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
-                if check_shapes and not _fits(np.shape(value), node.shape):
-                    raise RuleError(
-                        f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
-                        "the op's forward and shape rule disagree")
-                if check_shapes and k in self.runtime_broadcasts:
-                    _check_no_runtime_broadcast(node, [values[i] for i in inputs], np.shape(value))
+                if check_shapes:
+                    check_computed(node, [values[i] for i in inputs], value, k in self.runtime_broadcasts)
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise _non_finite(node, [values[i] for i in inputs], value)
             values[k] = value
             for i in releases:
                 values[i] = None
         return [np.asarray(values[k]) for k in self.output_positions]
+
+
+def check_computed(node: Node, inputs: list, value, runtime_broadcast: bool) -> None:
+    """The run-time checks of a computed value: its shape agrees with the op's shape
+    rule, and (where ``runtime_broadcast``) no run-time dimension broadcast."""
+    if not fits(np.shape(value), node.shape):
+        raise RuleError(f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
+                        "the op's forward and shape rule disagree")
+    if runtime_broadcast:
+        _check_no_runtime_broadcast(node, inputs, np.shape(value))
 
 
 def _check_no_runtime_broadcast(node: Node, arrays: list, shape: tuple) -> None:
@@ -160,28 +162,6 @@ def _check_no_runtime_broadcast(node: Node, arrays: list, shape: tuple) -> None:
                     "to broadcast it")
 
 
-def _fits(actual: tuple, static: tuple) -> bool:
-    return len(actual) == len(static) and all(s is None or s == a for a, s in zip(actual, static))
-
-
-def _summary(value) -> str:
-    """``f64[3] in [-1, 2.5]``, with a count of NaN and Inf values when there are any."""
-    array = np.asarray(value)
-    text = type_string(array.shape, array.dtype)
-    if array.size == 0 or array.dtype.kind not in "biuf":
-        return text
-    if array.dtype.kind == "f":
-        finite = np.isfinite(array)
-        bad = array.size - int(finite.sum())
-        if bad:
-            nans = int(np.isnan(array).sum())
-            text += f" with {nans} NaN and {bad - nans} Inf"
-        array = array[finite]
-        if array.size == 0:
-            return text
-    return text + f" in [{array.min():.4g}, {array.max():.4g}]"
-
-
 def _element(array, shape: tuple, where: tuple) -> str:
     """The input element that met the output's first bad one, when the op is elementwise."""
     array = np.asarray(array)
@@ -195,17 +175,17 @@ def _element(array, shape: tuple, where: tuple) -> str:
 
 def _non_finite(node: Node, inputs: list, value, verb: str = "produced") -> NonFiniteError:
     where = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
-    lines = [f"{node.describe()} {verb} {_summary(value)}; the first is {value[where]} at index {where}"]
+    lines = [f"{node.describe()} {verb} {summary(value)}; the first is {value[where]} at index {where}"]
     for k, (inp, arr) in enumerate(zip(node.inputs, inputs)):
-        lines.append(f"  input {k}: {inp.describe()} = {_summary(arr)}{_element(arr, value.shape, where)}")
+        lines.append(f"  input {k}: {inp.describe()} = {summary(arr)}{_element(arr, value.shape, where)}")
     origin = node.graph.origin(node)
     if origin is not None:
-        lines.append(f"  it belongs to the derivative (pass {origin.order}, {origin.kind}) of "
-                     f"{origin.primal.describe()}")
+        lines.append(f"  it belongs to the derivative ({origin}) of {origin.primal.describe()}")
     return NonFiniteError("\n".join(lines))
 
 
-def _prepare_feeds(plan: Plan, feeds: dict[Node, Any]) -> dict[Node, np.ndarray]:
+def prepare_feeds(plan: Plan, feeds: dict[Node, Any]) -> dict[Node, np.ndarray]:
+    """A value for each placeholder ``plan`` needs, converted (FeedError for a missing one)."""
     ready = {}
     for node in plan.placeholders:
         if node not in feeds:
@@ -231,76 +211,12 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     >>> sg.evaluate(x * 2, {"x": 4.0})
     array(8.)
     """
-    nodes, many = _output_list(outputs)
+    nodes, many = output_list(outputs)
     if not nodes:
         return []
     plan = Plan(nodes)
-    values = plan.run(_prepare_feeds(plan, _resolve_feeds(nodes[0].graph, feeds or {})), check_finite)
+    values = plan.run(prepare_feeds(plan, resolve_feeds(nodes[0].graph, feeds or {})), check_finite)
     return values if many else values[0]
-
-
-class Function:
-    """A planned computation: ``f = sg.function([x], [y, gx]); f(value)``.
-
-    Calling it with one value per input returns the outputs (a list when
-    ``outputs`` was a list, else a single array).
-    """
-
-    def __init__(self, inputs: Sequence, outputs, check_finite: bool = False):
-        self.check_finite = check_finite
-        self._outputs, self._many = _output_list(outputs)
-        graph = self._outputs[0].graph if self._outputs else None
-        self.inputs = []
-        for item in inputs:
-            node = _resolve_feeds(graph, {item: None}).popitem()[0] if isinstance(item, str) else item
-            if not isinstance(node, Node) or node.op.name != "placeholder":
-                raise FeedError(f"function inputs must be placeholders, not {node!r}")
-            self.inputs.append(node)
-        if len(set(self.inputs)) != len(self.inputs):
-            raise FeedError("function: an input is listed twice")
-        self.plan = Plan(self._outputs)
-        missing = [p for p in self.plan.placeholders if p not in self.inputs]
-        if missing:
-            raise FeedError(
-                "function: the outputs need " + ", ".join(p.describe() for p in missing)
-                + ", which is not among the inputs")
-        # check_finite inspects every node's value, so it runs the plan; otherwise generated code runs.
-        self._code = None
-        if not check_finite and self._outputs:
-            from .compile import compile_outputs
-            self._code = compile_outputs(self.inputs, self._outputs, self._many, explain=self._explained)
-            if self._code.call is not None and type(self).__call__ is Function.__call__:  # a subclass's stays
-                # A scalar graph's generated code is this object's own __call__: no wrapper per call.
-                self.__class__ = type(type(self).__name__, (type(self),), {"__call__": self._code.call})
-
-    @property
-    def source(self) -> str:
-        """The generated Python/NumPy source (the plan's listing when ``check_finite`` is on)."""
-        if self._code is None:
-            from .listing import listing
-            return listing(self._outputs)
-        return self._code.source
-
-    def __call__(self, *values):
-        if len(values) != len(self.inputs):
-            raise arity_error(self.inputs, len(values))
-        if self._code is not None:
-            return self._explained(self._code.run, values)  # run converts and checks the feeds itself
-        feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
-        values = self.plan.run(feeds, self.check_finite)
-        return values if self._many else values[0]
-
-    def _explained(self, run, values):
-        """``run(*values)``; if it fails, the interpreter raises the same error with a note naming the node."""
-        try:
-            return run(*values)
-        except Exception:
-            self.plan.run({p: convert_feed(p, v) for p, v in zip(self.inputs, values)})
-            raise
-
-    def __repr__(self) -> str:
-        names = ", ".join(p.name for p in self.inputs)
-        return f"<symgrad.Function ({names}) -> {len(self._outputs)} outputs, {len(self.plan.nodes)} nodes>"
 
 
 def arity_error(inputs: Sequence[Node], count: int) -> FeedError:
@@ -308,17 +224,17 @@ def arity_error(inputs: Sequence[Node], count: int) -> FeedError:
                      f"got {count}")
 
 
-def function(inputs: Sequence, outputs, check_finite: bool = False) -> Function:
-    """Plan ``outputs`` once as a function of the placeholders ``inputs``.
-
-    ``check_finite=True`` stops at the first NaN or Inf, as in :func:`evaluate`.
+def _eval(self: Node, feeds: Mapping | None = None) -> np.ndarray:
+    """Evaluate this node; ``feeds`` maps placeholders (or their names) to values.
 
     Examples
     --------
     >>> import symgrad as sg
     >>> x = sg.scalar("x")
-    >>> f = sg.function([x], [x * x, sg.grad(x * x, x)])
-    >>> f(3.0)
-    [array(9.), array(6.)]
+    >>> (x + 1.0).eval({x: 2.0})
+    array(3.)
     """
-    return Function(inputs, outputs, check_finite)
+    return evaluate(self, feeds or {})
+
+
+Node.eval = _eval

@@ -10,55 +10,20 @@ rule it came from.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .graph import Graph, Node, ancestors
-
-
-def _value_text(value: np.ndarray) -> str:
-    if value.size <= 4:
-        return np.array2string(value, separator=", ", threshold=4).replace("\n", "")
-    return f"[{value.flat[0]:.4g}, ... ({value.size} values)]"
-
-
-def index_text(spec: tuple, arrays: list[str] | None = None) -> str:
-    """A getitem spec written the way it was indexed: ``:, None, 2, a0``.
-
-    ``arrays`` names the index arrays (``a0``, ``a1``, ... by default).
-    """
-    parts = []
-    for item in spec:
-        kind = item[0]
-        if kind == "slice":
-            start, stop, step = ("" if v is None else str(v) for v in item[1:])
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
-        elif kind == "int":
-            parts.append(str(item[1]))
-        elif kind == "array":
-            parts.append(arrays[item[1]] if arrays is not None else f"a{item[1]}")
-        else:
-            parts.append({"newaxis": "None", "ellipsis": "..."}[kind])
-    return ", ".join(parts)
-
-
-def params_text(node: Node) -> str:
-    """``[axis=(0,), keepdims=False]``; empty for ops without parameters."""
-    if node.op.name in ("placeholder", "constant"):
-        return ""
-    shown = [index_text(v) if k == "spec" else f"{k}={v}" for k, v in node.params]
-    return f"[{', '.join(shown)}]" if shown else ""
+from .format import params_text, value_text
+from .ir import CONSTANT, Graph, Node, ancestors, as_list
 
 
 def format_node(node: Node) -> str:
     label = f"%{node.id}" + (f" {node.name}" if node.name else "")
-    if node.op.name == "constant":
-        rhs = f"constant {_value_text(node.value)}"
+    if node.op is CONSTANT:
+        rhs = f"constant {value_text(node.value)}"
     else:
         rhs = f"{node.op.name}{params_text(node)} " + " ".join(f"%{i.id}" for i in node.inputs)
     line = f"{label}: {node.type} = {rhs.rstrip()}"
     origin = node.graph.origin(node)
     if origin is not None:
-        line += f"    # {origin.kind}, pass {origin.order}, from %{origin.primal.id} {origin.primal.op.name}"
+        line += f"    # {origin}"
     return line
 
 
@@ -77,6 +42,5 @@ def listing(outputs_or_graph) -> str:
     if isinstance(outputs_or_graph, Graph):
         nodes = list(outputs_or_graph.nodes)
     else:
-        outputs = outputs_or_graph if isinstance(outputs_or_graph, (list, tuple)) else [outputs_or_graph]
-        nodes = ancestors(outputs)
+        nodes = ancestors(as_list(outputs_or_graph)[0])
     return "\n".join(format_node(n) for n in nodes)

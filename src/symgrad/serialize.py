@@ -37,9 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import FormatError
-from .evaluate import _output_list
-from .graph import Graph, Node, Origin, ancestors
-from .ops.core import lookup_op
+from .ir import CONSTANT, PLACEHOLDER, Graph, Node, Origin, ancestors, lookup_op, output_list
 
 FORMAT = "symgrad-graph"
 VERSION = 1
@@ -102,7 +100,7 @@ def load(path) -> Loaded:
 
 # --- writing ---------------------------------------------------------------------------
 
-def _saved_nodes(outputs: list[Node]) -> list[Node]:
+def saved_nodes(outputs: list[Node]) -> list[Node]:
     """The outputs, everything they need, and the primals of derivative nodes among them."""
     if not outputs:
         return []
@@ -120,12 +118,11 @@ def to_json(graph_or_outputs) -> dict:
     if isinstance(graph_or_outputs, Graph):
         graph = graph_or_outputs
         nodes = list(graph.nodes)
-        used = {inp for node in nodes for inp in node.inputs}
-        outputs = [n for n in nodes if n not in used]
+        outputs = graph.sinks()
     else:
-        outputs, _ = _output_list(graph_or_outputs)  # nodes of one graph, else TypeError / GraphError
+        outputs, _ = output_list(graph_or_outputs)  # nodes of one graph, else TypeError / GraphError
         graph = outputs[0].graph if outputs else Graph()
-        nodes = _saved_nodes(outputs)
+        nodes = saved_nodes(outputs)
     position = {node: k for k, node in enumerate(nodes)}
     records = []
     for node in nodes:
@@ -136,10 +133,10 @@ def to_json(graph_or_outputs) -> dict:
         record = {"op": node.op.name, "inputs": [position[i] for i in node.inputs],
                   "params": {}, "name": node.name, "shape": list(node.shape),
                   "dtype": node.dtype.name, "origin": None}
-        if node.op.name == "constant":
+        if node.op is CONSTANT:
             record["value"] = _encode_array(node.value)
-        elif node.op.name != "placeholder":  # the leaves' params are their shape and dtype
-            record["params"] = {key: _encode_param(value, node, key) for key, value in node.params}
+        elif node.op is not PLACEHOLDER:  # the leaves' params are their shape and dtype
+            record["params"] = {key: encode_param(value, node, key) for key, value in node.params}
         origin = graph.origin(node)
         if origin is not None:
             record["origin"] = {"order": origin.order, "primal": position[origin.primal], "kind": origin.kind}
@@ -153,7 +150,8 @@ def _encode_array(array: np.ndarray) -> dict:
             "data": base64.b64encode(little.tobytes()).decode("ascii")}
 
 
-def _encode_param(value, node: Node, key: str):
+def encode_param(value, node: Node, key: str):
+    """A parameter value as JSON that :func:`decode_param` turns back into the same value."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, np.bool_):
@@ -167,7 +165,7 @@ def _encode_param(value, node: Node, key: str):
             raise FormatError(f"save: {node.describe()} has parameter {key}={value!r}, a dtype the format cannot hold")
         return {"dtype": value.name}
     if isinstance(value, tuple):
-        return [_encode_param(item, node, key) for item in value]
+        return [encode_param(item, node, key) for item in value]
     raise FormatError(
         f"save: {node.describe()} has parameter {key}={value!r} of type {type(value).__name__}, "
         "which the format cannot hold (ints, floats, bools, None, strings, tuples and dtypes can be saved)")
@@ -237,7 +235,7 @@ def _load_node(graph: Graph, nodes: list[Node], k: int, record) -> Node:
                 raise FormatError(f"load: {where} is a constant; it takes no inputs")
             node = graph.constant(_decode_array(_field(record, "value", dict, where), where), name=name)
         else:
-            decoded = {_param_key(key, where): _decode_param(value, where, 0) for key, value in params.items()}
+            decoded = {_param_key(key, where): decode_param(value, where) for key, value in params.items()}
             count = len(graph.nodes)
             node = graph.apply(op, inputs, decoded, name=name)
             if name is not None and len(graph.nodes) == count and node.name != name:
@@ -262,9 +260,7 @@ def _load_origin(graph: Graph, nodes: list[Node], node: Node, origin, k: int, wh
     kind = _field(origin, "kind", str, f"the origin of {where}")
     if order < 1 or kind not in _KINDS:
         raise FormatError(f"load: the origin of {where} must have order >= 1 and kind in {_KINDS}")
-    # Graph.apply records origins only while a pass runs (and then also folds
-    # constants), so a loaded node's origin is restored directly.
-    graph._origin.setdefault(node, Origin(order, primal, kind))
+    graph.restore_origin(node, Origin(order, primal, kind))
 
 
 def _shape(dims: list, where: str) -> tuple:
@@ -310,13 +306,14 @@ def _param_key(key: str, where: str) -> str:
     return key
 
 
-def _decode_param(value, where: str, depth: int):
+def decode_param(value, where: str, depth: int = 0):
+    """A parameter value read from a file (``where`` names the node in errors)."""
     if depth > _MAX_PARAM_DEPTH:
         raise FormatError(f"load: the parameters of {where} nest deeper than {_MAX_PARAM_DEPTH}")
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, list):
-        return tuple(_decode_param(item, where, depth + 1) for item in value)
+        return tuple(decode_param(item, where, depth + 1) for item in value)
     if isinstance(value, dict) and len(value) == 1:
         (tag, content), = value.items()
         if tag == "float" and isinstance(content, str):

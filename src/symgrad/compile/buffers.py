@@ -7,8 +7,9 @@ alive forever, and placeholders' and constants' memory is never ours.
 
 Scanning the schedule once, a step that can write with ``out=`` takes a
 dead storage of its exact static shape and dtype: preferably one of its own
-inputs' (in place, which NumPy ufuncs allow), else the one freed last. A
-matmul only reuses a storage another matmul made, and never one it reads.
+inputs' (in place, which NumPy ufuncs allow), else the one freed last. An
+op with ``own_buffers`` (matmul) only reuses a storage its own op made, and
+never one it reads.
 The plan is fixed at compile time and all storages belong to one call.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..ir import CONSTANT
 from .steps import Step
 
 NEVER = float("inf")
@@ -29,7 +31,7 @@ class BufferPlan:
 
 
 def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step], bool],
-                 takes_out: Callable[[Step], bool], is_matmul: Callable[[Step], bool]) -> BufferPlan:
+                 takes_out: Callable[[Step], bool]) -> BufferPlan:
     last_use = {id(s): k for k, s in enumerate(steps)}
     for k, step in enumerate(steps):
         for inp in step.inputs:
@@ -52,7 +54,7 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
     plan = BufferPlan()
     root = {}                      # fresh step position -> storage it writes into (its own, or reused)
     holder = {}                    # storage -> position of the step whose variable now holds it
-    kind = {}                      # storage -> made by a matmul?
+    kind = {}                      # storage -> the op that made it, if that op keeps its own buffers
     storage_end = {}               # storage -> when its current contents die
     ending: dict[float, list[int]] = {}
     pool: dict[tuple, list[int]] = {}
@@ -66,7 +68,7 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
         chosen = None
         if takes_out(step):
             key = _key(step)
-            if not is_matmul(step):  # in place on an input that dies here
+            if not step.op.own_buffers:  # in place on an input that dies here
                 for inp in step.inputs:
                     for g in holders[id(inp)]:
                         r = root.get(g)
@@ -76,13 +78,13 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
                     if chosen is not None:
                         break
             if chosen is None:
-                candidates = [r for r in pool.get(key, ()) if kind[r] == is_matmul(step)]
+                candidates = [r for r in pool.get(key, ()) if kind[r] == _owner(step)]
                 if candidates:
                     chosen = candidates[-1]
                     pool[key].remove(chosen)
         if chosen is None:
             root[k] = k
-            kind[k] = is_matmul(step)
+            kind[k] = _owner(step)
         else:
             root[k] = chosen
             plan.out_for[k] = steps[holder[chosen]]
@@ -96,7 +98,7 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
     # first step writes with out= (a storage that reaches an output must be new in every call).
     plan.pooled = [k for k, r in root.items() if r == k and storage_end[r] != NEVER and takes_out(steps[k])]
     for k, step in enumerate(steps):
-        if last_use[id(step)] == NEVER or step.op.name == "constant":
+        if last_use[id(step)] == NEVER or step.op is CONSTANT:
             continue
         die = reused_at.get(k, last_use[id(step)])
         plan.release_after.setdefault(die, []).append(step)
@@ -105,3 +107,7 @@ def plan_buffers(steps: list[Step], outputs: list[Step], fresh: Callable[[Step],
 
 def _key(step: Step) -> tuple:
     return step.shape, step.dtype
+
+
+def _owner(step: Step):
+    return step.op if step.op.own_buffers else None

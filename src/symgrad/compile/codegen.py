@@ -4,8 +4,9 @@ The source is made once, exec'd once, and kept readable (``fn.source``):
 one line per step, each with a comment naming the node it computes and, for
 a derivative node, the pass and the forward node it came from. Variables
 are named after what they hold: ``x`` for a placeholder named x, ``t7`` for
-node %7, ``c7`` for a constant, ``bar7`` / ``dot7`` for a node of a reverse /
-forward derivative pass.
+node %7, ``c7`` for a constant, ``t7_bar`` / ``t7_dot`` for a node made by a
+reverse / forward derivative pass (a cotangent / tangent, as ``x_bar`` /
+``x_dot`` name them everywhere in symgrad).
 
 Memory: a variable is deleted right after its last use. An elementwise op
 (or a matmul) writes with ``out=`` into the buffer of a value that is dead
@@ -31,10 +32,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluate import arity_error, convert_feed
-from ..graph import Node, type_string
-from ..ops import CONSTANT, PLACEHOLDER
-from ..ops.linalg import MATMUL
+from ..evaluate import arity_error, check_computed, convert_feed
+from ..ir import CONSTANT, PLACEHOLDER, Node
+from ..types import type_string
 from . import emit
 from .buffers import plan_buffers
 from .steps import Step
@@ -73,12 +73,12 @@ class Namer:
         origin = node.graph.origin(node) if node is not None else None
         if origin is None:
             return f"t{node.id}" if node is not None else "t"
-        return f"{'bar' if origin.kind == 'cotangent' else 'dot'}{node.id}"
+        return f"t{node.id}_{'bar' if origin.kind == 'cotangent' else 'dot'}"
 
 
 def _free_name(name: str) -> bool:
     """A placeholder name usable as is: an identifier that no generated name can take."""
-    generated = re.fullmatch(r"(t|c|p|a|in|bar|dot|float_|buf|pool|check)\d*|[fp]_\w+|\w+_type|np|math|"
+    generated = re.fullmatch(r"(t|c|p|a|in|float_|buf|pool|check)\d*|t\d+_(bar|dot)\d*|[fp]_\w+|\w+_type|np|math|"
                              r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|fallback|self|more|"
                              r"MISSING|buffers", name)
     shadows = name in vars(builtins)  # the generated code calls type, float, abs, ...
@@ -94,7 +94,7 @@ def describe(step: Step) -> str:
     text = f"%{node.id} " + text
     origin = node.graph.origin(node)
     if origin is not None:
-        text += f"; {origin.kind}, pass {origin.order}, from %{origin.primal.id} {origin.primal.op.name}"
+        text += f"; {origin}"
     return text
 
 
@@ -121,7 +121,7 @@ def _probe_dtype(step: Step, inputs: list) -> np.dtype | None:
 
     Users' ops are never probed: their forward may count its calls or have effects.
     """
-    if step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS:
+    if not step.op.pure:
         return None
     try:
         with np.errstate(all="ignore"):
@@ -154,11 +154,11 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
         samples[id(step)] = _sample(step)
 
     def takes_out(step: Step) -> bool:
-        return (calls[id(step)].ufunc and probed[id(step)] == step.dtype and step.shape != ()
+        return (calls[id(step)].out and probed[id(step)] == step.dtype and step.shape != ()
                 and None not in step.shape)
 
     buffers = plan_buffers(steps, outputs, fresh=lambda s: id(s) in calls and calls[id(s)].fresh,
-                           takes_out=takes_out, is_matmul=lambda s: s.op is MATMUL)
+                           takes_out=takes_out)
     body = []
     pooled = {k: f"buf{j}" for j, k in enumerate(buffers.pooled)}
     if pooled:
@@ -218,8 +218,7 @@ def _may_share_folded(step: Step, calls: dict) -> bool:
 
 def _needs_check(step: Step) -> bool:
     """Custom ops (whose forward may disagree with their shape rule) and broadcasts over run-time dims."""
-    return step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS or (
-        getattr(step.op, "broadcasts", False) and any(None in i.shape for i in step.inputs))
+    return not step.op.pure or (step.op.broadcasts and any(None in i.shape for i in step.inputs))
 
 
 class BufferPool:
@@ -254,14 +253,7 @@ class _Checker:
         self.node = step.node
 
     def __call__(self, value, *inputs):
-        from ..evaluate import _check_no_runtime_broadcast, _fits
-        from ..errors import RuleError
-        node = self.node
-        if not _fits(np.shape(value), node.shape):
-            raise RuleError(f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
-                            "the op's forward and shape rule disagree")
-        if getattr(node.op, "broadcasts", False):
-            _check_no_runtime_broadcast(node, list(inputs), np.shape(value))
+        check_computed(self.node, list(inputs), value, self.node.op.broadcasts)
 
 
 def _pack(results: list[str], many: bool) -> str:

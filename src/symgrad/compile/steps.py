@@ -12,7 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..graph import Node, ancestors
+from ..ir import CONSTANT, Node, ancestors
+from ..rewrite import constant_value
 
 # A value computed once at compile time may take this much memory (or as much as its inputs).
 FOLD_BYTES = 1 << 20
@@ -80,12 +81,10 @@ def fold_constants(steps: list[Step]) -> None:
 
     Gradient passes make such steps in bulk (a one-hot of constant labels, a
     scalar broadcast to a vector, the transpose of a constant matrix). They
-    are computed as :func:`symgrad.simplify.constant_value` folds any
+    are computed as :func:`symgrad.rewrite.constant_value` folds any
     constant: by the op's own forward, and left for the call when it would
     raise or warn. The size is bounded, so folding cannot blow up memory.
     """
-    from ..ops import CONSTANT
-    from ..simplify import constant_value
     for step in steps:
         if not step.inputs or any(i.op is not CONSTANT for i in step.inputs):
             continue

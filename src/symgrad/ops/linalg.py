@@ -11,18 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..graph import Node, as_nodes
-from .core import Op, broadcast_shapes, combine_dtypes
+from ..ir import Node, as_nodes
+from ..types import broadcast_shapes, combine_dtypes
+from ._define import primitive
 from .shape import getitem, transpose
-
-
-class _Batch:
-    def __init__(self, node, shape):
-        self.shape = shape
-        self._node = node
-
-    def describe(self) -> str:
-        return self._node.describe()
 
 
 def _matmul_infer(a, b):
@@ -33,10 +25,10 @@ def _matmul_infer(a, b):
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a is not None and k_b is not None and k_a != k_b:
         raise ShapeError(f"matmul: inner dimensions differ: {a.describe()} @ {b.describe()} ({k_a} != {k_b})")
-    batch = broadcast_shapes("matmul", _Batch(a, a.shape[:-2]), _Batch(b, b.shape[:-2]))
+    batch = broadcast_shapes("matmul", [a.shape[:-2], b.shape[:-2]], (a, b))
     rows = a.shape[-2:-1] if a.ndim >= 2 else ()
     cols = b.shape[-1:] if b.ndim >= 2 else ()
-    return batch + rows + cols, combine_dtypes("matmul", a, b)
+    return batch + rows + cols, combine_dtypes("matmul", [a.dtype, b.dtype], (a, b))
 
 
 def _swap(x: Node) -> Node:
@@ -46,29 +38,32 @@ def _swap(x: Node) -> Node:
     return transpose(x, tuple(axes))
 
 
-def _vjp_a(g, out, a, b):
+def _vjp_a(out_bar, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
-        return g * b
+        return out_bar * b
     if b.ndim == 1:  # (..., n) cotangent times b as a row: an outer product
-        return getitem(g, (Ellipsis, slice(None), None)) * b
+        return getitem(out_bar, (Ellipsis, slice(None), None)) * b
     if a.ndim == 1:  # a was a row (1, k): add the row axis, multiply, take it away again
-        return getitem(matmul(getitem(g, (Ellipsis, None, slice(None))), _swap(b)), (Ellipsis, 0, slice(None)))
-    return matmul(g, _swap(b))
+        return getitem(matmul(getitem(out_bar, (Ellipsis, None, slice(None))), _swap(b)), (Ellipsis, 0, slice(None)))
+    return matmul(out_bar, _swap(b))
 
 
-def _vjp_b(g, out, a, b):
+def _vjp_b(out_bar, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
-        return g * a
+        return out_bar * a
     if a.ndim == 1:  # a as a column times the cotangent as a row: an outer product
-        return getitem(a, (slice(None), None)) * getitem(g, (Ellipsis, None, slice(None)))
+        return getitem(a, (slice(None), None)) * getitem(out_bar, (Ellipsis, None, slice(None)))
     if b.ndim == 1:  # b was a column (k, 1)
-        return getitem(matmul(_swap(a), getitem(g, (Ellipsis, None))), (Ellipsis, 0))
-    return matmul(_swap(a), g)
+        return getitem(matmul(_swap(a), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
+    return matmul(_swap(a), out_bar)
 
 
-MATMUL = Op("matmul", np.matmul, _matmul_infer,
-            vjp=(_vjp_a, _vjp_b),
-            jvp=(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)))
+# Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
+# into an operand it reads, so a matmul writes only into buffers other matmuls made.
+MATMUL = primitive("matmul", np.matmul, _matmul_infer,
+                   vjp=(_vjp_a, _vjp_b),
+                   jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
+                   out=True, own_buffers=True)
 
 
 def matmul(a, b) -> Node:
@@ -81,8 +76,7 @@ def matmul(a, b) -> Node:
     >>> (W @ sg.constant([1.0, 1.0])).eval()
     array([3., 7.])
     """
-    a, b = as_nodes(a, b)
-    return a.graph.apply(MATMUL, (a, b))
+    return MATMUL(a, b)
 
 
 def dot(a, b) -> Node:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from ..graph import Node, as_nodes, is_float
-from .core import Op, disconnected_rule, float_result, normalize_axes
-from .elementwise import exp, softplus, square
+from ..ir import Node, as_nodes, disconnected_rule
+from ..types import compatible, float_result, is_float, normalize_axes
+from ._define import primitive
+from .elementary import exp, softplus, square
 from .reductions import mean, sum
 
 
@@ -26,19 +27,19 @@ def _log_softmax(x, axis):
 
 
 def _log_softmax_infer(x, axis):
-    if not isinstance(axis, tuple) or normalize_axes("log_softmax", x, axis) != axis:
+    if not isinstance(axis, tuple) or normalize_axes("log_softmax", x.shape, axis, x) != axis:
         raise ShapeError(f"log_softmax: axis {axis!r} must be a sorted tuple of distinct axes of {x.describe()}")
     if any(x.shape[a] == 0 for a in axis):
         raise ShapeError(f"log_softmax: cannot normalize over the empty axis of {x.describe()}")
-    return x.shape, float_result("log_softmax", x)
+    return x.shape, float_result("log_softmax", x.dtype, x)
 
 
 # With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
 # d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
-LOG_SOFTMAX = Op(
+LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
-    vjp=(lambda d, out, x: d - exp(out) * sum(d, out.params.axis, keepdims=True),),
-    jvp=(lambda d, out, x: d - sum(exp(out) * d, out.params.axis, keepdims=True),))
+    vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
+    jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),))
 
 
 def log_softmax(x, axis: int = -1) -> Node:
@@ -58,7 +59,7 @@ def log_softmax(x, axis: int = -1) -> Node:
     array([0.5, 0.5], dtype=float32)
     """
     (x,) = as_nodes(x)
-    return x.graph.apply(LOG_SOFTMAX, (x,), {"axis": normalize_axes("log_softmax", x, axis)})
+    return LOG_SOFTMAX(x, axis=normalize_axes("log_softmax", x.shape, axis, x))
 
 
 def softmax(x, axis: int = -1) -> Node:
@@ -86,7 +87,7 @@ def _one_hot_infer(labels, depth, dtype):
     return labels.shape + (depth,), dtype
 
 
-ONE_HOT = Op("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,))
 
 
 def one_hot(labels, depth: int, dtype="float64") -> Node:
@@ -99,8 +100,7 @@ def one_hot(labels, depth: int, dtype="float64") -> Node:
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    (labels,) = as_nodes(labels)
-    return labels.graph.apply(ONE_HOT, (labels,), {"depth": int(depth), "dtype": np.dtype(dtype)})
+    return ONE_HOT(labels, depth=int(depth), dtype=np.dtype(dtype))
 
 
 def cross_entropy(logits, labels, axis: int = -1) -> Node:
@@ -128,7 +128,7 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
             raise ShapeError(f"cross_entropy: integer labels {labels.describe()} need logits with a static "
                              f"last class axis and one more dimension, got {logits.describe()}")
         _same_shape(labels, expected, f"integer labels {labels.describe()} need shape "
-                    f"{_dims(expected)}, one label per row of the logits {logits.describe()}")
+                    f"{expected}, one label per row of the logits {logits.describe()}")
         targets = one_hot(labels, depth, logits.dtype)
     elif is_float(labels.dtype):
         _same_shape(labels, logits.shape, f"probability labels {labels.describe()} need the shape of "
@@ -139,14 +139,9 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
     return mean(-sum(targets * log_softmax(logits, axis), axis))
 
 
-def _dims(shape) -> str:
-    return str(tuple("?" if d is None else d for d in shape)).replace("'", "")
-
-
 def _same_shape(labels: Node, shape: tuple, message: str) -> None:
     """Labels must match exactly (run-time dimensions match anything): no broadcasting of labels."""
-    if len(labels.shape) != len(shape) or any(
-            a is not None and b is not None and a != b for a, b in zip(labels.shape, shape)):
+    if not compatible(labels.shape, shape):
         raise ShapeError(f"cross_entropy: {message}")
 
 

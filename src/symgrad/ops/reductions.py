@@ -11,15 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..graph import Node, as_nodes
-from .core import Op, float_result, normalize_axes, reduced_shape, require_float, undefined_rule
-from .elementwise import SQUARE, equal, exp, stop_gradient, where
+from ..ir import Node, as_nodes, undefined_rule
+from ..types import float_result, normalize_axes, reduced_shape, require_float
+from ._define import primitive
+from .elementary import SQUARE, exp
+from .select import equal, stop_gradient, where
 from .shape import broadcast_like, getitem, zeros_like
 
 
 def _reduction_infer(name, float_only=False):
     def infer(x, axis, keepdims):
-        dtype = float_result(name, x) if float_only else x.dtype
+        dtype = float_result(name, x.dtype, x) if float_only else x.dtype
         if name in ("max", "min") and any(x.shape[a] == 0 for a in axis):
             raise ShapeError(f"{name}: cannot reduce the empty axis of {x.describe()}")
         return reduced_shape(x.shape, axis, keepdims), dtype
@@ -27,7 +29,7 @@ def _reduction_infer(name, float_only=False):
 
 
 def _keep(d: Node, out: Node) -> Node:
-    """``d`` (shaped like ``out``) with the reduced axes kept as length 1."""
+    """``d`` (shaped like ``out``: a cotangent, or ``out`` itself) with the reduced axes kept as length 1."""
     if out.params.keepdims or not out.params.axis:
         return d
     axes = out.params.axis
@@ -35,21 +37,21 @@ def _keep(d: Node, out: Node) -> Node:
     return getitem(d, tuple(None if i in axes else slice(None) for i in range(ndim)))
 
 
-def _spread(d, out, x):
-    """The adjoint of a sum: copy ``d`` back over the reduced axes of ``x``."""
-    return broadcast_like(_keep(d, out), x)
+def _spread(out_bar, out, x):
+    """The adjoint of a sum: copy ``out_bar`` back over the reduced axes of ``x``."""
+    return broadcast_like(_keep(out_bar, out), x)
 
 
 def _reduce(op: Op, x, axis, keepdims) -> Node:
     (x,) = as_nodes(x)
-    axes = normalize_axes(op.name, x, axis)
+    axes = normalize_axes(op.name, x.shape, axis, x)
     return x.graph.apply(op, (x,), {"axis": axes, "keepdims": bool(keepdims)})
 
 
-SUM = Op("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims),
-         _reduction_infer("sum"),
-         vjp=(_spread,),
-         jvp=(lambda d, out, x: sum(d, out.params.axis, out.params.keepdims),))
+SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims), _reduction_infer("sum"),
+                vjp=(_spread,),
+                jvp=(lambda x_dot, out, x: sum(x_dot, out.params.axis, out.params.keepdims),),
+                numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
 
 
 def _share(out, x):
@@ -59,13 +61,11 @@ def _share(out, x):
     return hit / sum(hit, out.params.axis, keepdims=True)
 
 
-MAX = Op("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims),
-         _reduction_infer("max"),
-         vjp=(lambda d, out, x: _spread(d, out, x) * _share(out, x),),
-         jvp=(lambda d, out, x: sum(d * _share(out, x), out.params.axis, out.params.keepdims),))
-MIN = Op("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
-         _reduction_infer("min"),
-         vjp=MAX.vjp, jvp=MAX.jvp)
+MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), _reduction_infer("max"),
+                vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _share(out, x),),
+                jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),))
+MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), _reduction_infer("min"),
+                vjp=MAX.vjp, jvp=MAX.jvp)
 
 
 def _logsumexp(x, axis, keepdims):
@@ -89,22 +89,23 @@ def _softmax_of(out, x):
     return e / sum(e, axes, keepdims=True)
 
 
-LOGSUMEXP = Op("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only=True),
-               vjp=(lambda d, out, x: _spread(d, out, x) * _softmax_of(out, x),),
-               jvp=(lambda d, out, x: sum(d * _softmax_of(out, x), out.params.axis, out.params.keepdims),))
+LOGSUMEXP = primitive("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only=True),
+                      vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),
+                      jvp=(lambda x_dot, out, x: sum(x_dot * _softmax_of(out, x), out.params.axis,
+                                                     out.params.keepdims),))
 
 
 def _sum_squares_infer(x):
-    require_float("sum_squares", x)
+    require_float("sum_squares", x.dtype, x)
     return (), x.dtype
 
 
 # The sum of all squares (weight decay, mean squared error, norms) in one pass over x, as
 # np.linalg.norm computes it: a dot product, rounded like any sum of x*x, without the
 # temporary array x*x and the second pass that reads it.
-SUM_SQUARES = Op("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
-                 vjp=(lambda d, out, x: d * (2.0 * x),),
-                 jvp=(lambda d, out, x: 2.0 * sum(x * d),))
+SUM_SQUARES = primitive("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
+                        vjp=(lambda out_bar, out, x: out_bar * (2.0 * x),),
+                        jvp=(lambda x_dot, out, x: 2.0 * sum(x * x_dot),))
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Node:
@@ -121,7 +122,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Node:
     'sum_squares'
     """
     (x,) = as_nodes(x)
-    axes = normalize_axes("sum", x, axis)
+    axes = normalize_axes("sum", x.shape, axis, x)
     if axis is not None and not axes and not keepdims:
         return x
     if (x.op is SQUARE and x.ndim and len(axes) == x.ndim and not keepdims
@@ -140,7 +141,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Node:
     array(3.)
     """
     (x,) = as_nodes(x)
-    axes = normalize_axes("mean", x, axis)
+    axes = normalize_axes("mean", x.shape, axis, x)
     total = sum(x, axes, keepdims)
     sizes = [x.shape[a] for a in axes]
     if None not in sizes:
@@ -193,10 +194,10 @@ def _arg_infer(name):
     return infer
 
 
-ARGMAX = Op("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
-            vjp=(undefined_rule,), jvp=(undefined_rule,))
-ARGMIN = Op("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
-            vjp=(undefined_rule,), jvp=(undefined_rule,))
+ARGMAX = primitive("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
+                   vjp=(undefined_rule,), jvp=(undefined_rule,))
+ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
+                   vjp=(undefined_rule,), jvp=(undefined_rule,))
 
 
 def argmax(x, axis: int = -1) -> Node:

@@ -17,12 +17,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DTypeError, ShapeError
-from ..graph import Node, as_node, as_nodes
-from .core import ZERO, Op, broadcast_shapes, disconnected_rule
+from ..format import index_text
+from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
+from ..types import broadcast_shapes, combine_dtypes
+from ._define import primitive
 
 
 def _same_rule(d, out, *inputs):
-    return d
+    return d  # the derivative passes through unchanged (either direction)
 
 
 # --- reshape ----------------------------------------------------------------------
@@ -55,15 +57,17 @@ def _reshape_back(d, x):
     return reshape(d, x.shape)
 
 
-RESHAPE = Op("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
-             vjp=(lambda d, out, x: _reshape_back(d, x),),
-             jvp=(lambda d, out, x: reshape(d, out.params.shape),))
+RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
+                    vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
+                    jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
+                    numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True)
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
-RESHAPE_LIKE = Op("reshape_like", lambda x, like: np.reshape(x, like.shape),
-                  lambda x, like: (like.shape, x.dtype),
-                  vjp=(lambda d, out, x, like: _reshape_back(d, x), disconnected_rule),
-                  jvp=(lambda d, out, x, like: out.graph.apply(RESHAPE_LIKE, (d, like)), disconnected_rule))
+RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shape),
+                         lambda x, like: (like.shape, x.dtype),
+                         vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
+                         jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
+                         view=True)
 
 
 def reshape(x, shape) -> Node:
@@ -99,9 +103,17 @@ def _transpose_infer(x, axes):
     return tuple(x.shape[a] for a in axes), x.dtype
 
 
-TRANSPOSE = Op("transpose", lambda x, axes: np.transpose(x, axes), _transpose_infer,
-               vjp=(lambda d, out, x: transpose(d, tuple(np.argsort(out.params.axes))),),
-               jvp=(lambda d, out, x: transpose(d, out.params.axes),))
+def _transpose_spelling(args, params):
+    axes = params["axes"]
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{args[0]}.T"
+    return f"np.transpose({args[0]}, {axes!r})"
+
+
+TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_infer,
+                      vjp=(lambda out_bar, out, x: transpose(out_bar, tuple(np.argsort(out.params.axes))),),
+                      jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
+                      numpy=_transpose_spelling, view=True)
 
 
 def transpose(x, axes=None) -> Node:
@@ -126,16 +138,8 @@ def transpose(x, axes=None) -> Node:
 
 # --- broadcasting -------------------------------------------------------------------------
 
-class _ShapeOnly:
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-
-    def describe(self) -> str:
-        return f"target shape {self.shape}"
-
-
 def _broadcast_to_infer(x, shape):
-    result = broadcast_shapes("broadcast_to", x, _ShapeOnly(shape))
+    result = broadcast_shapes("broadcast_to", [x.shape, tuple(shape)], (x, f"target shape {tuple(shape)}"))
     if result != tuple(shape):
         hint = "; a run-time (None) dimension does not broadcast" if None in x.shape else ""
         raise ShapeError(f"broadcast_to: cannot broadcast {x.describe()} to {shape}{hint}")
@@ -144,13 +148,15 @@ def _broadcast_to_infer(x, shape):
 
 # The cotangent is summed back to x's shape by the gradient pass, and a tangent
 # of x's shape is broadcast up by the forward pass: both rules hand d through.
-BROADCAST_TO = Op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
-                  vjp=(_same_rule,), jvp=(_same_rule,))
-BROADCAST_LIKE = Op("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
-                    lambda x, like: (broadcast_shapes("broadcast_like", x, like), x.dtype),
-                    vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule))
-ZEROS_LIKE = Op("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
-                vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
+                         vjp=(_same_rule,), jvp=(_same_rule,),
+                         numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True)
+BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
+                           lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
+                                            x.dtype),
+                           vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True)
+ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
+                       vjp=(disconnected_rule,), jvp=(disconnected_rule,))
 
 
 def broadcast_to(x, shape) -> Node:
@@ -175,14 +181,14 @@ def broadcast_like(x: Node, like: Node) -> Node:
         return x
     if None not in like.shape:
         return broadcast_to(x, like.shape)
-    return x.graph.apply(BROADCAST_LIKE, (x, like))
+    return BROADCAST_LIKE(x, like)
 
 
 def zeros_like(x: Node) -> Node:
     """Zeros of ``x``'s run-time shape and dtype; nothing flows back through it."""
     if None not in x.shape:
         return x.graph.constant(np.zeros(x.shape, x.dtype))
-    return x.graph.apply(ZEROS_LIKE, (x,))
+    return ZEROS_LIKE(x)
 
 
 # --- indexing ------------------------------------------------------------------------------
@@ -238,7 +244,7 @@ def _index_tuple(spec, arrays) -> tuple:
 
 def _dummy(node: Node, fill: int) -> np.ndarray:
     """A zero-stride stand-in with run-time dimensions replaced by ``fill``."""
-    if node.op.name == "constant":
+    if node.op is CONSTANT:
         return node.value
     shape = tuple(fill if d is None else d for d in node.shape)
     return as_strided(np.zeros(1, np.uint8), shape, (0,) * len(shape))
@@ -269,35 +275,42 @@ def _scatter_forward(d, like, *arrays, spec):
 
 def _getitem_vjp(index):
     if index == 0:
-        return lambda d, out, x, *arrays: x.graph.apply(SCATTER_ADD, (d, x, *arrays), {"spec": out.params.spec})
+        return lambda out_bar, out, x, *arrays: SCATTER_ADD(out_bar, x, *arrays, spec=out.params.spec)
     return disconnected_rule
 
 
 def _getitem_jvp(index):
     if index == 0:
-        return lambda d, out, x, *arrays: d.graph.apply(GETITEM, (d, *arrays), {"spec": out.params.spec})
+        return lambda x_dot, out, x, *arrays: GETITEM(x_dot, *arrays, spec=out.params.spec)
     return disconnected_rule
 
 
 def _scatter_vjp(index):
     if index == 0:
-        return lambda d, out, g, like, *arrays: d.graph.apply(GETITEM, (d, *arrays), {"spec": out.params.spec})
+        return lambda out_bar, out, d, like, *arrays: GETITEM(out_bar, *arrays, spec=out.params.spec)
     return disconnected_rule
 
 
 def _scatter_jvp(index):
     if index == 0:
-        return lambda d, out, g, like, *arrays: d.graph.apply(
-            SCATTER_ADD, (d, like, *arrays), {"spec": out.params.spec})
+        return lambda d_dot, out, d, like, *arrays: SCATTER_ADD(d_dot, like, *arrays, spec=out.params.spec)
     return disconnected_rule
 
 
-GETITEM = Op("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
-             vjp=_getitem_vjp, jvp=_getitem_jvp)
+def _getitem_spelling(args, params):
+    spec = params["spec"]
+    index = index_text(spec, args[1:])
+    if len(spec) == 1 and spec[0][0] == "array":
+        index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
+    return f"{args[0]}[{index}]"
+
+
+GETITEM = primitive("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
+                    vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
-SCATTER_ADD = Op("scatter_add", _scatter_forward,
-                 lambda d, like, *arrays, spec: (like.shape, d.dtype),
-                 vjp=_scatter_vjp, jvp=_scatter_jvp)
+SCATTER_ADD = primitive("scatter_add", _scatter_forward,
+                        lambda d, like, *arrays, spec: (like.shape, d.dtype),
+                        vjp=_scatter_vjp, jvp=_scatter_jvp)
 
 
 def getitem(x, index) -> Node:
@@ -350,8 +363,7 @@ def _concatenate_infer(*xs, axis):
                     f"which is not the concatenation axis {axis}")
     sizes = [x.shape[axis] for x in xs]
     shape[axis] = None if None in sizes else sum(sizes)
-    from .core import combine_dtypes
-    return tuple(shape), combine_dtypes("concatenate", *xs)
+    return tuple(shape), combine_dtypes("concatenate", [x.dtype for x in xs], xs)
 
 
 # Start offsets of each concatenated input, per node, computed once: recomputing
@@ -370,11 +382,11 @@ def _concat_offsets(out, inputs, index):
 
 
 def _concat_vjp(index):
-    def rule(d, out, *inputs):
+    def rule(out_bar, out, *inputs):
         axis, start, stop = _concat_offsets(out, inputs, index)
         if start is None or stop is None:
-            return _runtime_part(out, d, inputs, index, axis)
-        return getitem(d, (slice(None),) * axis + (slice(start, stop),))
+            return _runtime_part(out, out_bar, inputs, index, axis)
+        return getitem(out_bar, (slice(None),) * axis + (slice(start, stop),))
     return rule
 
 
@@ -396,7 +408,7 @@ def _runtime_part(out, d, inputs, index, axis):
 
 
 def _cut(op, d, like, axis):
-    return d.graph.apply(op, (d, like), {"axis": axis})
+    return op(d, like, axis=axis)
 
 
 def _cut_forward(head):
@@ -417,24 +429,26 @@ def _cut_infer(head):
 
 def _pad_rule(head):
     """The adjoint of a cut: put the cotangent back in place, zeros in the part cut off."""
-    def rule(g, out, d, like):
+    def rule(out_bar, out, d, like):
         axis = out.params.axis
         other = zeros_like(_cut(TAIL_LIKE if head else HEAD_LIKE, d, like, axis))
-        return concatenate([g, other] if head else [other, g], axis)
+        return concatenate([out_bar, other] if head else [other, out_bar], axis)
     return rule
 
 
-HEAD_LIKE = Op("head_like", _cut_forward(True), _cut_infer(True),
-               vjp=(_pad_rule(True), disconnected_rule),
-               jvp=(lambda t, out, d, like: _cut(HEAD_LIKE, t, like, out.params.axis), disconnected_rule))
-TAIL_LIKE = Op("tail_like", _cut_forward(False), _cut_infer(False),
-               vjp=(_pad_rule(False), disconnected_rule),
-               jvp=(lambda t, out, d, like: _cut(TAIL_LIKE, t, like, out.params.axis), disconnected_rule))
+HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
+                      vjp=(_pad_rule(True), disconnected_rule),
+                      jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
+                           disconnected_rule), view=True)
+TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
+                      vjp=(_pad_rule(False), disconnected_rule),
+                      jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
+                           disconnected_rule), view=True)
 
 
 def _concat_jvp(index):
-    def rule(d, out, *inputs):
-        parts = [d if i == index else zeros_like(x) for i, x in enumerate(inputs)]
+    def rule(x_dot, out, *inputs):
+        parts = [x_dot if i == index else zeros_like(x) for i, x in enumerate(inputs)]
         return concatenate(parts, out.params.axis)
     return rule
 
@@ -444,7 +458,7 @@ def _concat_jvp_all(tangents, out, *inputs):
     return concatenate(parts, out.params.axis)
 
 
-CONCATENATE = Op("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
+CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
                  vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all)
 
 

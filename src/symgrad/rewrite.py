@@ -1,53 +1,51 @@
-"""Build-time rewrites: small simplifications applied as nodes are made.
+"""Rewrites that change a graph for size: the one home of simplification.
 
-Gradient passes produce the same few patterns in bulk: a product with a
-constant -1, the negation of a negation, constants combined with constants,
-``b * a`` next to an existing ``a * b``. These rewrites keep values bit for
-bit, NaN and Inf included (IEEE negation is exact, ``a + (-b)`` *is*
-``a - b``, ``*`` and ``+`` commute exactly, ``a + a`` is ``2a``), and
-folding a constant runs the op's own forward, so the folded value is the one
-evaluation would compute.
+Exact rewrites, which keep every value bit for bit, live with their ops
+(``-(-x)`` is ``x``, see :mod:`symgrad.ops.arith`) and apply to every graph.
+This module holds the rest, and they apply at one moment only: while a
+derivative pass builds nodes. The passes install :func:`during_pass` as the
+graph's rewrite (``graph.recording(origin, during_pass)``), so a user's own
+expressions are built exactly as written. Gradient passes produce a few
+patterns in bulk, and these keep them small:
 
-Two rewrites round differently, so they apply only to what derivative passes
-build: ``c1 (c2 a)`` becomes ``(c1 c2) a`` when ``c1 c2`` is a normal finite
-number, and, between repeated passes, a scalar derivative that is a
-polynomial in tanh/sigmoid/sin/cos values is rebuilt in Horner form (see
-:func:`polynomial_form`). Folding, too, touches only derivative nodes over
-one-element constants: a user's own ``constant + constant`` stays as written.
+- constant folding: a derivative node whose inputs are one-element
+  constants becomes a constant, computed by the op's own forward (the
+  value evaluation would give, inf or nan included);
+- ``a + a`` is ``2 a`` (exact);
+- ``broadcast_to(a) * y`` is ``a * y`` when ``y`` has the result's shape;
+- ``(-a) c`` is ``a (-c)`` for a small constant ``c`` (exact);
+- ``c1 (c2 a)`` is ``(c1 c2) a`` for scalar constants, when ``c1 c2`` is a
+  normal finite number (rounds differently, within rounding);
+- between repeated ``grad`` passes, a scalar derivative that is a
+  polynomial in tanh/sigmoid/sin/cos values is rebuilt in Horner form
+  (:func:`polynomial_form`).
+
+The compiler folds larger constant steps with the same :func:`constant_value`
+(see :mod:`symgrad.compile.steps`).
 
 Examples
 --------
 >>> import symgrad as sg
->>> a, b = sg.scalar("a"), sg.scalar("b")
->>> (a + -b).op.name          # a + (-b) is a - b, bit for bit
-'sub'
->>> b * a is a * b            # one node for both orders
-True
+>>> x = sg.scalar("x")
+>>> g = sg.grad(x * x, x)          # the pass builds x + x, rewritten to 2 x
+>>> g.op.name, float(g.inputs[0].value), g.inputs[1] is x
+('mul', 2.0, True)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .ir import CONSTANT, Graph, Node, Op, ancestors
+from .ops import ADD, BROADCAST_TO, MUL, NEG, add, mul
+from .types import is_float
+
 # Only one-element constants are folded: enough for the scalars that passes make, and the
 # size of a graph then does not depend on whether a vector happens to be short.
 FOLD_SIZE = 1
 
-_SAFE: set | None = None
 
-
-def foldable_ops() -> set:
-    """symgrad's own pure ops (a custom op's forward might not be pure)."""
-    global _SAFE
-    if _SAFE is None:
-        from .ops import core, elementwise, linalg, nn, reductions, shape
-        leaves = {core.PLACEHOLDER, core.CONSTANT}
-        _SAFE = {v for m in (core, elementwise, linalg, nn, reductions, shape) for v in vars(m).values()
-                 if isinstance(v, core.Op) and v not in leaves}
-    return _SAFE
-
-
-def constant_value(op, values: list, params: dict, shape: tuple, dtype,
+def constant_value(op: Op, values: list, params: dict, shape: tuple, dtype,
                    float_errors: str = "raise") -> np.ndarray | None:
     """What ``op`` computes from constant ``values``, read-only, or None to leave it to evaluation.
 
@@ -57,7 +55,7 @@ def constant_value(op, values: list, params: dict, shape: tuple, dtype,
     a floating-point error (which evaluation would warn about), unless
     ``float_errors="ignore"`` keeps the inf or nan it gives.
     """
-    if op not in foldable_ops():
+    if not op.pure:
         return None
     try:
         with np.errstate(all=float_errors):  # thread-local, unlike warning filters
@@ -72,25 +70,42 @@ def constant_value(op, values: list, params: dict, shape: tuple, dtype,
     return value
 
 
-def fold(graph, op, inputs: tuple, params: dict | None, shape: tuple, dtype):
-    """The constant a derivative node over small constants evaluates to, or None."""
-    if graph._making is None or not inputs or None in shape or int(np.prod(shape)) > FOLD_SIZE:
-        return None
-    if any(node.value is None or node.value.size > FOLD_SIZE for node in inputs):
+def during_pass(graph: Graph, op: Op, inputs: tuple, params: dict, shape: tuple, dtype) -> Node | None:
+    """The node to use instead of a new ``op(inputs)`` made by a derivative pass, or None."""
+    if all(n.value is not None for n in inputs):
+        return _fold(graph, op, inputs, params, shape, dtype)
+    if op is MUL:
+        return _mul(*inputs, shape)
+    if op is ADD and inputs[0] is inputs[1] and is_float(dtype):  # a + a is 2a, exactly
+        return mul(graph.constant(np.array(2, dtype)), inputs[0])
+    return None
+
+
+def _fold(graph: Graph, op: Op, inputs: tuple, params: dict, shape: tuple, dtype) -> Node | None:
+    if None in shape or int(np.prod(shape)) > FOLD_SIZE or any(n.value.size > FOLD_SIZE for n in inputs):
         return None
     # A derivative's one-element constant keeps the inf or nan evaluation would give, silently.
-    value = constant_value(op, [n.value for n in inputs], params or {}, shape, dtype, float_errors="ignore")
+    value = constant_value(op, [n.value for n in inputs], params, shape, dtype, float_errors="ignore")
     return None if value is None else graph.constant(value)
 
 
-def is_constant(node, value: float) -> bool:
-    """Whether ``node`` is a constant whose every element equals ``value`` (checked cheaply)."""
-    v = node.value
-    if v is None:
-        return False
-    if v.ndim == 0:
-        return bool(v == value)
-    return v.size <= FOLD_SIZE and bool(np.all(v == value))
+def _mul(x: Node, y: Node, shape: tuple) -> Node | None:
+    for spread, other in ((x, y), (y, x)):  # broadcast_to(a) * y is a * y when y has the result's shape
+        if spread.op is BROADCAST_TO and other.shape == spread.shape and other.dtype == spread.dtype:
+            return mul(spread.inputs[0], other)
+    for negated, other in ((x, y), (y, x)):  # (-a)c is a(-c), exactly
+        if (negated.op is NEG and other.value is not None and other.value.size <= FOLD_SIZE
+                and is_float(other.dtype)):
+            return mul(negated.inputs[0], other.graph.constant(-other.value))
+    for c1, rest in ((x, y), (y, x)):  # c1 (c2 a) is (c1 c2) a, within rounding, for scalar constants
+        if c1.value is not None and c1.value.size == 1 and rest.op is MUL and is_float(c1.dtype):
+            for c2, a in ((rest.inputs[0], rest.inputs[1]), (rest.inputs[1], rest.inputs[0])):
+                if c2.value is not None and c2.value.size == 1 and c2.dtype == c1.dtype and a.shape == shape:
+                    with np.errstate(all="ignore"):
+                        product = c1.value * c2.value
+                    if np.isfinite(product) and product != 0 and np.abs(product) >= np.finfo(product.dtype).tiny:
+                        return mul(c1.graph.constant(product), a)
+    return None
 
 
 # --- polynomials in bounded functions, between repeated gradient passes ---------------------------
@@ -98,31 +113,31 @@ def is_constant(node, value: float) -> bool:
 # Differentiating tanh, sigmoid, sin or cos again and again gives polynomials in those very values
 # (tanh' = 1 - tanh², σ' = σ(1 - σ)), but each reverse pass copies the whole previous graph's
 # structure, so the graph doubles with every order. Between passes, a scalar derivative that is a
-# polynomial in such bounded values is rebuilt in Horner form. Because the atoms are bounded, no
-# intermediate of either form can overflow: the values agree to rounding, and a NaN atom gives NaN
-# both ways. A sum whose terms cancel to an exact zero coefficient is left alone (x - x is not 0
-# when x is NaN).
+# polynomial in such bounded values (ops marked ``bounded``) is rebuilt in Horner form. Because
+# the atoms are bounded, no intermediate of either form can overflow: the values agree to
+# rounding, and a NaN atom gives NaN both ways. A sum whose terms cancel to an exact zero
+# coefficient is left alone (x - x is not 0 when x is NaN).
 
-BOUNDED = {"tanh", "sigmoid", "sin", "cos"}
 MAX_TERMS = 64
 MAX_ATOMS = 3
+_POLYNOMIAL_OPS = ("add", "sub", "neg", "mul", "square")
 
 
-def _poly_of(node, polys: dict, atoms: dict):
+def _poly_of(node: Node, polys: dict, atoms: dict):
     """The polynomial ``node`` computes, as {monomial: coefficient}, or None if it is not one."""
-    name = node.op.name
     if node.value is not None:
         return {(): float(node.value)} if node.value.shape == () and node.value.dtype.kind == "f" else None
     if node.shape != () or node.dtype.kind != "f":
         return None
-    if name in BOUNDED:
+    if node.op.bounded:
         if node not in atoms:
             if len(atoms) == MAX_ATOMS:
                 return None
             atoms[node] = len(atoms)
         return {((atoms[node], 1),): 1.0}
+    name = node.op.name
     parts = [polys.get(i) for i in node.inputs]
-    if any(p is None for p in parts) or name not in ("add", "sub", "neg", "mul", "square"):
+    if any(p is None for p in parts) or name not in _POLYNOMIAL_OPS or not node.op.pure:
         return None
     if name == "neg":
         return {m: -c for m, c in parts[0].items()}
@@ -151,12 +166,13 @@ def _poly_of(node, polys: dict, atoms: dict):
     return result
 
 
-def _horner(poly: dict, atom_nodes: list, level: int, like):
-    """Build ``poly`` (monomials over atoms[level:]) as nested Horner forms; None for zero."""
-    from .ops.elementwise import add, mul
+def _horner(poly: dict, atom_nodes: list, level: int, like: Node) -> Node:
+    """Build ``poly`` (monomials over atoms[level:]) as nested Horner forms.
+
+    Recursive, but only MAX_ATOMS + 1 deep, whatever the graph's depth.
+    """
     if level == len(atom_nodes):
-        c = poly.get((), 0.0)
-        return like.graph.constant(np.array(c, like.dtype))
+        return like.graph.constant(np.array(poly.get((), 0.0), like.dtype))
     atom = atom_nodes[level]
     by_power: dict = {}
     for m, c in poly.items():
@@ -173,7 +189,7 @@ def _horner(poly: dict, atom_nodes: list, level: int, like):
     return result
 
 
-def polynomial_form(node):
+def polynomial_form(node: Node) -> Node:
     """``node`` rebuilt in Horner form when it is a scalar polynomial in tanh/sigmoid/sin/cos values.
 
     Returns ``node`` itself when it is not one, or when the Horner form is not smaller.
@@ -181,7 +197,7 @@ def polynomial_form(node):
     Examples
     --------
     >>> import symgrad as sg
-    >>> from symgrad.simplify import polynomial_form
+    >>> from symgrad.rewrite import polynomial_form
     >>> x = sg.scalar("x")
     >>> t = sg.tanh(x)
     >>> p = (1 - t * t) * (1 - t * t)
@@ -189,7 +205,6 @@ def polynomial_form(node):
     >>> abs(float(q.eval({x: 0.3})) - float(p.eval({x: 0.3}))) < 1e-15
     True
     """
-    from .graph import ancestors
     if node.shape != () or node.dtype.kind != "f" or node.value is not None:
         return node
     polys: dict = {}
@@ -202,7 +217,6 @@ def polynomial_form(node):
     poly = polys.get(node)
     if poly is None or not atoms:
         return node
-    from .autodiff import _building
-    with _building(node.graph, node.graph.origin(node)):  # the rebuilt nodes belong to node's pass
+    with node.graph.recording(node.graph.origin(node), during_pass):  # the rebuilt nodes belong to node's pass
         built = _horner(poly, list(atoms), 0, node)
     return built if len(ancestors([built])) < len(region) else node

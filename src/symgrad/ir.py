@@ -1,0 +1,608 @@
+"""The intermediate representation: ops, nodes and the graph that owns them.
+
+An :class:`Op` is data: a NumPy forward, a shape/dtype rule, one reverse
+and one forward rule per input, and the facts the rest of symgrad reads
+(how generated code spells it, whether it makes views, whether it is pure).
+
+A :class:`Node` is immutable: an op, an ordered tuple of input nodes, the
+op's parameters, a static shape (``None`` marks a dimension known only at
+run time), a dtype and an optional name. A node can only be made from nodes
+that already exist, so the order in which a :class:`Graph` creates nodes is
+a topological order and no cycle can be built.
+
+Making a node that already exists (same op, same parameters, same inputs)
+returns the existing one. This hash-consing is common-subexpression
+elimination for free, and it keeps repeated gradient passes small.
+
+Python numbers and NumPy arrays met in an expression become constants. Python
+numbers are *weakly typed*: ``x32 * 2.0`` stays float32. NumPy arrays keep
+their dtype, and an op never mixes float32 with float64 silently.
+
+Operators (``x + y``, ``x.sum()``) are attached to :class:`Node` by
+:mod:`symgrad.ops`, and ``node.eval`` by :mod:`symgrad.evaluate`: this module
+is the bottom of the package and imports nothing above it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import DTypeError, GradientError, GraphError, RuleError
+from .types import Shape, check_dtype, check_shape, is_float, type_string
+
+# --- "no derivative" --------------------------------------------------------------------
+#
+# A rule returns a node, or exactly one of these. None is not accepted: it could mean any
+# of the three, and the difference matters.
+#
+# - ZERO: the derivative exists and is zero (floor, sign, round, where's condition: the
+#   result is piecewise constant). The input is connected; it just receives nothing. A rule
+#   that is always zero is spelled ``zero_rule``, and the passes skip it without calling it.
+# - DISCONNECTED: the input is not a differentiable argument at all (an index array,
+#   one_hot's labels, stop_gradient). If every path from the cost to a target is
+#   disconnected, ``grad`` reports the target as disconnected.
+# - UNDEFINED: the derivative does not exist; the pass raises GradientError naming the op
+#   if a derivative must flow through it. Built-in ops whose results are integers or bools
+#   (comparisons, argmax) never get that far: non-float values carry no derivative, and
+#   the pass raises before asking a rule, naming the consumer and the value.
+
+
+class _NoDerivative:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ZERO = _NoDerivative("ZERO")
+DISCONNECTED = _NoDerivative("DISCONNECTED")
+UNDEFINED = _NoDerivative("UNDEFINED")
+
+
+def zero_rule(*_):
+    return ZERO
+
+
+def disconnected_rule(*_):
+    return DISCONNECTED
+
+
+def undefined_rule(*_):
+    return UNDEFINED
+
+
+# --- ops ----------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, "Op"] = {}  # name -> the op first defined under it
+
+
+def lookup_op(name: str) -> "Op | None":
+    """The op first defined under ``name`` (used when loading saved graphs)."""
+    return _REGISTRY.get(name)
+
+
+def registered_ops() -> list["Op"]:
+    """Every op defined so far, in the order they were defined."""
+    return list(_REGISTRY.values())
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """An operation and every fact about it.
+
+    Derivatives (see the markers above for "no derivative"):
+
+    - ``forward(*arrays, **params) -> array``: the NumPy computation;
+    - ``infer(*nodes, **params) -> (shape, dtype)``: the static shape and
+      dtype rule, which rejects bad operands when the node is built;
+    - ``vjp``: one reverse rule per input, ``rule(out_bar, out, *inputs)``,
+      returning the cotangent that input receives when ``out``'s cotangent
+      is ``out_bar`` (the notes' ``op.bprop``);
+    - ``jvp``: one forward rule per input, ``rule(x_dot, out, *inputs)``,
+      returning the tangent ``out`` receives when that input's tangent is
+      ``x_dot``;
+    - an op with any number of inputs (concatenate) gives instead a function
+      of the input's position that returns its rule, and may give
+      ``jvp_all(tangents, out, *inputs)``, the tangent of ``out`` from all
+      inputs' tangents at once (ZERO where an input has none).
+
+    Rules build nodes with symgrad's own functions, never arrays, so every
+    derivative can be differentiated again. Chores belong to the pass: a
+    rule may return a cotangent of the broadcast output shape (the pass sums
+    it down to the input's shape) and a tangent of the input's shape (the
+    pass broadcasts it up).
+
+    Facts read by the evaluator, the compiler and the rewrites:
+
+    - ``broadcasts``: NumPy-broadcasts its inputs against each other;
+    - ``pure``: symgrad's own op: a pure function of its inputs, so it may
+      be folded over constants and probed for its dtype (a custom op's
+      forward might count its calls or have effects);
+    - ``view``: the result may share memory with an input;
+    - ``numpy``: its spelling in generated NumPy code, ``spell(args, params)
+      -> str`` (default: the forward's NumPy name, or the forward bound into
+      the generated module); ``out``: the spelling ends in a call that takes
+      ``out=`` (default: the forward is a NumPy ufunc and there are no
+      parameters); ``operator``: the same computation as an operator
+      (``"{} + {}"``), used when no ``out=`` is given;
+    - ``math``: its spelling with Python floats and the ``math`` module
+      (``"math.tanh({})"``), for scalar float64 graphs;
+    - ``own_buffers``: writes with ``out=`` only into buffers made by its own
+      op and never into one it reads (matmul: BLAS cannot);
+    - ``bounded``: the result lies in [-1, 1] for every input, so polynomials
+      in it cannot overflow (see :func:`symgrad.rewrite.polynomial_form`).
+    """
+
+    name: str
+    forward: Callable
+    infer: Callable
+    vjp: tuple | Callable = ()
+    jvp: tuple | Callable = ()
+    jvp_all: Callable | None = field(default=None, compare=False)
+    broadcasts: bool = field(default=False, compare=False)
+    pure: bool = field(default=False, compare=False)
+    view: bool = field(default=False, compare=False)
+    numpy: Callable | None = field(default=None, compare=False)
+    out: bool | None = field(default=None, compare=False)
+    operator: str | None = field(default=None, compare=False)
+    math: str | None = field(default=None, compare=False)
+    own_buffers: bool = field(default=False, compare=False)
+    bounded: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _REGISTRY.setdefault(self.name, self)
+
+    def vjp_rule(self, index: int) -> Callable:
+        return self.vjp(index) if callable(self.vjp) else self.vjp[index] if self.vjp else self._no_rules("reverse")
+
+    def jvp_rule(self, index: int) -> Callable:
+        return self.jvp(index) if callable(self.jvp) else self.jvp[index] if self.jvp else self._no_rules("forward")
+
+    def _no_rules(self, kind: str):
+        raise GradientError(f"{self.name}: the op has no {kind} rules, so no derivative can flow through it")
+
+    def check_arity(self, count: int) -> None:
+        """Called when a node is made: a tuple of rules needs one rule per input."""
+        for kind, rules in (("reverse", self.vjp), ("forward", self.jvp)):
+            if isinstance(rules, tuple) and rules and len(rules) != count:
+                raise RuleError(
+                    f"{self.name}: the op has {len(rules)} {kind} rules but was applied to {count} inputs; "
+                    "give one rule per input (or a function of the input's position)")
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+    def __call__(self, *inputs, **params) -> "Node":
+        """Apply the op to nodes (or values, which become constants)."""
+        nodes = as_nodes(*inputs)
+        if not nodes:
+            raise TypeError(f"{self.name} needs at least one input")
+        return nodes[0].graph.apply(self, nodes, params)
+
+
+def _leaf_forward(**_):
+    raise AssertionError("leaves are supplied by the evaluator, never computed")
+
+
+PLACEHOLDER = Op("placeholder", _leaf_forward, lambda shape, dtype: (shape, dtype))
+CONSTANT = Op("constant", _leaf_forward, lambda shape, dtype: (shape, dtype))
+
+
+# --- nodes --------------------------------------------------------------------------------
+
+class Params(tuple):
+    """An op's parameters: a hashable, sorted tuple of (key, value) pairs with
+    attribute access (``out.params.axis``)."""
+
+    __slots__ = ()
+
+    def __new__(cls, items: dict | None = None):
+        return super().__new__(cls, sorted(items.items()) if items else ())
+
+    def __getattr__(self, key: str) -> Any:
+        for k, v in self:
+            if k == key:
+                return v
+        raise AttributeError(key)
+
+    def as_dict(self) -> dict:
+        return dict(self)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a derivative node came from: the pass that made it.
+
+    ``order`` counts passes (1 for a first derivative, 2 for a derivative of
+    a derivative); ``primal`` is the node whose rule produced it; ``kind`` is
+    ``"cotangent"`` for reverse mode and ``"tangent"`` for forward mode.
+    """
+
+    order: int
+    primal: "Node"
+    kind: str
+
+    def __str__(self) -> str:
+        """``cotangent, pass 1, from %3 mul``: how listings, drawings and generated code say it."""
+        return f"{self.kind}, pass {self.order}, from %{self.primal.id} {self.primal.op.name}"
+
+
+class Node:
+    """One value in a graph. Build nodes with symgrad's functions, never directly."""
+
+    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value", "__weakref__")
+    # NumPy must defer to our reflected operators: without this, `array * node`
+    # silently builds an object array of nodes and `array @ node` fails.
+    __array_ufunc__ = None
+
+    def __init__(self, graph, id, op, inputs, params, shape, dtype, name=None, value=None):
+        self.graph = graph
+        self.id = id
+        self.op = op
+        self.inputs = inputs
+        self.params = params
+        self.shape = shape
+        self.dtype = dtype
+        self.name = name
+        self.value = value  # only constants hold a value
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def type(self) -> str:
+        return type_string(self.shape, self.dtype)
+
+    def describe(self) -> str:
+        """``mul %7 f64[3]`` or ``placeholder 'x' f64[3]``: used in every error message."""
+        label = f"'{self.name}'" if self.name else f"%{self.id}"
+        return f"{self.op.name} {label} {self.type}"
+
+    def __repr__(self) -> str:
+        return f"<Node {self.describe()}>"
+
+    def __bool__(self):
+        raise TypeError(
+            f"the truth value of symbolic {self.describe()} is unknown until it is "
+            "evaluated; use sg.where for a symbolic choice")
+
+    # == and != keep their identity meaning so nodes can be dict keys;
+    # use sg.equal / sg.not_equal for the elementwise comparison.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+
+# --- the graph ----------------------------------------------------------------------------
+
+class _Recording:
+    """While a derivative pass builds nodes: record ``origin`` on each new node, and let
+    ``rewrite(graph, op, inputs, params)`` offer an existing or simpler node first.
+
+    A class rather than a generator-based context manager: a pass enters it once per
+    node, and this costs a third as much.
+    """
+
+    __slots__ = ("graph", "origin", "rewrite", "saved")
+
+    def __init__(self, graph: "Graph", origin: Origin | None, rewrite: Callable | None) -> None:
+        self.graph, self.origin, self.rewrite = graph, origin, rewrite
+
+    def __enter__(self) -> None:
+        graph = self.graph
+        self.saved = graph._recording, graph._rewrite
+        graph._recording, graph._rewrite = self.origin, self.rewrite
+
+    def __exit__(self, *exc) -> None:
+        self.graph._recording, self.graph._rewrite = self.saved
+
+
+class Graph:
+    """Owns nodes in creation order, which is a topological order.
+
+    ``with sg.Graph() as g:`` makes ``g`` the default graph for the block.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> with sg.Graph() as g:
+    ...     x = sg.scalar("x")
+    ...     y = x * x + x * x          # x * x is built once
+    >>> len(g)
+    3
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self._by_key: dict = {}
+        self._placeholders: dict[str, Node] = {}
+        self._origin: dict[Node, Origin] = {}
+        self._recording: Origin | None = None   # set while a derivative pass builds nodes
+        self._rewrite: Callable | None = None   # the pass's rewrites, offered each node first
+        self._scalars: dict = {}  # Python numbers already made constants
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __bool__(self) -> bool:
+        # An empty graph is still a graph: `graph or get_default_graph()` must keep it.
+        return True
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"<Graph with {len(self.nodes)} nodes>"
+
+    def __enter__(self) -> "Graph":
+        _default_stack.graphs.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default_stack.graphs.pop()
+
+    # --- building ------------------------------------------------------------
+    def apply(self, op: Op, inputs: Sequence[Node], params: dict | None = None, *,
+              name: str | None = None, value: np.ndarray | None = None, key_extra=None) -> Node:
+        """The one place nodes are made: returns the existing node when one matches."""
+        for node in inputs:
+            if node.graph is not self:
+                raise GraphError(
+                    f"{op.name}: input {node.describe()} belongs to another graph; "
+                    "nodes of two graphs cannot be combined")
+        frozen = Params(params)
+        inputs = tuple(inputs)
+        key = (op, frozen, tuple([n.id for n in inputs]), key_extra)
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
+        op.check_arity(len(inputs))
+        shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
+        if self._rewrite is not None and inputs:
+            rewritten = self._rewrite(self, op, inputs, params or {}, tuple(shape), np.dtype(dtype))
+            if rewritten is not None:
+                self._by_key[key] = rewritten
+                return rewritten
+        node = Node(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
+        self.nodes.append(node)
+        self._by_key[key] = node
+        if self._recording is not None:
+            self._origin[node] = self._recording
+        return node
+
+    def find(self, op: Op, inputs: Sequence[Node], params: dict | None = None) -> Node | None:
+        """The node ``op`` applied to ``inputs`` with ``params``, if it exists already."""
+        return self._by_key.get((op, Params(params), tuple([n.id for n in inputs]), None))
+
+    def recording(self, origin: Origin | None, rewrite: Callable | None = None) -> _Recording:
+        """``with graph.recording(origin):`` marks every node made in the block as made by that pass.
+
+        ``rewrite(graph, op, inputs, params, shape, dtype)`` may return a node to use
+        instead of a new one (see :mod:`symgrad.rewrite`).
+        """
+        return _Recording(self, origin, rewrite)
+
+    def origin(self, node: Node) -> Origin | None:
+        """The derivative pass that created ``node``, or ``None`` for a node of the user's."""
+        return self._origin.get(node)
+
+    def restore_origin(self, node: Node, origin: Origin) -> None:
+        """Give a node read from a file its saved origin (when it has none yet).
+
+        Recording a pass would also rewrite the nodes it makes, so loading restores origins directly.
+        """
+        self._origin.setdefault(node, origin)
+
+    def placeholder(self, name: str, shape: Iterable = (), dtype="float64") -> Node:
+        shape = check_shape(shape, f"placeholder '{name}'")
+        dtype = check_dtype(dtype, f"placeholder '{name}'")
+        existing = self._placeholders.get(name)
+        if existing is not None:
+            if existing.shape == shape and existing.dtype == dtype:
+                return existing
+            raise GraphError(
+                f"placeholder '{name}' already exists as {existing.type}; "
+                f"cannot redefine it as {type_string(shape, dtype)}")
+        node = self.apply(PLACEHOLDER, (), {"shape": shape, "dtype": dtype}, name=name, key_extra=name)
+        self._placeholders[name] = node
+        return node
+
+    def placeholder_named(self, name: str) -> Node | None:
+        return self._placeholders.get(name)
+
+    def placeholder_names(self) -> list[str]:
+        return sorted(self._placeholders)
+
+    def constant(self, value, dtype=None, name: str | None = None) -> Node:
+        array = np.array(value, dtype=dtype)  # a private copy: later edits by the user cannot leak in
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise DTypeError(f"constant: cannot hold a value of dtype {array.dtype}")
+        array.flags.writeable = False
+        digest = hashlib.sha1(np.ascontiguousarray(array).data).hexdigest()
+        return self.apply(CONSTANT, (), {"shape": array.shape, "dtype": array.dtype},
+                          name=name, value=array, key_extra=(digest, name))
+
+    # --- analysis ---------------------------------------------------------------
+    def sinks(self) -> list[Node]:
+        """The nodes no other node uses: a whole graph's outputs."""
+        used = {inp for node in self.nodes for inp in node.inputs}
+        return [n for n in self.nodes if n not in used]
+
+    def to_networkx(self, outputs: Sequence[Node] | None = None):
+        """The graph (or the part ``outputs`` need) as a ``networkx.MultiDiGraph``.
+
+        Nodes are keyed by id and carry ``op``, ``shape``, ``dtype`` and
+        ``name``; each edge carries ``index``, the input position it feeds.
+        """
+        import networkx as nx  # only here: importing networkx costs 0.2 s at start-up
+        nodes = self.nodes if outputs is None else ancestors(outputs)
+        g = nx.MultiDiGraph()
+        for node in nodes:
+            g.add_node(node.id, op=node.op.name, shape=node.shape, dtype=str(node.dtype), name=node.name)
+            for index, inp in enumerate(node.inputs):
+                g.add_edge(inp.id, node.id, index=index)
+        return g
+
+
+class _DefaultStack(threading.local):
+    def __init__(self) -> None:
+        self.graphs: list[Graph] = []
+
+
+_default_stack = _DefaultStack()
+_global_graph: Graph | None = None
+
+
+def get_default_graph() -> Graph:
+    """The innermost ``with Graph()`` block's graph, else a process-wide one."""
+    global _global_graph
+    if _default_stack.graphs:
+        return _default_stack.graphs[-1]
+    if _global_graph is None:
+        _global_graph = Graph()
+    return _global_graph
+
+
+def reset_default_graph() -> Graph:
+    """Start a fresh process-wide default graph (the old one is kept by its nodes)."""
+    global _global_graph
+    _global_graph = Graph()
+    return _global_graph
+
+
+def ancestors(outputs: Sequence[Node]) -> list[Node]:
+    """Every node ``outputs`` depend on (themselves included), in topological order.
+
+    Iterative: a graph of any depth works with the default recursion limit.
+    """
+    seen: set = set()
+    stack = list(outputs)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(node.inputs)
+    return sorted(seen, key=lambda n: n.id)
+
+
+def as_list(value) -> tuple[list, bool]:
+    """``(items, many)``: a list or tuple as a list, anything else as a one-item list."""
+    if isinstance(value, (list, tuple)):
+        return list(value), True
+    return [value], False
+
+
+def output_list(outputs) -> tuple[list[Node], bool]:
+    """Outputs given as a node or a list of nodes of one graph, checked."""
+    nodes, many = as_list(outputs)
+    for node in nodes:
+        if not isinstance(node, Node):
+            raise TypeError(f"expected symgrad nodes as outputs, got {type(node).__name__}")
+    if nodes and any(n.graph is not nodes[0].graph for n in nodes):
+        raise GraphError("outputs belong to different graphs")
+    return nodes, many
+
+
+# --- making nodes from values ---------------------------------------------------
+
+def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node:
+    """Turn ``value`` into a node of ``graph``.
+
+    Nodes pass through. Python numbers (and lists of them) are weakly typed:
+    next to a float node they take its dtype. NumPy values keep their own dtype.
+    """
+    if isinstance(value, Node):
+        return value
+    graph = graph or (like.graph if like is not None else get_default_graph())
+    if isinstance(value, (np.ndarray, np.generic)):
+        return graph.constant(value)
+    if isinstance(value, (float, int)):  # cached: `x + 1.0` in a loop makes one constant
+        key = (type(value), repr(value), like.dtype if like is not None else None)
+        node = graph._scalars.get(key)
+        if node is None:
+            node = graph._scalars[key] = _weak_constant(value, graph, like)
+        return node
+    return _weak_constant(value, graph, like)
+
+
+def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
+    array = np.asarray(value)
+    if array.dtype == object:
+        raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
+    if like is not None and is_float(like.dtype) and array.dtype.kind in "biuf":
+        return graph.constant(array.astype(like.dtype))
+    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "biu" and np.array_equal(
+            array.astype(like.dtype), array):  # an int that fits keeps the int width, as in NumPy
+        return graph.constant(array.astype(like.dtype))
+    if array.dtype.kind == "f":
+        array = array.astype(np.float64)
+    elif array.dtype.kind in "iu":
+        array = array.astype(np.int64)
+    return graph.constant(array)
+
+
+def as_nodes(*values) -> tuple[Node, ...]:
+    """Wrap several operands at once, in one graph, Python numbers typed by their neighbours."""
+    for v in values:  # the common case, checked without building a list
+        if not isinstance(v, Node):
+            break
+    else:
+        return values
+    nodes = [v for v in values if isinstance(v, Node)]
+    if not nodes:
+        graph = get_default_graph()
+        return tuple(as_node(v, graph) for v in values)
+    graph = nodes[0].graph
+    like = next((n for n in nodes if is_float(n.dtype)), nodes[0])
+    return tuple(as_node(v, graph, like) for v in values)
+
+
+def placeholder(name: str, shape: Iterable = (), dtype="float64", graph: Graph | None = None) -> Node:
+    """A named input, fed a value at evaluation time.
+
+    ``None`` in ``shape`` marks a dimension known only at run time.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.placeholder("x", shape=(None, 3))
+    >>> x.type
+    'f64[?,3]'
+    """
+    return (graph or get_default_graph()).placeholder(name, shape, dtype)
+
+
+def scalar(name: str, dtype="float64", graph: Graph | None = None) -> Node:
+    """A scalar placeholder: ``sg.scalar("x")``."""
+    return placeholder(name, (), dtype, graph)
+
+
+def vector(name: str, size: int | None = None, dtype="float64", graph: Graph | None = None) -> Node:
+    """A 1-d placeholder of ``size`` elements (``None``: known at run time)."""
+    return placeholder(name, (size,), dtype, graph)
+
+
+def matrix(name: str, rows: int | None = None, cols: int | None = None, dtype="float64",
+           graph: Graph | None = None) -> Node:
+    """A 2-d placeholder."""
+    return placeholder(name, (rows, cols), dtype, graph)
+
+
+def constant(value, dtype=None, name: str | None = None, graph: Graph | None = None) -> Node:
+    """A constant node holding a private, read-only copy of ``value``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.constant([1.0, 2.0]).type
+    'f64[2]'
+    """
+    return (graph or get_default_graph()).constant(value, dtype, name)

@@ -1,0 +1,273 @@
+"""Elementary functions: exp, log, powers, trigonometry, tanh, sigmoid, softplus,
+abs and the piecewise-constant sign, floor and round.
+
+Each op is one row: its name, its NumPy forward, its chain rule (see
+:mod:`._define`), and its spelling with Python floats for scalar graphs.
+Derivatives reuse the op's own output where the notes do (exp, tanh,
+sigmoid). At singular points symgrad follows NumPy: sqrt'(0) = inf,
+log'(0) = inf; ``check_finite=True`` names the node where such a value
+first appears.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Node, zero_rule
+from ._define import elementwise, unary
+from .arith import neg
+
+EXP = unary("exp", np.exp, lambda d, out, x: d * out, math="math.exp({})")
+LOG = unary("log", np.log, lambda d, out, x: d / x, math="math.log({})")
+LOG1P = unary("log1p", np.log1p, lambda d, out, x: d / (1 + x), math="math.log1p({})")
+EXPM1 = unary("expm1", np.expm1, lambda d, out, x: d * (out + 1), math="math.expm1({})")
+SQRT = unary("sqrt", np.sqrt, lambda d, out, x: d * (0.5 / out), math="math.sqrt({})")
+SQUARE = unary("square", np.square, lambda d, out, x: d * (2 * x), math="{0} * {0}")
+SIN = unary("sin", np.sin, lambda d, out, x: d * cos(x), math="math.sin({})", bounded=True)
+COS = unary("cos", np.cos, lambda d, out, x: neg(d * sin(x)), math="math.cos({})", bounded=True)
+TAN = unary("tan", np.tan, lambda d, out, x: d * (1 + square(out)), math="math.tan({})")
+TANH = unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)), math="math.tanh({})", bounded=True)
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only: no overflow at either end.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+
+
+# The notes' point: sigmoid's derivative is written with the sigmoid node itself. In the scalar
+# dialect, 1/(1+exp(-x)) is accurate for any x (to an ulp or two of the two-branch form); below
+# x = -709 exp(-x) overflows, and the call reruns with NumPy.
+SIGMOID = unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)),
+                math="1.0 / (1.0 + math.exp(-{}))", bounded=True)
+# log(1 + e^x) computed as logaddexp(0, x): finite for any x.
+SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x))
+ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})")
+SIGN = unary("sign", np.sign, zero_rule)
+FLOOR = unary("floor", np.floor, zero_rule)
+ROUND = unary("round", np.round, zero_rule)
+# d(x**y)/dy = x**y log x is built only when the exponent is differentiated. NumPy computes
+# x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs), and so does the scalar code.
+POW = elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
+                                    lambda d, out, x, y: d * (out * log(x))), float_only=False,
+                  operator="{} ** {}", math="math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})")
+
+
+def exp(x) -> Node:
+    """e ** x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.exp(sg.constant(0.0)).eval()
+    array(1.)
+    """
+    return EXP(x)
+
+
+def log(x) -> Node:
+    """Natural logarithm.
+
+    At the singular point, as NumPy: log(0) = -inf and its derivative 1/x
+    is inf; negative inputs give NaN. ``check_finite=True`` in
+    ``sg.evaluate`` / ``sg.function`` names the node where such a value first
+    appears.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.log(sg.constant(1.0)).eval()
+    array(0.)
+    """
+    return LOG(x)
+
+
+def log1p(x) -> Node:
+    """log(1 + x), accurate for small x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.log1p(sg.constant(1e-20)).eval())
+    1e-20
+    """
+    return LOG1P(x)
+
+
+def expm1(x) -> Node:
+    """e ** x - 1, accurate for small x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.expm1(sg.constant(1e-20)).eval())
+    1e-20
+    """
+    return EXPM1(x)
+
+
+def sqrt(x) -> Node:
+    """Square root.
+
+    At the singular point: sqrt(0) = 0, finite, but its derivative
+    0.5 / sqrt(x) is inf there (and a second derivative -inf); negative
+    inputs give NaN. ``check_finite=True`` names the node where such a value
+    first appears.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sqrt(sg.constant(9.0)).eval()
+    array(3.)
+    """
+    return SQRT(x)
+
+
+def square(x) -> Node:
+    """x * x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.square(sg.constant(-3.0)).eval()
+    array(9.)
+    """
+    return SQUARE(x)
+
+
+def sin(x) -> Node:
+    """Sine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sin(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return SIN(x)
+
+
+def cos(x) -> Node:
+    """Cosine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.cos(sg.constant(0.0)).eval()
+    array(1.)
+    """
+    return COS(x)
+
+
+def tan(x) -> Node:
+    """Tangent.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.tan(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return TAN(x)
+
+
+def tanh(x) -> Node:
+    """Hyperbolic tangent; its derivative 1 - tanh(x)**2 reuses the tanh node.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.tanh(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return TANH(x)
+
+
+def sigmoid(x) -> Node:
+    """The logistic function 1 / (1 + e ** -x), computed without overflow.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> print(f"{float(sg.sigmoid(sg.constant(1.0)).eval()):.2f}")
+    0.73
+    """
+    return SIGMOID(x)
+
+
+def softplus(x) -> Node:
+    """log(1 + e ** x), finite for every finite x; its derivative is sigmoid(x).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.softplus(sg.constant(800.0)).eval())
+    800.0
+    """
+    return SOFTPLUS(x)
+
+
+def abs(x) -> Node:
+    """|x|, with derivative sign(x) (0 at 0).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.abs(sg.constant([-2.0, 3.0])).eval()
+    array([2., 3.])
+    """
+    return ABS(x)
+
+
+def sign(x) -> Node:
+    """-1, 0 or 1; derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sign(sg.constant([-2.0, 0.0, 3.0])).eval()
+    array([-1.,  0.,  1.])
+    """
+    return SIGN(x)
+
+
+def floor(x) -> Node:
+    """Round down; derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.floor(sg.constant(2.7)).eval()
+    array(2.)
+    """
+    return FLOOR(x)
+
+
+def round(x) -> Node:
+    """Round half to even (NumPy's rule); derivative zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.round(sg.constant(2.5)).eval()
+    array(2.)
+    """
+    return ROUND(x)
+
+
+def pow(x, y) -> Node:
+    """x ** y with NumPy broadcasting.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> (sg.constant(3.0) ** 2).eval()
+    array(9.)
+    """
+    return POW(x, y)
+
+
+__all__ = ["EXP", "LOG", "LOG1P", "EXPM1", "SQRT", "SQUARE", "SIN", "COS", "TAN", "TANH", "SIGMOID",
+           "SOFTPLUS", "ABS", "SIGN", "FLOOR", "ROUND", "POW",
+           "exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "tanh", "sigmoid",
+           "softplus", "abs", "sign", "floor", "round", "pow"]
