@@ -27,8 +27,8 @@ CUBE = sg.Op(
     "cube",
     forward=lambda x: x * x * x,
     infer=same_shape_and_dtype,
-    vjp=(lambda g, out, x: g * (3.0 * sg.square(x)),),   # cotangent of out -> cotangent of x
-    jvp=(lambda t, out, x: t * (3.0 * sg.square(x)),),   # tangent of x -> tangent of out
+    vjp=(lambda out_bar, out, x: out_bar * (3.0 * sg.square(x)),),   # cotangent of out -> cotangent of x
+    jvp=(lambda x_dot, out, x: x_dot * (3.0 * sg.square(x)),),   # tangent of x -> tangent of out
 )
 
 
@@ -48,8 +48,8 @@ HYPOT = sg.Op(
     "hypot",
     forward=np.hypot,
     infer=_hypot_infer,
-    vjp=(lambda g, out, x, y: g * x / out, lambda g, out, x, y: g * y / out),
-    jvp=(lambda t, out, x, y: t * x / out, lambda t, out, x, y: t * y / out),
+    vjp=(lambda out_bar, out, x, y: out_bar * x / out, lambda out_bar, out, x, y: out_bar * y / out),
+    jvp=(lambda x_dot, out, x, y: x_dot * x / out, lambda x_dot, out, x, y: x_dot * y / out),
 )
 
 
@@ -147,8 +147,8 @@ def test_custom_op_appears_in_listings_and_networkx():
 
 def test_a_rule_returning_an_array_raises_rule_error():
     bad = sg.Op("test_bad_array_rule", lambda x: x * 2.0, lambda x: (x.shape, x.dtype),
-                vjp=(lambda g, out, x: np.full(x.shape, 2.0),),
-                jvp=(lambda t, out, x: np.full(x.shape, 2.0),))
+                vjp=(lambda out_bar, out, x: np.full(x.shape, 2.0),),
+                jvp=(lambda x_dot, out, x: np.full(x.shape, 2.0),))
     x = sg.vector("x", 2)
     with pytest.raises(sg.RuleError, match=r"test_bad_array_rule.*ndarray.*not a node"):
         sg.grad(bad(x).sum(), x)
@@ -158,7 +158,7 @@ def test_a_rule_returning_an_array_raises_rule_error():
 
 def test_a_rule_returning_the_wrong_dtype_raises_rule_error():
     bad = sg.Op("test_bad_dtype_rule", lambda x: x * 2.0, lambda x: (x.shape, x.dtype),
-                vjp=(lambda g, out, x: sg.cast(g * 2.0, "float32"),))
+                vjp=(lambda out_bar, out, x: sg.cast(out_bar * 2.0, "float32"),))
     x = sg.vector("x", 2)
     with pytest.raises(sg.RuleError, match="float64"):
         sg.grad(bad(x).sum(), x)
@@ -166,7 +166,7 @@ def test_a_rule_returning_the_wrong_dtype_raises_rule_error():
 
 def test_a_rule_returning_the_wrong_shape_raises_rule_error():
     bad = sg.Op("test_bad_shape_rule", lambda x: x * 2.0, lambda x: (x.shape, x.dtype),
-                vjp=(lambda g, out, x: sg.concatenate([g, g]),))
+                vjp=(lambda out_bar, out, x: sg.concatenate([out_bar, out_bar]),))
     x = sg.vector("x", 2)
     with pytest.raises(sg.RuleError, match="test_bad_shape_rule"):
         sg.grad(bad(x).sum(), x)
@@ -174,7 +174,7 @@ def test_a_rule_returning_the_wrong_shape_raises_rule_error():
 
 def test_a_rule_per_input_is_required():
     two_rules = sg.Op("test_two_rules", np.add, lambda x, y: (x.shape, x.dtype),
-                      vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g))
+                      vjp=(lambda out_bar, out, x, y: out_bar, lambda out_bar, out, x, y: out_bar))
     with pytest.raises(sg.RuleError, match="test_two_rules"):
         two_rules(sg.vector("x", 2))
 
@@ -191,14 +191,14 @@ def test_an_op_without_rules_raises_naming_it_when_a_derivative_must_flow():
 def test_the_no_derivative_markers():
     x = sg.vector("x", 2)
     undefined = sg.Op("test_undefined", np.floor, lambda x: (x.shape, x.dtype),
-                      vjp=(lambda g, out, x: sg.UNDEFINED,), jvp=(lambda t, out, x: sg.UNDEFINED,))
+                      vjp=(lambda out_bar, out, x: sg.UNDEFINED,), jvp=(lambda x_dot, out, x: sg.UNDEFINED,))
     with pytest.raises(sg.GradientError, match="test_undefined.*undefined"):
         sg.grad(undefined(x).sum(), x)
     zero = sg.Op("test_zero", np.floor, lambda x: (x.shape, x.dtype),
-                 vjp=(lambda g, out, x: sg.ZERO,), jvp=(lambda t, out, x: sg.ZERO,))
+                 vjp=(lambda out_bar, out, x: sg.ZERO,), jvp=(lambda x_dot, out, x: sg.ZERO,))
     np.testing.assert_array_equal(sg.grad(zero(x).sum(), x).eval({x: [0.5, 1.5]}), [0, 0])
     disconnected = sg.Op("test_disconnected", np.floor, lambda x: (x.shape, x.dtype),
-                         vjp=(lambda g, out, x: sg.DISCONNECTED,),
-                         jvp=(lambda t, out, x: sg.DISCONNECTED,))
+                         vjp=(lambda out_bar, out, x: sg.DISCONNECTED,),
+                         jvp=(lambda x_dot, out, x: sg.DISCONNECTED,))
     with pytest.raises(sg.GradientError, match="does not depend on placeholder 'x'"):
         sg.grad(disconnected(x).sum(), x)

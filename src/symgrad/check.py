@@ -66,8 +66,8 @@ def check_grad(output: Node, wrt, feeds: Mapping, *, eps: float | None = None,
     value_plan = Plan([output])
     (probe,) = value_plan.run(prepare_feeds(value_plan, feeds))
     weights = rng.standard_normal(probe.shape).astype(output.dtype) if probe.shape else np.ones((), output.dtype)
-    bars = vjp([output], targets, [weights], disconnected="zero")
-    plan = Plan([output] + bars)
+    target_bars = vjp([output], targets, [weights], disconnected="zero")
+    plan = Plan([output] + target_bars)
     base = prepare_feeds(plan, feeds)
     for target in targets:
         if target not in feeds:

@@ -202,7 +202,7 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     outputs need are run, each once, in topological order. With
     ``check_finite=True`` the first node to produce a NaN or an infinity
     raises :class:`NonFiniteError`, naming it, its inputs and, for a
-    derivative node, the forward node it belongs to.
+    derivative node, the primal it belongs to.
 
     Examples
     --------

@@ -4,7 +4,7 @@
     %5: f64[] = mul %4 %2    # cotangent, pass 1, from %3 mul
 
 Each line gives the node's id and name, its type, its op with parameters and
-its inputs; a derivative node says which pass made it and which forward node's
+its inputs; a derivative node says which pass made it and which primal's
 rule it came from.
 """
 

@@ -2,7 +2,7 @@
 
 The source is made once, exec'd once, and kept readable (``fn.source``):
 one line per step, each with a comment naming the node it computes and, for
-a derivative node, the pass and the forward node it came from. Variables
+a derivative node, the pass and the primal it came from. Variables
 are named after what they hold: ``x`` for a placeholder named x, ``t7`` for
 node %7, ``c7`` for a constant, ``t7_bar`` / ``t7_dot`` for a node made by a
 reverse / forward derivative pass (a cotangent / tangent, as ``x_bar`` /
