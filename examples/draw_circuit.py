@@ -8,8 +8,9 @@ Two circuits from the notes:
   x = [-1, -2]: f = 0.73, dw = [-0.20, -0.39, 0.20], dx = [0.39, -0.59].
 
 Writes ``circuit.svg`` and ``neuron.svg`` to the directory given on the
-command line (default: ``docs/``) when Graphviz's ``dot`` is installed, and
-the ``.dot`` text otherwise.
+command line (default: ``docs/``), drawn by Graphviz's ``dot`` or, without
+it, by graphviz-pure (``pip install 'symgrad[draw]'``, part of the test
+extra); with neither, writes the ``.dot`` text and says what to install.
 
     python examples/draw_circuit.py [directory]
 """
@@ -17,7 +18,6 @@ the ``.dot`` text otherwise.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 import symgrad as sg
@@ -44,9 +44,13 @@ def main(directory: str) -> None:
         with sg.Graph():
             f, feeds = build()
             drawing = sg.draw(f, feeds=feeds, gradients=True)
-        suffix = "svg" if shutil.which("dot") else "dot"
-        path = os.path.join(directory, f"{name}.{suffix}")
-        drawing.save(path)
+        path = os.path.join(directory, f"{name}.svg")
+        try:
+            drawing.save(path)
+        except FileNotFoundError as error:  # neither dot nor graphviz-pure: keep the DOT text
+            path = os.path.join(directory, f"{name}.dot")
+            drawing.save(path)
+            print(error)
         print(f"wrote {path}")
 
 

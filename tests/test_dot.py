@@ -1,8 +1,15 @@
-"""Graphviz export: real `dot` accepts every drawing, values and gradients land on the right wires."""
+"""Graphviz export: every drawing renders (Graphviz's dot, else graphviz-pure), values and gradients land on the right wires."""
 
+import collections
+import html
+import os
 import re
 import shutil
+import struct
 import subprocess
+import sysconfig
+import xml.etree.ElementTree as ET
+import zlib
 
 import numpy as np
 import pytest
@@ -13,14 +20,91 @@ from symgrad.format import value_text
 
 draw_circuit = load_example("draw_circuit")
 
+SVG = "{http://www.w3.org/2000/svg}"
+# Printed when text widths are estimated without a font library (graphviz-pure; dot without
+# pango) and a label has non-ASCII text: a note about the layout, not about the DOT.
+FONT_WIDTH_WARNING = re.compile(
+    r"Warning: (Warning: )?no value for width of non-ASCII character \d+\. "
+    r"Falling back to width of space character\n")
 
-def run_dot(text: str, format: str = "svg") -> str:
-    """Run the real Graphviz on ``text``; fail on any error or warning it prints."""
-    assert shutil.which("dot"), "Graphviz's dot is needed for these tests (apt-get install graphviz)"
-    done = subprocess.run(["dot", f"-T{format}"], input=text.encode("utf-8"), capture_output=True)
+
+def graphviz_pure() -> str:
+    """Where graphviz-pure is: on PATH or beside this Python (the test extra installs it)."""
+    program = shutil.which("graphviz-pure") or shutil.which("graphviz-pure", path=sysconfig.get_path("scripts"))
+    assert program, "graphviz-pure is not installed: pip install -e '.[test]' brings it"
+    return program
+
+
+def renderers() -> list[str]:
+    """The programs installed, the one sg.render prefers first: Graphviz's dot, graphviz-pure."""
+    return [program for program in (shutil.which("dot"), graphviz_pure()) if program]
+
+
+def run_dot(text: str, format: str = "svg", program: str | None = None) -> bytes:
+    """Draw ``text`` with ``program`` (default: the one sg.render prefers); fail on any error or warning."""
+    program = program or renderers()[0]
+    done = subprocess.run([program, f"-T{format}"], input=text.encode("utf-8"), capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
-    assert b"Error" not in done.stderr and b"Warning" not in done.stderr, done.stderr.decode()
-    return done.stdout.decode("utf-8")
+    stderr = FONT_WIDTH_WARNING.sub("", done.stderr.decode())
+    assert "Error" not in stderr and "Warning" not in stderr, stderr
+    return done.stdout
+
+
+def require_real_dot() -> None:
+    """Skip without Graphviz's dot, unless SYMGRAD_REQUIRE_DOT is set (.ci/run installs dot and sets it)."""
+    if shutil.which("dot"):
+        return
+    if os.environ.get("SYMGRAD_REQUIRE_DOT", "") not in ("", "0"):
+        pytest.fail("SYMGRAD_REQUIRE_DOT is set but Graphviz's dot is not on PATH (apt-get install graphviz)")
+    pytest.skip("Graphviz's dot is not installed (CI installs it and sets SYMGRAD_REQUIRE_DOT=1)")
+
+
+def hide_programs(monkeypatch, *names: str) -> None:
+    """Make ``shutil.which`` miss ``names``, as on a machine without them."""
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in names else which(name, *a, **k))
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    """The texts an SVG draws; it must parse as XML with an ``<svg>`` root."""
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    return [e.text.strip() for e in root.iter(f"{SVG}text") if e.text and e.text.strip()]
+
+
+def svg_width(svg: bytes) -> float:
+    return float(ET.fromstring(svg).get("viewBox").split()[2])  # in points
+
+
+def label_texts(text: str) -> list[str]:
+    """The texts of the HTML-like labels in DOT text (where '<' and '>' only open and close tags)."""
+    texts = []
+    for match in re.finditer(r"label=<", text):
+        start = end = match.end()
+        depth = 1
+        while depth:
+            depth += {"<": 1, ">": -1}.get(text[end], 0)
+            end += 1
+        texts += [html.unescape(part).strip() for part in re.split(r"<[^>]*>", text[start:end - 1])]
+    return [t for t in texts if t]
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG whose chunks check out: CRCs, IHDR first, IEND last, all pixel rows there."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, pos = [], 8
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        assert struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])[0] == zlib.crc32(kind + data)
+        chunks.append((kind, data))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+    pixels = zlib.decompress(b"".join(data for kind, data in chunks if kind == b"IDAT"))
+    assert interlace == 1 or len(pixels) == height * (1 + (width * channels * depth + 7) // 8)
+    return width, height
 
 
 def wire_label(text: str, source: sg.Node) -> list[str]:
@@ -74,14 +158,16 @@ BUILDERS = [max_circuit, add_multiply, neuron, staged, xor_loss, mlp_cost,
 def test_dot_accepts_every_example_plain_with_values_and_as_a_gradient_graph(build):
     with sg.Graph() as graph:
         cost, feeds = build()
-        run_dot(sg.to_dot(cost))
-        svg = run_dot(sg.to_dot(cost, feeds=feeds, gradients=True))
-        assert "<svg" in svg
+        texts = [sg.to_dot(cost), sg.to_dot(cost, feeds=feeds, gradients=True)]
         targets = [n for n in sg.ancestors([cost]) if n.op.name == "placeholder" and n.dtype.kind == "f"]
         grads = sg.grad(cost, targets)
         second = sg.grad(sg.sum(grads[0] * grads[0]), targets[0], disconnected="zero")  # a second pass
-        run_dot(sg.to_dot(grads + [second], feeds=feeds, clusters=True))
-        run_dot(sg.to_dot(graph))
+        texts += [sg.to_dot(grads + [second], feeds=feeds, clusters=True), sg.to_dot(graph)]
+    for program in renderers():
+        for text in texts:
+            # every label's text is drawn, and nothing else
+            drawn = svg_texts(run_dot(text, program=program))
+            assert collections.Counter(drawn) == collections.Counter(label_texts(text)), program
 
 
 def test_max_circuit_shows_the_notes_values_and_gradients():
@@ -135,11 +221,12 @@ def test_hostile_names_give_valid_dot(clusters):
         cost = sg.sin(total)
         gx = sg.grad(cost, xs[0])
         text = sg.to_dot([cost, gx], feeds={x: 0.5 for x in xs}, clusters=clusters)
-    svg = run_dot(text)
-    assert "&lt;b&gt;&amp;amp;&lt;/b&gt;" in svg  # the name comes through as text, not markup
-    assert 'say &quot;hi&quot;' in svg or 'say "hi"' in svg
-    assert "λ∂x 😀" in svg
-    assert "\\u0000" in svg  # unprintable characters drawn as escapes
+    drawn = svg_texts(run_dot(text))
+    assert "<b>&amp;</b>" in drawn  # the name comes through as text, not markup
+    for name in ['say "hi"', "back\\slash\\", "{braces}", "λ∂x 😀", "]]>", "-- <!-- x -->"]:
+        assert name in drawn
+    assert "new" in drawn and "line" in drawn
+    assert "ctl\\u0000\\u0001\\u001b\\u007f" in drawn  # unprintable characters drawn as escapes
 
 
 def test_golden_text_of_a_tiny_graph():
@@ -218,22 +305,88 @@ def test_ten_thousand_node_graph_exports_with_values():
 def test_render_png_svg_and_notebook_display(tmp_path):
     with sg.Graph():
         f, feeds = max_circuit()
+        svg = sg.render(f, feeds=feeds)
         png = sg.render(f, tmp_path / "c.png", format="png", feeds=feeds)
         drawing = sg.draw(f, feeds=feeds, gradients=True)
-    assert png.startswith(b"\x89PNG") and (tmp_path / "c.png").read_bytes() == png
-    svg = drawing._repr_svg_()
-    assert "<svg" in svg and ">&#45;8<" in svg  # Graphviz writes '-' as &#45; in SVG
+    assert (tmp_path / "c.png").read_bytes() == png
+    width, height = png_size(png)
+    assert abs(width - svg_width(svg) * 96 / 72) <= 2  # the same drawing, at 96 dpi
+    assert "-20" in svg_texts(svg) and "-8" not in svg_texts(svg)
+    assert "-8" in svg_texts(drawing._repr_svg_().encode("utf-8"))  # df/dx = 2y
+    assert repr(drawing) == f"<Drawing: {str(drawing).count(chr(10))} lines of DOT>"
     drawing.save(tmp_path / "c.gv")
     assert (tmp_path / "c.gv").read_text(encoding="utf-8") == str(drawing)
+    drawing.save(tmp_path / "c.svg")
+    assert "-8" in svg_texts((tmp_path / "c.svg").read_bytes())
 
 
-def test_missing_graphviz_is_named(monkeypatch):
-    monkeypatch.setattr("symgrad.drawing.shutil.which", lambda name: None)
+def test_real_dot_is_preferred_and_draws_pdf(tmp_path):
+    require_real_dot()
+    with sg.Graph():
+        f, feeds = max_circuit()
+        svg = sg.render(f, feeds=feeds)
+        pdf = sg.render(f, tmp_path / "c.pdf", format="pdf", feeds=feeds)
+    assert b"(graphviz-pure)" not in svg and "-20" in svg_texts(svg)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert (tmp_path / "c.pdf").read_bytes() == pdf
+
+
+def test_without_dot_graphviz_pure_draws_svg_and_png(monkeypatch, tmp_path):
+    hide_programs(monkeypatch, "dot")
+    with sg.Graph():
+        f, feeds = max_circuit()
+        svg = sg.render(f, feeds=feeds, gradients=True)
+        png = sg.render(f, format="png", feeds=feeds, gradients=True)
+        drawing = sg.draw(f, feeds=feeds, gradients=True)
+    assert b"(graphviz-pure)" in svg  # its generator comment
+    assert collections.Counter(svg_texts(svg)) == collections.Counter(label_texts(str(drawing)))
+    assert abs(png_size(png)[0] - svg_width(svg) * 96 / 72) <= 2
+    assert drawing._repr_svg_().encode("utf-8") == svg
+    assert repr(drawing) == f"<Drawing: {str(drawing).count(chr(10))} lines of DOT>"
+    drawing.save(tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes() == png
+
+
+def test_graphviz_pure_is_found_beside_python_when_its_venv_is_not_activated(monkeypatch, tmp_path):
+    # A notebook kernel started as /path/to/venv/bin/python has no venv/bin on PATH.
+    scripts = tmp_path / "venv-bin"
+    scripts.mkdir()
+    (scripts / "graphviz-pure").symlink_to(graphviz_pure())
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot, no graphviz-pure
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *a, **k: str(scripts))
+    with sg.Graph():
+        x = sg.scalar("x")
+        svg = sg.render(sg.sin(x))
+    assert b"(graphviz-pure)" in svg and "sin" in svg_texts(svg)
+
+
+def test_pdf_without_dot_names_graphviz(monkeypatch, tmp_path):
+    hide_programs(monkeypatch, "dot")
     with sg.Graph():
         f, _ = max_circuit()
-        with pytest.raises(FileNotFoundError, match="'dot'.*apt-get install graphviz"):
-            sg.render(f)
-        assert sg.draw(f)._repr_svg_() is None
+        with pytest.raises(FileNotFoundError, match=r"PDF needs Graphviz's 'dot'.*apt-get install graphviz"):
+            sg.render(f, tmp_path / "c.pdf", format="pdf")
+        with pytest.raises(FileNotFoundError, match=r"graphviz-pure draws only SVG and PNG"):
+            sg.draw(f).save(tmp_path / "c.pdf")
+    assert not (tmp_path / "c.pdf").exists()
+
+
+def test_without_dot_or_graphviz_pure_the_error_and_the_notebook_say_what_to_install(monkeypatch, tmp_path):
+    hide_programs(monkeypatch, "dot", "graphviz-pure")
+    with sg.Graph():
+        f, _ = max_circuit()
+        for format in ("svg", "png"):
+            with pytest.raises(FileNotFoundError,
+                               match=r"apt-get install graphviz.*pip install 'symgrad\[draw\]'"):
+                sg.render(f, format=format)
+        with pytest.raises(FileNotFoundError, match=r"PDF needs Graphviz's 'dot'"):
+            sg.render(f, format="pdf")
+        drawing = sg.draw(f)
+    assert drawing._repr_svg_() is None  # the notebook shows the text form instead:
+    assert repr(drawing) == (f"<Drawing: {str(drawing).count(chr(10))} lines of DOT; "
+                             "to see it, apt-get install graphviz or pip install 'symgrad[draw]'>")
+    drawing.save(tmp_path / "c.gv")  # the DOT text needs no program
+    assert (tmp_path / "c.gv").read_text(encoding="utf-8") == str(drawing)
 
 
 def test_bad_options():
@@ -241,7 +394,7 @@ def test_bad_options():
         f, feeds = max_circuit()
         with pytest.raises(ValueError, match="gradients=True needs feeds"):
             sg.to_dot(f, gradients=True)
-        with pytest.raises(ValueError, match="format"):
+        with pytest.raises(ValueError, match="format must be 'svg', 'png' or 'pdf', not 'jpeg'"):
             sg.render(f, format="jpeg")
         with pytest.raises(TypeError, match="expected nodes"):
             sg.to_dot([f, 3.0])
@@ -249,12 +402,21 @@ def test_bad_options():
 
 def test_draw_circuit_example_writes_both_drawings(tmp_path, capsys):
     draw_circuit.main(str(tmp_path))
-    circuit = (tmp_path / "circuit.svg").read_text(encoding="utf-8")
-    neuron = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
-    # Graphviz writes '-' as &#45; in SVG text: f = -20, df/dx = -8; the neuron's f = 0.7311, dx1 = -0.5898
-    assert ">&#45;20<" in circuit and ">&#45;8<" in circuit
-    assert ">0.7311<" in neuron and "&#45;0.5898" in neuron
+    circuit = svg_texts((tmp_path / "circuit.svg").read_bytes())
+    neuron = svg_texts((tmp_path / "neuron.svg").read_bytes())
+    # f = -20, df/dx = -8; the neuron's f = 0.7311, dx = [0.3932, -0.5898]
+    assert "-20" in circuit and "-8" in circuit
+    assert "0.7311" in neuron and "[0.3932, -0.5898]" in neuron
     assert "wrote" in capsys.readouterr().out
+
+
+def test_draw_circuit_example_writes_dot_text_without_a_renderer(monkeypatch, tmp_path, capsys):
+    hide_programs(monkeypatch, "dot", "graphviz-pure")
+    draw_circuit.main(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["circuit.dot", "neuron.dot"]
+    assert (tmp_path / "circuit.dot").read_text(encoding="utf-8").startswith("digraph symgrad {")
+    out = capsys.readouterr().out
+    assert "wrote" in out and "pip install 'symgrad[draw]'" in out
 
 
 def test_gradients_reach_derivative_nodes_of_a_cost_built_from_a_gradient():

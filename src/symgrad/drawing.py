@@ -1,7 +1,9 @@
 """Graphviz drawings of graphs, optionally with values and gradients on the wires.
 
-``to_dot`` writes DOT text; ``render`` runs Graphviz's ``dot`` program on it;
-``draw`` returns an object a notebook shows inline.
+``to_dot`` writes DOT text; ``render`` runs Graphviz's ``dot`` program on it
+(or, when ``dot`` is not installed, graphviz-pure, a port of Graphviz that
+``pip install 'symgrad[draw]'`` brings: SVG and PNG only); ``draw`` returns an
+object a notebook shows inline.
 
 The drawing reads left to right like the notes' circuit diagrams:
 
@@ -29,8 +31,10 @@ text.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sysconfig
 from typing import Mapping
 
 import numpy as np
@@ -141,13 +145,44 @@ def write_dot(path, outputs_or_graph, **options) -> None:
 
 
 def render(outputs_or_graph, path=None, *, format: str = "svg", **options) -> bytes:
-    """Draw with Graphviz's ``dot`` program; return the image (and write it to ``path``).
+    """Draw the graph as an image; return it (and write it to ``path``).
 
-    ``format`` is ``"svg"``, ``"png"`` or ``"pdf"``; ``options`` go to
-    :func:`to_dot`. Raises ``FileNotFoundError`` naming the program and the
-    package to install when ``dot`` is missing.
+    The drawing is made by Graphviz's ``dot`` program when it is installed,
+    else by graphviz-pure (``pip install 'symgrad[draw]'``), which draws SVG
+    and PNG but not PDF.
+
+    Parameters
+    ----------
+    outputs_or_graph : Node, list of Node or Graph
+        What to draw, as in :func:`to_dot`.
+    path : str or path-like, optional
+        Where to write the image too.
+    format : {"svg", "png", "pdf"}
+        The image format; ``"pdf"`` needs Graphviz's ``dot``.
+    **options
+        Passed to :func:`to_dot` (``feeds``, ``gradients``, ``clusters``...).
+
+    Returns
+    -------
+    bytes
+        The image.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no installed program draws ``format``; the message says what to
+        install (``apt-get install graphviz`` or ``pip install 'symgrad[draw]'``).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> with sg.Graph():
+    ...     x = sg.scalar("x")
+    ...     svg = sg.render(sg.sin(x), feeds={"x": 0.0})
+    >>> b"<svg" in svg
+    True
     """
-    image = _run_dot(to_dot(outputs_or_graph, **options), format)
+    image = _run_renderer(to_dot(outputs_or_graph, **options), format)
     if path is not None:
         with open(path, "wb") as file:
             file.write(image)
@@ -155,9 +190,10 @@ def render(outputs_or_graph, path=None, *, format: str = "svg", **options) -> by
 
 
 class Drawing:
-    """A drawing a notebook shows inline (as SVG when Graphviz is installed).
+    """A drawing a notebook shows inline (as SVG when ``dot`` or graphviz-pure is installed).
 
     ``str(drawing)`` is the DOT text; ``drawing.save("f.svg")`` renders it.
+    Without either program, its text form says what to install.
     """
 
     def __init__(self, source: str) -> None:
@@ -167,12 +203,18 @@ class Drawing:
         return self.source
 
     def __repr__(self) -> str:
-        return f"<Drawing: {self.source.count(chr(10))} lines of DOT>"
+        size = f"{self.source.count(chr(10))} lines of DOT"
+        if _which("dot") is None and _which("graphviz-pure") is None:
+            # What a notebook shows when it cannot have the SVG: say how to get it.
+            return f"<Drawing: {size}; to see it, apt-get install graphviz or pip install 'symgrad[draw]'>"
+        return f"<Drawing: {size}>"
 
     def _repr_svg_(self) -> str | None:
-        if shutil.which("dot") is None:
-            return None  # the notebook falls back to the text repr
-        return _run_dot(self.source, "svg").decode("utf-8")
+        try:
+            program = _renderer("svg")
+        except FileNotFoundError:
+            return None  # the notebook falls back to the text repr, which says what to install
+        return _run(program, self.source, "svg").decode("utf-8")
 
     def save(self, path) -> None:
         """Write SVG, PNG or PDF according to ``path``'s suffix, DOT text for ``.dot``/``.gv``."""
@@ -181,7 +223,7 @@ class Drawing:
             with open(path, "w", encoding="utf-8") as file:
                 file.write(self.source)
             return
-        image = _run_dot(self.source, suffix)
+        image = _run_renderer(self.source, suffix)
         with open(path, "wb") as file:
             file.write(image)
 
@@ -276,16 +318,47 @@ def _escape(text: str) -> str:
 
 # --- running Graphviz -------------------------------------------------------------------
 
-def _run_dot(source: str, format: str) -> bytes:
-    if format not in ("svg", "png", "pdf"):
+_FORMATS = ("svg", "png", "pdf")
+_PURE_FORMATS = ("svg", "png")  # graphviz-pure 0.2 writes no PDF
+
+
+def _which(name: str) -> str | None:
+    """``name`` on PATH, else in this Python's scripts directory.
+
+    The second place finds graphviz-pure in a virtualenv that is not
+    activated (a notebook kernel started by its full path).
+    """
+    return shutil.which(name) or shutil.which(name, path=sysconfig.get_path("scripts"))
+
+
+def _renderer(format: str) -> str:
+    """The program that draws ``format``: Graphviz's ``dot``, else graphviz-pure."""
+    if format not in _FORMATS:
         raise ValueError(f"render: format must be 'svg', 'png' or 'pdf', not {format!r}")
-    program = shutil.which("dot")
-    if program is None:
+    dot = _which("dot")
+    if dot is not None:
+        return dot
+    if format not in _PURE_FORMATS:
         raise FileNotFoundError(
-            "render: Graphviz's 'dot' program was not found on PATH; install Graphviz "
-            "(Debian/Ubuntu: apt-get install graphviz) or use sg.to_dot for the text")
+            f"render: {format.upper()} needs Graphviz's 'dot' program, which was not found "
+            "(Debian/Ubuntu: apt-get install graphviz); graphviz-pure draws only SVG and PNG")
+    pure = _which("graphviz-pure")
+    if pure is None:
+        raise FileNotFoundError(
+            "render: neither Graphviz's 'dot' program nor graphviz-pure was found; install one: "
+            "Graphviz (Debian/Ubuntu: apt-get install graphviz) or graphviz-pure "
+            "(pip install 'symgrad[draw]'), or use sg.to_dot for the text")
+    return pure
+
+
+def _run(program: str, source: str, format: str) -> bytes:
     done = subprocess.run([program, f"-T{format}"], input=source.encode("utf-8"),
                           capture_output=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"render: dot failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+        name = os.path.basename(program)
+        raise RuntimeError(f"render: {name} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     return done.stdout
+
+
+def _run_renderer(source: str, format: str) -> bytes:
+    return _run(_renderer(format), source, format)
