@@ -223,7 +223,7 @@ def test_hostile_names_give_valid_dot(clusters):
         text = sg.to_dot([cost, gx], feeds={x: 0.5 for x in xs}, clusters=clusters)
     drawn = svg_texts(run_dot(text))
     assert "<b>&amp;</b>" in drawn  # the name comes through as text, not markup
-    for name in ['say "hi"', "back\\slash\\", "{braces}", "λ∂x 😀", "]]>", "-- <!-- x -->"]:
+    for name in ['say "hi"', "back\\slash\\", "{braces}", "λ∂x 😀", "]]>", "-- <!-- x -->", "\\N \\G \\l"]:
         assert name in drawn
     assert "new" in drawn and "line" in drawn
     assert "ctl\\u0000\\u0001\\u001b\\u007f" in drawn  # unprintable characters drawn as escapes

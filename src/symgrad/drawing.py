@@ -306,7 +306,9 @@ def _edge_attributes(node: Node, values: dict, gradients: dict) -> list[str]:
     return [f"label=<{'<BR/>'.join(parts)}>"] if parts else []
 
 
-_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "<BR/>"})
+# A backslash is doubled: Graphviz expands \N, \G, \L ... even in HTML labels (after entities).
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "<BR/>",
+                              "\\": "\\\\"})
 
 
 def _escape(text: str) -> str:
