@@ -244,3 +244,15 @@ def test_a_constant_exponent_builds_the_plain_rule():
         assert "where" not in op_names(sg.jvp(x ** 3.0, x, np.ones(3)))
         g = sg.grad(sg.sum(x ** 0.0), x)  # no rule at all: zeros
         assert g.value is not None and not g.value.any()
+
+
+@pytest.mark.parametrize("how", RUNS)
+def test_exponent_derivative_of_an_integer_base_keeps_float32(how):
+    # was: DTypeError, mul cannot mix float32 and float64 (log of the int base was float64)
+    with sg.Graph():
+        y = sg.scalar("y", "float32")
+        f = sg.constant(np.array([0, 2, 3])) ** y
+        derivatives = [sg.vjp(f, y, np.ones(3, np.float32)), sg.jvp(f, y, 1.0)]
+        values = run(derivatives, {y: np.array(2.0, np.float32)}, how)
+    assert_close(values[0], 4 * np.log(2) + 9 * np.log(3), "float32")
+    assert_close(values[1], [0.0, 4 * np.log(2), 9 * np.log(3)], "float32")

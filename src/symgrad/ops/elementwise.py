@@ -69,6 +69,8 @@ def _pow_exponent_rule(d, out, x, y):
     """d(x**y)/dy = x**y log x; 0 at x = 0, its limit where x**y is 0 (y > 0)."""
     if x.value is None or np.any(x.value == 0):
         x = _zero_as_one(x)  # log 1 = 0 rather than 0·(-inf)
+    if not is_float(x.dtype):  # an integer base: its log in the result's float type
+        x = cast(x, out.dtype)
     return d * (out * log(x))
 
 
