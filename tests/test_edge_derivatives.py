@@ -256,3 +256,91 @@ def test_exponent_derivative_of_an_integer_base_keeps_float32(how):
         values = run(derivatives, {y: np.array(2.0, np.float32)}, how)
     assert_close(values[0], 4 * np.log(2) + 9 * np.log(3), "float32")
     assert_close(values[1], [0.0, 4 * np.log(2), 9 * np.log(3)], "float32")
+
+
+# --- the other ops, at the points where their rules could go wrong --------------------------------
+
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+# s = σ(x): s' = s(1-s), s'' = s(1-s)(1-2s), s''' = s(1-s)(1-6s+6s²); here with 1-s = σ(-x),
+# accurate at both ends. t = tanh x: t' = 1-t², t'' = -2t(1-t²), t''' = -2(1-t²)(1-3t²).
+SATURATING = {
+    "sigmoid": [lambda x: _sigmoid(x) * _sigmoid(-x),
+                lambda x: _sigmoid(x) * _sigmoid(-x) * (1 - 2 * _sigmoid(x)),
+                lambda x: _sigmoid(x) * _sigmoid(-x) * (1 - 6 * _sigmoid(x) * _sigmoid(-x))],
+    "softplus": [_sigmoid,
+                 lambda x: _sigmoid(x) * _sigmoid(-x),
+                 lambda x: _sigmoid(x) * _sigmoid(-x) * (1 - 2 * _sigmoid(x))],
+    "tanh": [lambda x: 1 - np.tanh(x) ** 2,
+             lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
+             lambda x: -2 * (1 - np.tanh(x) ** 2) * (1 - 3 * np.tanh(x) ** 2)],
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("how", RUNS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", sorted(SATURATING))
+def test_saturating_activations_at_large_arguments_up_to_order_3(name, mode, how, dtype):
+    # exp(-x) overflows past x = 709 (float64) or 88 (float32): no rule may compute it.
+    xs = np.array([-1e5, -1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0, 1e5], dtype)
+    with sg.Graph():
+        x = sg.vector("x", len(xs), dtype)
+        nodes = [elementwise_derivative(getattr(sg, name)(x), [x] * n, mode) for n in (1, 2, 3)]
+        values = run(nodes, {x: xs}, how)
+    for n, (value, closed_form) in enumerate(zip(values, SATURATING[name]), 1):
+        assert_close(value, closed_form(xs.astype(np.float64)), dtype, f"{name}^({n})")
+
+
+def _moments(z, v):
+    """Cumulants 1-3 of v under softmax(z): the directional derivatives of logsumexp."""
+    p = np.exp(z - np.max(z))
+    p /= p.sum()
+    k1 = p @ v
+    return p, k1, p @ (v - k1) ** 2, p @ (v - k1) ** 3
+
+
+LOGITS = {"extreme": [1e4, -1e4, 0.0, 3.0], "minus inf": [0.0, -np.inf, 1.0, 2.0],
+          "huge and equal": [1e30, 1e30, -1e30, 0.0]}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("how", RUNS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("logits", sorted(LOGITS))
+def test_logsumexp_log_softmax_and_softmax_at_extreme_logits_up_to_order_3(logits, mode, how, dtype):
+    # Along v, with κ1..κ3 the cumulants of v under p = softmax(z): logsumexp has derivatives
+    # κ1, κ2, κ3; log_softmax_i has v_i - κ1, -κ2, -κ3; softmax_i = exp(log_softmax_i) has
+    # p_i u, p_i (u² - κ2), p_i (u³ - 3 u κ2 - κ3) with u = v_i - κ1.
+    zs = np.array(LOGITS[logits], dtype)
+    vs = np.array([0.5, -1.0, 2.0, 0.25], dtype)
+    p, k1, k2, k3 = _moments(zs.astype(np.float64), vs.astype(np.float64))
+    with sg.Graph():
+        z = sg.vector("z", 4, dtype)
+        v = sg.constant(vs)
+        functions = {"logsumexp": sg.logsumexp(z), "log_softmax": sg.log_softmax(z)[2], "softmax": sg.softmax(z)[3]}
+        nodes = {name: directional_derivatives(f, z, v, 3, mode) for name, f in functions.items()}
+        values = dict(zip(nodes, np.split(np.array(run(sum(nodes.values(), []), {z: zs}, how)), 3)))
+    u3, u2 = vs[3] - k1, vs[2] - k1
+    expected = {"logsumexp": [k1, k2, k3], "log_softmax": [u2, -k2, -k3],
+                "softmax": [p[3] * u3, p[3] * (u3 ** 2 - k2), p[3] * (u3 ** 3 - 3 * u3 * k2 - k3)]}
+    for name in functions:
+        assert_close(values[name], expected[name], dtype, f"{name} at {logits} logits")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("how", RUNS)
+@pytest.mark.parametrize("mode", MODES)
+def test_max_and_min_share_ties_up_to_order_3(mode, how, dtype):
+    # At a tie the documented derivative of max along v is the mean of v over the tied
+    # elements; max is piecewise linear, so the second and third are 0.
+    zs = np.array([3.0, -1.0, 3.0, 3.0, -1.0], dtype)
+    vs = np.array([0.5, 7.0, 2.0, -1.0, 3.0], dtype)
+    with sg.Graph():
+        z = sg.vector("z", 5, dtype)
+        v = sg.constant(vs)
+        nodes = directional_derivatives(sg.max(z), z, v, 3, mode) + directional_derivatives(sg.min(z), z, v, 3, mode)
+        values = run(nodes, {z: zs}, how)
+    assert_close(values, [1.5 / 3, 0.0, 0.0, 10.0 / 2, 0.0, 0.0], dtype)
