@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import DTypeError
 from ..graph import Node, as_nodes, check_dtype, is_float
 from ..simplify import FOLD_SIZE, is_constant
-from .core import (Op, broadcast_shapes, combine_dtypes,
+from .core import (ZERO, Op, broadcast_shapes, combine_dtypes,
                    disconnected_rule, elementwise_infer, undefined_rule, zero_rule)
 
 
@@ -43,9 +43,43 @@ MUL = define_elementwise("mul", np.multiply, (lambda d, out, x, y: d * y,
                                        lambda d, out, x, y: d * x), float_only=False)
 DIV = define_elementwise("div", np.true_divide, (lambda d, out, x, y: d / y,
                                           lambda d, out, x, y: neg(d * out / y)))
-# d(x**y)/dy = x**y log x is built only when the exponent is differentiated.
-POW = define_elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
-                                    lambda d, out, x, y: d * (out * log(x))), float_only=False)
+
+
+# pow's rules, y x**(y-1) and x**y log x, meet 0·inf at x = 0 where x**y is smooth: x**0 is 1
+# for every x, and x**y is 0 for every y > 0. There the base is replaced by 1 in a rule, with a
+# `where` whose condition has no derivative, so the rule and every derivative of it are finite.
+# A constant exponent (x**2, the usual case) gets the plain rule, or none.
+
+def _pow_base_rule(d, out, x, y):
+    """d(x**y)/dx = y x**(y-1); 0 at x = 0 when y = 0 (x**0 is the constant 1)."""
+    if y.value is not None:
+        if not np.any(y.value):  # x**0 is 1
+            return ZERO
+        if np.all(y.value == 1):  # x**1 is x
+            return d
+        if np.all(y.value != 0):  # no 0·inf
+            return d * (y * pow(x, y - 1))
+    # Only where x = 0 and y = 0: elsewhere the base stays x, so derivatives in y stay exact
+    # (d/dy y x**(y-1) is 1/x at y = 0). Where y is 0, x is tested; elsewhere y, not 0, is.
+    both_zero = equal(where(equal(y, 0), x, y), 0)
+    return d * (y * pow(where(both_zero, 1, x), y - 1))
+
+
+def _pow_exponent_rule(d, out, x, y):
+    """d(x**y)/dy = x**y log x; 0 at x = 0, its limit where x**y is 0 (y > 0)."""
+    if x.value is None or np.any(x.value == 0):
+        x = _zero_as_one(x)  # log 1 = 0 rather than 0·(-inf)
+    if not is_float(x.dtype):  # an integer base: its log in the result's float type
+        x = cast(x, out.dtype)
+    return d * (out * log(x))
+
+
+def _zero_as_one(x):
+    """x with its zeros replaced by 1: no derivative flows to the replaced ones."""
+    return where(equal(x, 0), 1, x)
+
+
+POW = define_elementwise("pow", np.power, (_pow_base_rule, _pow_exponent_rule), float_only=False)
 
 
 def neg(x) -> Node:
@@ -156,7 +190,13 @@ def div(x, y) -> Node:
 
 
 def pow(x, y) -> Node:
-    """x ** y with NumPy broadcasting.
+    """x ** y with NumPy broadcasting; a float ``x ** 1`` is ``x`` itself.
+
+    At x = 0 every derivative that exists as a one-sided limit is that limit:
+    d/dx x**0 = 0, d^n/dy^n x**y = 0 for y > 0, d^n/dx^n x**k = 0 for an
+    integer 0 <= k < n. One that does not exist (d/dx x**0.5 at 0) is inf
+    or nan, or may be finite at x = 0: x**y jumps at x = y = 0, where
+    d/dy is given as 0. As for relu'(0), do not rely on those values.
 
     Examples
     --------
@@ -164,6 +204,9 @@ def pow(x, y) -> Node:
     >>> (sg.constant(3.0) ** 2).eval()
     array(9.)
     """
+    x, y = as_nodes(x, y)
+    if is_constant(y, 1) and y.dtype == x.dtype and is_float(x.dtype) and x.shape == broadcast_shapes("pow", x, y):
+        return x  # x**1 is x, exactly (NumPy computes it as a copy)
     return _apply(POW, x, y)
 
 
