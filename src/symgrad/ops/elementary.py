@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Node, zero_rule
-from ._define import elementwise, unary
+from ..ir import ZERO, Node, as_nodes, zero_rule
+from ..types import broadcast_shapes, is_float
+from ._define import elementwise, is_constant, unary
 from .arith import neg
+from .select import cast, equal, where
 
 EXP = unary("exp", np.exp, lambda d, out, x: d * out, math="math.exp({})")
 LOG = unary("log", np.log, lambda d, out, x: d / x, math="math.log({})")
@@ -46,10 +48,40 @@ ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})")
 SIGN = unary("sign", np.sign, zero_rule)
 FLOOR = unary("floor", np.floor, zero_rule)
 ROUND = unary("round", np.round, zero_rule)
-# d(x**y)/dy = x**y log x is built only when the exponent is differentiated. NumPy computes
-# x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs), and so does the scalar code.
-POW = elementwise("pow", np.power, (lambda d, out, x, y: d * (y * x ** (y - 1)),
-                                    lambda d, out, x, y: d * (out * log(x))), float_only=False,
+
+
+# pow's rules, y x**(y-1) and x**y log x, meet 0·inf at x = 0 where x**y is smooth: x**0 is 1
+# for every x, and x**y is 0 for every y > 0. There the base is replaced by 1 in a rule, with a
+# `where` whose condition has no derivative, so the rule and every derivative of it are finite.
+# A constant exponent (x**2, the usual case) gets the plain rule, or none.
+
+def _pow_base_rule(d, out, x, y):
+    """d(x**y)/dx = y x**(y-1); 0 at x = 0 when y = 0 (x**0 is the constant 1)."""
+    if y.value is not None:
+        if not np.any(y.value):  # x**0 is 1
+            return ZERO
+        if np.all(y.value == 1):  # x**1 is x
+            return d
+        if np.all(y.value != 0):  # no 0·inf
+            return d * (y * pow(x, y - 1))
+    # Only where x = 0 and y = 0: elsewhere the base stays x, so derivatives in y stay exact
+    # (d/dy y x**(y-1) is 1/x at y = 0). Where y is 0, x is tested; elsewhere y, not 0, is.
+    both_zero = equal(where(equal(y, 0), x, y), 0)
+    return d * (y * pow(where(both_zero, 1, x), y - 1))
+
+
+def _pow_exponent_rule(d, out, x, y):
+    """d(x**y)/dy = x**y log x; 0 at x = 0, its limit where x**y is 0 (y > 0)."""
+    if x.value is None or np.any(x.value == 0):
+        x = where(equal(x, 0), 1, x)  # log 1 = 0 rather than 0·(-inf); nothing flows to the replaced zeros
+    if not is_float(x.dtype):  # an integer base: its log in the result's float type
+        x = cast(x, out.dtype)
+    return d * (out * log(x))
+
+
+# NumPy computes x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs), and so
+# does the scalar code.
+POW = elementwise("pow", np.power, (_pow_base_rule, _pow_exponent_rule), float_only=False,
                   operator="{} ** {}", math="math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})")
 
 
@@ -256,7 +288,13 @@ def round(x) -> Node:
 
 
 def pow(x, y) -> Node:
-    """x ** y with NumPy broadcasting.
+    """x ** y with NumPy broadcasting; a float ``x ** 1`` is ``x`` itself.
+
+    At x = 0 every derivative that exists as a one-sided limit is that limit:
+    d/dx x**0 = 0, d^n/dy^n x**y = 0 for y > 0, d^n/dx^n x**k = 0 for an
+    integer 0 <= k < n. One that does not exist (d/dx x**0.5 at 0) is inf
+    or nan, or may be finite at x = 0: x**y jumps at x = y = 0, where
+    d/dy is given as 0. As for relu'(0), do not rely on those values.
 
     Examples
     --------
@@ -264,6 +302,10 @@ def pow(x, y) -> Node:
     >>> (sg.constant(3.0) ** 2).eval()
     array(9.)
     """
+    x, y = as_nodes(x, y)
+    if (is_constant(y, 1) and y.dtype == x.dtype and is_float(x.dtype)
+            and x.shape == broadcast_shapes("pow", [x.shape, y.shape], (x, y))):
+        return x  # x**1 is x, exactly (NumPy computes it as a copy)
     return POW(x, y)
 
 
