@@ -281,3 +281,18 @@ def test_check_finite_ignores_integer_and_bool_nodes_and_passes_finite_graphs():
 def test_non_finite_error_is_catchable_as_symgrad_and_floating_point_error():
     assert issubclass(sg.NonFiniteError, sg.Error)
     assert issubclass(sg.NonFiniteError, FloatingPointError)
+
+
+def test_cross_entropy_with_a_minus_inf_logit_is_finite_and_exact():
+    """A masked (-inf) logit is a common way to rule a class out; 0 * -inf must not make nan."""
+    z = np.array([[0.0, -np.inf, 1.0, 2.0], [-np.inf, 3.0, 0.5, 0.0]])
+    labels = np.array([0, 2])
+    logits = sg.matrix("z", 2, 4)
+    cost = sg.cross_entropy(logits, sg.constant(labels))
+    value, gradient = sg.evaluate([cost, sg.grad(cost, logits)], {logits: z})
+    finite = np.where(np.isinf(z), -1e300, z)  # the same classes, with exp(-1e300) = 0 exactly
+    shifted = finite - finite.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(value, -log_p[[0, 1], labels].mean(), rtol=1e-15)
+    expected = (np.exp(log_p) - np.eye(4)[labels]) / 2
+    np.testing.assert_allclose(gradient, expected, rtol=1e-14, atol=1e-300)

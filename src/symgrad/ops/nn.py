@@ -17,6 +17,7 @@ from ..types import compatible, float_result, is_float, normalize_axes
 from ._define import primitive
 from .elementary import exp, softplus, square
 from .reductions import mean, sum
+from .select import where
 
 
 def _log_softmax(x, axis):
@@ -129,14 +130,15 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
                              f"last class axis and one more dimension, got {logits.describe()}")
         _same_shape(labels, expected, f"integer labels {labels.describe()} need shape "
                     f"{expected}, one label per row of the logits {logits.describe()}")
-        targets = one_hot(labels, depth, logits.dtype)
-    elif is_float(labels.dtype):
-        _same_shape(labels, logits.shape, f"probability labels {labels.describe()} need the shape of "
-                    f"the logits {logits.describe()}")
-        targets = labels
-    else:
+        # The label's log-probability, selected rather than multiplied by a one-hot row: a -inf
+        # logit elsewhere in the row would make 0 * -inf = nan.
+        picked = where(one_hot(labels, depth, "bool"), log_softmax(logits, axis), 0.0)
+        return mean(-sum(picked, axis))
+    if not is_float(labels.dtype):
         raise DTypeError(f"cross_entropy: labels {labels.describe()} must be integers or floats")
-    return mean(-sum(targets * log_softmax(logits, axis), axis))
+    _same_shape(labels, logits.shape, f"probability labels {labels.describe()} need the shape of "
+                f"the logits {logits.describe()}")
+    return mean(-sum(labels * log_softmax(logits, axis), axis))
 
 
 def _same_shape(labels: Node, shape: tuple, message: str) -> None:
