@@ -24,7 +24,8 @@ from .core import (Op, broadcast_shapes, combine_dtypes,
 
 def define_elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
     """An elementwise op whose chain ``rules`` serve as both vjp and jvp."""
-    return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc, broadcasts=True)
+    return Op(name, forward, elementwise_infer(name, float_only, forward), vjp=rules, jvp=rules, doc=doc,
+              broadcasts=True)
 
 
 def _apply(op: Op, *values) -> Node:
