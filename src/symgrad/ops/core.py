@@ -34,13 +34,14 @@ pass broadcasts it up).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..errors import DTypeError, GradientError, RuleError, ShapeError
-from ..graph import Node, as_nodes, is_float, type_string
+from ..graph import Node, as_nodes, is_float
 
 
 _REGISTRY: dict[str, "Op"] = {}
@@ -172,7 +173,8 @@ def combine_dtypes(op_name: str, *nodes: Node) -> np.dtype:
 
 
 def float_result(op_name: str, node: Node) -> np.dtype:
-    """Math functions keep a float dtype and turn integers into float64."""
+    """symgrad's own float functions (logsumexp, log_softmax) keep a float dtype and
+    compute integers and bools in float64, as ``np.mean`` and scipy do."""
     if node.dtype.kind in "biu":
         return np.dtype(np.float64)
     if not is_float(node.dtype):
@@ -216,28 +218,53 @@ def describe_shapes(nodes: Sequence[Node]) -> str:
     return ", ".join(f"{n.describe()}" for n in nodes)
 
 
-def elementwise_infer(op_name: str, float_only: bool = True):
-    """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes."""
-    def infer(*nodes, **_):
+def elementwise_infer(op_name: str, float_only: bool = True, forward: Callable | None = None):
+    """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes.
+
+    With a float operand the result has that float's dtype (:func:`combine_dtypes`).
+    Without one, the result has the dtype NumPy gives ``forward`` on operands of
+    those dtypes (np.exp of int8 is float16, np.square of int8 is int8, np.negative
+    of bool is an error, raised here as a :class:`DTypeError`): the executors run
+    ``forward`` and cast its result to the static dtype, so a static dtype that
+    disagreed would silently wrap (square of int8 as float64) or lose precision
+    (exp of int8 as float64, computed in float16). Without ``forward``, a
+    ``float_only`` op gives float64 for integer and bool operands.
+    """
+    def infer(*nodes, **params):
         first = nodes[0]
         if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
             shape, dtype = first.shape, first.dtype
         else:
             shape, dtype = broadcast_shapes(op_name, *nodes), combine_dtypes(op_name, *nodes)
-        if float_only and dtype.kind != "f":
-            dtype = float_result(op_name, _Typed(dtype))
+        if dtype.kind != "f":
+            if forward is not None:
+                dtype = _numpy_dtype(op_name, forward, nodes, params)
+            elif float_only:
+                dtype = np.dtype(np.float64)
         return shape, dtype
     return infer
 
 
-class _Typed:
-    """Just enough of a node for :func:`float_result`."""
+def _numpy_dtype(op_name: str, forward: Callable, nodes: Sequence[Node], params: dict) -> np.dtype:
+    """The dtype of ``forward(*arrays, **params)`` for arrays of the nodes' dtypes, as NumPy computes it."""
+    result = _forward_dtype(forward, tuple(n.dtype for n in nodes), tuple(sorted(params.items())))
+    if isinstance(result, str):
+        raise DTypeError(f"{op_name}: NumPy does not compute {op_name} of {describe_shapes(nodes)} ({result})")
+    return result
 
-    def __init__(self, dtype):
-        self.dtype = np.dtype(dtype)
 
-    def describe(self) -> str:
-        return type_string((), self.dtype)
+@functools.lru_cache(maxsize=None)
+def _forward_dtype(forward: Callable, dtypes: tuple, params: tuple) -> "np.dtype | str":
+    """What ``forward`` gives on empty arrays of ``dtypes``: a dtype, or the TypeError's message.
+
+    Under NumPy 2's promotion rules (NEP 50) a result dtype depends on the operands'
+    dtypes only, never on their values or sizes, so empty arrays answer for all.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(forward(*(np.empty(0, d) for d in dtypes), **dict(params))).dtype
+    except TypeError as err:  # NumPy's UFuncTypeError: no loop for these dtypes
+        return str(err)
 
 
 # --- leaves: the evaluator supplies their values ------------------------------------

@@ -24,7 +24,8 @@ from .core import (ZERO, Op, broadcast_shapes, combine_dtypes,
 
 def define_elementwise(name: str, forward, rules, float_only: bool = True, doc: str = "") -> Op:
     """An elementwise op whose chain ``rules`` serve as both vjp and jvp."""
-    return Op(name, forward, elementwise_infer(name, float_only), vjp=rules, jvp=rules, doc=doc, broadcasts=True)
+    return Op(name, forward, elementwise_infer(name, float_only, forward), vjp=rules, jvp=rules, doc=doc,
+              broadcasts=True)
 
 
 def _apply(op: Op, *values) -> Node:
@@ -230,6 +231,8 @@ TANH = _unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)))
 
 def _sigmoid(x):
     # exp of a non-positive number only: no overflow at either end.
+    if x.dtype.kind != "f":  # -|x| of an integer wraps (unsigned ones, int8 -128): take np.exp's float first
+        x = x.astype(np.promote_types(x.dtype, np.float16))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
