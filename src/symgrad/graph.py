@@ -81,15 +81,16 @@ class Origin:
     kind: str
 
 
-class Node:
-    """One value in a graph. Build nodes with symgrad's functions, never directly."""
+_NODE_FIELDS = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value")
 
-    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value", "__weakref__")
-    # NumPy must defer to our reflected operators: without this, `array * node`
-    # silently builds an object array of nodes and `array @ node` fails.
-    __array_ufunc__ = None
 
-    def __init__(self, graph, id, op, inputs, params, shape, dtype, name=None, value=None):
+class _NodeFields:
+    """A node's storage, filled once by :meth:`Graph.apply` and then frozen by
+    becoming a :class:`Node` (same slots, but assignment raises)."""
+
+    __slots__ = _NODE_FIELDS + ("__weakref__",)
+
+    def __init__(self, graph, id, op, inputs, params, shape, dtype, name, value):
         self.graph = graph
         self.id = id
         self.op = op
@@ -99,6 +100,52 @@ class Node:
         self.dtype = dtype
         self.name = name
         self.value = value  # only constants hold a value
+        # Switching the class last freezes the node. Plain slot stores then one
+        # class switch cost ~50 ns; nine object.__setattr__ calls cost ~800 ns
+        # per node, on the path every node of every graph takes.
+        self.__class__ = Node
+
+
+class Node(_NodeFields):
+    """One value in a graph. Build nodes with symgrad's functions, never directly.
+
+    A node is immutable: its attributes (``graph``, ``id``, ``op``,
+    ``inputs``, ``params``, ``shape``, ``dtype``, ``name``, ``value``) cannot
+    be assigned or deleted, since hash-consing shares one node between every
+    expression that builds it.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 3)
+    >>> try:
+    ...     x.shape = (5,)
+    ... except AttributeError as err:
+    ...     print(err)
+    cannot set .shape of placeholder 'x' f64[3]: nodes are immutable; build a new node instead
+    """
+
+    __slots__ = ()
+    # NumPy must defer to our reflected operators: without this, `array * node`
+    # silently builds an object array of nodes and `array @ node` fails.
+    __array_ufunc__ = None
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("nodes are made by symgrad's functions (sg.placeholder, sg.constant, "
+                        "operators, ...), never by calling sg.Node directly")
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(
+            f"cannot set .{name} of {self.describe()}: nodes are immutable; build a new node instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete .{name} of {self.describe()}: nodes are immutable")
+
+    def __copy__(self) -> "Node":
+        return self  # immutable, like a tuple: a copy is the node itself
+
+    def __deepcopy__(self, memo) -> "Node":
+        return self
 
     # --- description -----------------------------------------------------
     @property
@@ -247,7 +294,7 @@ class Graph:
             if folded is not None:
                 self._by_key[key] = folded
                 return folded
-        node = Node(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
+        node = _NodeFields(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
         self.nodes.append(node)
         self._by_key[key] = node
         if self._making is not None:
