@@ -404,7 +404,18 @@ def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node
     """Turn ``value`` into a node of ``graph``.
 
     Nodes pass through. Python numbers (and lists of them) are weakly typed:
-    next to a float node they take its dtype. NumPy values keep their own dtype.
+    next to a float node they take its dtype, next to an integer node its
+    width when they fit. Python bools stay bool, as in NumPy: ``x + True`` is
+    ``x + 1`` in x's dtype through the op's own promotion, and
+    ``sg.where(True, a, b)`` gets a bool condition. NumPy values keep their
+    own dtype.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 2, dtype="float32")
+    >>> (x * 2).type, (x + True).type, sg.where(True, x, 0.0).type
+    ('f32[2]', 'f32[2]', 'f32[2]')
     """
     if isinstance(value, Node):
         return value
@@ -424,9 +435,11 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
     array = np.asarray(value)
     if array.dtype == object:
         raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
-    if like is not None and is_float(like.dtype) and array.dtype.kind in "biuf":
+    if array.dtype.kind == "b":  # a bool is not a weak number: where(True, a, b) needs its bool
+        return graph.constant(array)
+    if like is not None and is_float(like.dtype) and array.dtype.kind in "iuf":
         return graph.constant(array.astype(like.dtype))
-    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "biu" and np.array_equal(
+    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "iu" and np.array_equal(
             array.astype(like.dtype), array):  # an int that fits keeps the int width, as in NumPy
         return graph.constant(array.astype(like.dtype))
     if array.dtype.kind == "f":
@@ -448,7 +461,13 @@ def as_nodes(*values) -> tuple[Node, ...]:
         graph = get_default_graph()
         return tuple(as_node(v, graph) for v in values)
     graph = nodes[0].graph
-    like = next((n for n in nodes if is_float(n.dtype)), nodes[0])
+    like = nodes[0]  # a float neighbour types Python numbers, else an integer one
+    for node in nodes:
+        if is_float(node.dtype):
+            like = node
+            break
+        if node.dtype.kind in "iu" and like.dtype.kind not in "iu":
+            like = node
     return tuple(as_node(v, graph, like) for v in values)
 
 
