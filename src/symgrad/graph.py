@@ -18,6 +18,7 @@ their dtype, and an op never mixes float32 with float64 silently.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
@@ -168,6 +169,63 @@ class Node(_NodeFields):
         raise TypeError(
             f"the truth value of symbolic {self.describe()} is unknown until it is "
             "evaluated; use sg.where for a symbolic choice")
+
+    # --- the sequence protocol, over axis 0 as in NumPy -----------------------
+    @property
+    def size(self) -> int | None:
+        """The number of elements, or ``None`` when a dimension is known only at run time.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> sg.matrix("a", 2, 3).size, sg.scalar("s").size, sg.matrix("b", None, 3).size is None
+        (6, 1, True)
+        """
+        if None in self.shape:
+            return None
+        return math.prod(self.shape)
+
+    def _length(self, what: str) -> int:
+        if not self.shape:
+            raise TypeError(f"{what} of unsized object: {self.describe()} is 0-d")
+        if self.shape[0] is None:
+            raise TypeError(f"{what} of {self.describe()}: its first dimension is known only at run time")
+        return self.shape[0]
+
+    def __len__(self) -> int:
+        """The length of axis 0; a ``TypeError`` for a 0-d node or a run-time first dimension.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> len(sg.matrix("a", 2, 3))
+        2
+        """
+        return self._length("len()")
+
+    def __iter__(self) -> Iterator["Node"]:
+        """``x[0]``, ``x[1]``, ... along axis 0, so ``a, b = x`` and ``list(x)`` work.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> first, second = sg.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> second.eval()
+        array([3., 4.])
+        """
+        length = self._length("iteration")  # checked now, not at the first next()
+        return (self[i] for i in range(length))
+
+    def __contains__(self, item):
+        # Without this, `v in x` would iterate and compare by identity: always False.
+        raise TypeError(f"`in` on symbolic {self.describe()} is unknown until it is evaluated; "
+                        "evaluate the node first, or use sg.equal for a symbolic comparison")
+
+    def __array__(self, dtype=None, copy=None):
+        # Without this, NumPy would take a node for a sequence (it has len and
+        # indexing) and build an object array of element nodes.
+        raise TypeError(f"symbolic {self.describe()} has no NumPy value until it is evaluated; "
+                        "use node.eval(feeds) or sg.evaluate")
 
     # --- evaluation --------------------------------------------------------
     def eval(self, feeds: dict | None = None) -> np.ndarray:
