@@ -17,7 +17,7 @@ from .check import GradCheck, check_grad
 from .derivatives import hessian, hvp, jacobian
 from .drawing import Drawing, draw, render, to_dot, write_dot
 from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
-                     NonFiniteError, RuleError, ShapeError)
+                     IndexingError, NonFiniteError, RuleError, ShapeError)
 from .evaluate import Function, evaluate, function
 from .graph import (Graph, Node, Origin, ancestors, constant, get_default_graph, matrix, placeholder,
                     reset_default_graph, scalar, vector)
