@@ -9,6 +9,7 @@ working.
     Error
     ├── GraphError      nodes of two graphs, a placeholder name reused (ValueError)
     ├── ShapeError      shapes, axes, indices that do not fit an op; a bad reshape (ValueError)
+    │   └── IndexingError   an index out of range, too many indices (also IndexError, as in NumPy)
     ├── DTypeError      dtypes that do not fit an op; mixed float widths; unknown dtypes (TypeError)
     ├── FeedError       a missing, unknown, ill-shaped or ill-typed feed; wrong arity (ValueError)
     ├── GradientError   disconnected or undefined gradients, non-scalar cost, integer
@@ -50,6 +51,13 @@ class GraphError(Error, ValueError):
 
 class ShapeError(Error, ValueError):
     """An op was given operands whose shapes it cannot accept."""
+
+
+class IndexingError(ShapeError, IndexError):
+    """An index does not fit the node it indexes: out of range, or too many indices.
+
+    It is also an ``IndexError``, as NumPy raises, so ``except IndexError`` works.
+    """
 
 
 class DTypeError(Error, TypeError):

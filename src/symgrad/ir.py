@@ -26,6 +26,7 @@ is the bottom of the package and imports nothing above it.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -233,15 +234,16 @@ class Origin:
         return f"{self.kind}, pass {self.order}, from %{self.primal.id} {self.primal.op.name}"
 
 
-class Node:
-    """One value in a graph. Build nodes with symgrad's functions, never directly."""
+_NODE_FIELDS = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value")
 
-    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "name", "value", "__weakref__")
-    # NumPy must defer to our reflected operators: without this, `array * node`
-    # silently builds an object array of nodes and `array @ node` fails.
-    __array_ufunc__ = None
 
-    def __init__(self, graph, id, op, inputs, params, shape, dtype, name=None, value=None):
+class _NodeFields:
+    """A node's storage, filled once by :meth:`Graph.apply` and then frozen by
+    becoming a :class:`Node` (same slots, but assignment raises)."""
+
+    __slots__ = _NODE_FIELDS + ("__weakref__",)
+
+    def __init__(self, graph, id, op, inputs, params, shape, dtype, name, value):
         self.graph = graph
         self.id = id
         self.op = op
@@ -251,6 +253,52 @@ class Node:
         self.dtype = dtype
         self.name = name
         self.value = value  # only constants hold a value
+        # Switching the class last freezes the node. Plain slot stores then one
+        # class switch cost ~50 ns; nine object.__setattr__ calls cost ~800 ns
+        # per node, on the path every node of every graph takes.
+        self.__class__ = Node
+
+
+class Node(_NodeFields):
+    """One value in a graph. Build nodes with symgrad's functions, never directly.
+
+    A node is immutable: its attributes (``graph``, ``id``, ``op``,
+    ``inputs``, ``params``, ``shape``, ``dtype``, ``name``, ``value``) cannot
+    be assigned or deleted, since hash-consing shares one node between every
+    expression that builds it.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 3)
+    >>> try:
+    ...     x.shape = (5,)
+    ... except AttributeError as err:
+    ...     print(err)
+    cannot set .shape of placeholder 'x' f64[3]: nodes are immutable; build a new node instead
+    """
+
+    __slots__ = ()
+    # NumPy must defer to our reflected operators: without this, `array * node`
+    # silently builds an object array of nodes and `array @ node` fails.
+    __array_ufunc__ = None
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("nodes are made by symgrad's functions (sg.placeholder, sg.constant, "
+                        "operators, ...), never by calling sg.Node directly")
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(
+            f"cannot set .{name} of {self.describe()}: nodes are immutable; build a new node instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete .{name} of {self.describe()}: nodes are immutable")
+
+    def __copy__(self) -> "Node":
+        return self  # immutable, like a tuple: a copy is the node itself
+
+    def __deepcopy__(self, memo) -> "Node":
+        return self
 
     @property
     def ndim(self) -> int:
@@ -272,6 +320,63 @@ class Node:
         raise TypeError(
             f"the truth value of symbolic {self.describe()} is unknown until it is "
             "evaluated; use sg.where for a symbolic choice")
+
+    # --- the sequence protocol, over axis 0 as in NumPy -----------------------
+    @property
+    def size(self) -> int | None:
+        """The number of elements, or ``None`` when a dimension is known only at run time.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> sg.matrix("a", 2, 3).size, sg.scalar("s").size, sg.matrix("b", None, 3).size is None
+        (6, 1, True)
+        """
+        if None in self.shape:
+            return None
+        return math.prod(self.shape)
+
+    def _length(self, what: str) -> int:
+        if not self.shape:
+            raise TypeError(f"{what} of unsized object: {self.describe()} is 0-d")
+        if self.shape[0] is None:
+            raise TypeError(f"{what} of {self.describe()}: its first dimension is known only at run time")
+        return self.shape[0]
+
+    def __len__(self) -> int:
+        """The length of axis 0; a ``TypeError`` for a 0-d node or a run-time first dimension.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> len(sg.matrix("a", 2, 3))
+        2
+        """
+        return self._length("len()")
+
+    def __iter__(self) -> Iterator["Node"]:
+        """``x[0]``, ``x[1]``, ... along axis 0, so ``a, b = x`` and ``list(x)`` work.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> first, second = sg.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> second.eval()
+        array([3., 4.])
+        """
+        length = self._length("iteration")  # checked now, not at the first next()
+        return (self[i] for i in range(length))
+
+    def __contains__(self, item):
+        # Without this, `v in x` would iterate and compare by identity: always False.
+        raise TypeError(f"`in` on symbolic {self.describe()} is unknown until it is evaluated; "
+                        "evaluate the node first, or use sg.equal for a symbolic comparison")
+
+    def __array__(self, dtype=None, copy=None):
+        # Without this, NumPy would take a node for a sequence (it has len and
+        # indexing) and build an object array of element nodes.
+        raise TypeError(f"symbolic {self.describe()} has no NumPy value until it is evaluated; "
+                        "use node.eval(feeds) or sg.evaluate")
 
     # == and != keep their identity meaning so nodes can be dict keys;
     # use sg.equal / sg.not_equal for the elementwise comparison.
@@ -370,7 +475,7 @@ class Graph:
             if rewritten is not None:
                 self._by_key[key] = rewritten
                 return rewritten
-        node = Node(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
+        node = _NodeFields(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
         self.nodes.append(node)
         self._by_key[key] = node
         if self._recording is not None:
@@ -517,7 +622,18 @@ def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node
     """Turn ``value`` into a node of ``graph``.
 
     Nodes pass through. Python numbers (and lists of them) are weakly typed:
-    next to a float node they take its dtype. NumPy values keep their own dtype.
+    next to a float node they take its dtype, next to an integer node its
+    width when they fit. Python bools stay bool, as in NumPy: ``x + True`` is
+    ``x + 1`` in x's dtype through the op's own promotion, and
+    ``sg.where(True, a, b)`` gets a bool condition. NumPy values keep their
+    own dtype.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 2, dtype="float32")
+    >>> (x * 2).type, (x + True).type, sg.where(True, x, 0.0).type
+    ('f32[2]', 'f32[2]', 'f32[2]')
     """
     if isinstance(value, Node):
         return value
@@ -537,9 +653,11 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
     array = np.asarray(value)
     if array.dtype == object:
         raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
-    if like is not None and is_float(like.dtype) and array.dtype.kind in "biuf":
+    if array.dtype.kind == "b":  # a bool is not a weak number: where(True, a, b) needs its bool
+        return graph.constant(array)
+    if like is not None and is_float(like.dtype) and array.dtype.kind in "iuf":
         return graph.constant(array.astype(like.dtype))
-    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "biu" and np.array_equal(
+    if like is not None and like.dtype.kind in "iu" and array.dtype.kind in "iu" and np.array_equal(
             array.astype(like.dtype), array):  # an int that fits keeps the int width, as in NumPy
         return graph.constant(array.astype(like.dtype))
     if array.dtype.kind == "f":
@@ -561,7 +679,13 @@ def as_nodes(*values) -> tuple[Node, ...]:
         graph = get_default_graph()
         return tuple(as_node(v, graph) for v in values)
     graph = nodes[0].graph
-    like = next((n for n in nodes if is_float(n.dtype)), nodes[0])
+    like = nodes[0]  # a float neighbour types Python numbers, else an integer one
+    for node in nodes:
+        if is_float(node.dtype):
+            like = node
+            break
+        if node.dtype.kind in "iu" and like.dtype.kind not in "iu":
+            like = node
     return tuple(as_node(v, graph, like) for v in values)
 
 

@@ -117,7 +117,8 @@ def combine_dtypes(op_name: str, dtypes: Sequence[np.dtype], labels: Sequence) -
 
 
 def float_result(op_name: str, dtype: np.dtype, what) -> np.dtype:
-    """Math functions keep a float dtype and turn integers and bools into float64."""
+    """symgrad's own float functions (logsumexp, log_softmax) keep a float dtype and
+    compute integers and bools in float64, as ``np.mean`` and scipy do."""
     if dtype.kind in "biu":
         return np.dtype(np.float64)
     if not is_float(dtype):

@@ -22,12 +22,14 @@ array(12.)
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
 
+from ..errors import DTypeError
 from ..ir import Node, Op
-from ..types import broadcast_shapes, combine_dtypes, float_result
+from ..types import broadcast_shapes, combine_dtypes
 
 # A constant this small is compared element by element; a larger one is not worth the time.
 SMALL = 1
@@ -38,28 +40,64 @@ def primitive(name: str, forward: Callable, infer: Callable, **facts) -> Op:
     return Op(name, forward, infer, pure=True, **facts)
 
 
-def elementwise_infer(op_name: str, float_only: bool = True) -> Callable:
-    """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes."""
-    def infer(*nodes, **_):
+def elementwise_infer(op_name: str, float_only: bool = True, forward: Callable | None = None) -> Callable:
+    """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes.
+
+    With a float operand the result has that float's dtype (``combine_dtypes``).
+    Without one, the result has the dtype NumPy gives ``forward`` on operands of
+    those dtypes (np.exp of int8 is float16, np.square of int8 is int8, np.negative
+    of bool is an error, raised here as a :class:`DTypeError`): the executors run
+    ``forward`` and cast its result to the static dtype, so a static dtype that
+    disagreed would silently wrap (square of int8 as float64) or lose precision
+    (exp of int8 as float64, computed in float16). Without ``forward``, a
+    ``float_only`` op gives float64 for integer and bool operands.
+    """
+    def infer(*nodes, **params):
         first = nodes[0]
         if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
             shape, dtype = first.shape, first.dtype
         else:
             shape = broadcast_shapes(op_name, [n.shape for n in nodes], nodes)
             dtype = combine_dtypes(op_name, [n.dtype for n in nodes], nodes)
-        if float_only and dtype.kind != "f":
-            dtype = float_result(op_name, dtype, nodes[0])
+        if dtype.kind != "f":
+            if forward is not None:
+                dtype = _numpy_dtype(op_name, forward, nodes, params)
+            elif float_only:
+                dtype = np.dtype(np.float64)
         return shape, dtype
     return infer
+
+
+def _numpy_dtype(op_name: str, forward: Callable, nodes, params: dict) -> np.dtype:
+    """The dtype of ``forward(*arrays, **params)`` for arrays of the nodes' dtypes, as NumPy computes it."""
+    result = _forward_dtype(forward, tuple(n.dtype for n in nodes), tuple(sorted(params.items())))
+    if isinstance(result, str):
+        described = ", ".join(n.describe() for n in nodes)
+        raise DTypeError(f"{op_name}: NumPy does not compute {op_name} of {described} ({result})")
+    return result
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_dtype(forward: Callable, dtypes: tuple, params: tuple) -> "np.dtype | str":
+    """What ``forward`` gives on empty arrays of ``dtypes``: a dtype, or the TypeError's message.
+
+    Under NumPy 2's promotion rules (NEP 50) a result dtype depends on the operands'
+    dtypes only, never on their values or sizes, so empty arrays answer for all.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(forward(*(np.empty(0, d) for d in dtypes), **dict(params))).dtype
+    except TypeError as err:  # NumPy's UFuncTypeError: no loop for these dtypes
+        return str(err)
 
 
 def elementwise(name: str, forward: Callable, chain: tuple, float_only: bool = True, **facts) -> Op:
     """An elementwise op whose ``chain`` rules (one per input) serve as both vjp and jvp.
 
-    ``float_only``: integer and bool operands give a float64 result (math
-    functions), rather than NumPy's integer arithmetic.
+    ``float_only``: see :func:`elementwise_infer` (it matters only for a
+    forward NumPy cannot run on empty arrays).
     """
-    return primitive(name, forward, elementwise_infer(name, float_only), vjp=chain, jvp=chain,
+    return primitive(name, forward, elementwise_infer(name, float_only, forward), vjp=chain, jvp=chain,
                      broadcasts=True, **facts)
 
 

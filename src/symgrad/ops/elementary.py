@@ -33,6 +33,8 @@ TANH = unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)), math="mat
 
 def _sigmoid(x):
     # exp of a non-positive number only: no overflow at either end.
+    if x.dtype.kind != "f":  # -|x| of an integer wraps (unsigned ones, int8 -128): take np.exp's float first
+        x = x.astype(np.promote_types(x.dtype, np.float16))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 

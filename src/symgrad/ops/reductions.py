@@ -4,6 +4,11 @@ Reverse rules broadcast the cotangent back over the reduced axes; forward
 rules reduce the tangent. ``max`` and ``min`` share the gradient equally among
 tied elements, so it stays a subgradient and sums to the incoming cotangent.
 ``logsumexp`` is a primitive because the notes ask for its stable form.
+
+Result dtypes are NumPy's, since both executors cast a result to its node's
+static dtype: a sum of bools counts them and narrower integers sum in int64
+(``np.sum``), a mean of integers is float64 (``np.mean``), max and min keep
+the dtype, argmax gives the platform integer.
 """
 
 from __future__ import annotations
@@ -12,20 +17,49 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, undefined_rule
-from ..types import float_result, normalize_axes, reduced_shape, require_float
+from ..types import float_result, is_float, normalize_axes, reduced_shape, require_float
 from ._define import primitive
 from .elementary import SQUARE, exp
-from .select import equal, stop_gradient, where
+from .select import cast, equal, stop_gradient, where
 from .shape import broadcast_like, getitem, zeros_like
 
 
-def _reduction_infer(name, float_only=False):
+_INT, _UINT = np.dtype(np.int_), np.dtype(np.uint)  # NumPy's default (platform) integers
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of ``np.sum`` over ``dtype``: bools and narrower integers add up in the
+    platform integer (a sum of bools counts them; int8 [100, 100, 100] sums to 300),
+    narrower unsigned ones in the platform unsigned integer; floats keep their dtype."""
+    if dtype.kind == "b" or (dtype.kind == "i" and dtype.itemsize < _INT.itemsize):
+        return _INT
+    if dtype.kind == "u" and dtype.itemsize < _UINT.itemsize:
+        return _UINT
+    return dtype
+
+
+def _mean_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype ``np.mean`` adds up in: float64 for bools and integers (no wrap-around),
+    float32 for float16 (no overflow past 65504); the mean of float16 is then rounded back."""
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def _reduction_infer(name, result_dtype, empty_ok=False):
+    """Shape/dtype rule of a reduction; ``result_dtype(name, x)`` is NumPy's result dtype.
+
+    Only a reduction with an identity (a sum) may reduce an empty axis, as in NumPy.
+    """
     def infer(x, axis, keepdims):
-        dtype = float_result(name, x.dtype, x) if float_only else x.dtype
-        if name in ("max", "min") and any(x.shape[a] == 0 for a in axis):
+        if not empty_ok and any(x.shape[a] == 0 for a in axis):
             raise ShapeError(f"{name}: cannot reduce the empty axis of {x.describe()}")
-        return reduced_shape(x.shape, axis, keepdims), dtype
+        return reduced_shape(x.shape, axis, keepdims), result_dtype(name, x)
     return infer
+
+
+def _same_dtype(name, x):
+    return x.dtype
 
 
 def _keep(d: Node, out: Node) -> Node:
@@ -48,7 +82,8 @@ def _reduce(op: Op, x, axis, keepdims) -> Node:
     return x.graph.apply(op, (x,), {"axis": axes, "keepdims": bool(keepdims)})
 
 
-SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims), _reduction_infer("sum"),
+SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims),
+                _reduction_infer("sum", lambda name, x: _sum_dtype(x.dtype), empty_ok=True),
                 vjp=(_spread,),
                 jvp=(lambda x_dot, out, x: sum(x_dot, out.params.axis, out.params.keepdims),),
                 numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
@@ -61,14 +96,18 @@ def _share(out, x):
     return hit / sum(hit, out.params.axis, keepdims=True)
 
 
-MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), _reduction_infer("max"),
+MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims),
+                _reduction_infer("max", _same_dtype),
                 vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _share(out, x),),
                 jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),))
-MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), _reduction_infer("min"),
+MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
+                _reduction_infer("min", _same_dtype),
                 vjp=MAX.vjp, jvp=MAX.jvp)
 
 
 def _logsumexp(x, axis, keepdims):
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)  # the static rule: integers and bools reduce in float64
     peak = np.max(x, axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)  # all -inf rows give -inf, not nan
     with np.errstate(divide="ignore"):
@@ -89,7 +128,8 @@ def _softmax_of(out, x):
     return e / sum(e, axes, keepdims=True)
 
 
-LOGSUMEXP = primitive("logsumexp", _logsumexp, _reduction_infer("logsumexp", float_only=True),
+LOGSUMEXP = primitive("logsumexp", _logsumexp,
+                      _reduction_infer("logsumexp", lambda name, x: float_result(name, x.dtype, x)),
                       vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),
                       jvp=(lambda x_dot, out, x: sum(x_dot * _softmax_of(out, x), out.params.axis,
                                                      out.params.keepdims),))
@@ -111,20 +151,24 @@ SUM_SQUARES = primitive("sum_squares", lambda x: np.vdot(x, x), _sum_squares_inf
 def sum(x, axis=None, keepdims: bool = False) -> Node:
     """Sum over ``axis`` (an int, a tuple, or None for every axis).
 
-    A float64 ``sum(square(x))`` over every axis is one ``sum_squares`` op.
+    The result dtype is ``np.sum``'s: the sum of bools counts them, and
+    narrower integers add up in int64 (uint64 when unsigned), so they do not
+    wrap. A float64 ``sum(square(x))`` over every axis is one ``sum_squares`` op.
 
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.sum(sg.constant([[1.0, 2.0], [3.0, 4.0]]), axis=0).eval()
     array([4., 6.])
+    >>> sg.sum(sg.constant([True, True, False])).eval()
+    array(2)
     >>> sg.sum(sg.square(sg.vector("w", 3))).op.name
     'sum_squares'
     """
     (x,) = as_nodes(x)
     axes = normalize_axes("sum", x.shape, axis, x)
     if axis is not None and not axes and not keepdims:
-        return x
+        return cast(x, _sum_dtype(x.dtype))  # a sum over no axis still has np.sum's dtype
     if (x.op is SQUARE and x.ndim and len(axes) == x.ndim and not keepdims
             and x.dtype == np.float64 and x.inputs[0].dtype == np.float64):
         return x.graph.apply(SUM_SQUARES, x.inputs)
@@ -134,20 +178,29 @@ def sum(x, axis=None, keepdims: bool = False) -> Node:
 def mean(x, axis=None, keepdims: bool = False) -> Node:
     """Mean over ``axis``: a sum divided by the count (a run-time count for run-time dims).
 
+    The result dtype is ``np.mean``'s: float64 for bools and integers (the
+    mean of a bool mask is the fraction of True), the input's float dtype
+    otherwise. As NumPy, integers add up in float64 and float16 in float32.
+
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.mean(sg.constant([1.0, 2.0, 6.0])).eval()
     array(3.)
+    >>> sg.mean(sg.constant([True, True, True, False])).eval()
+    array(0.75)
     """
     (x,) = as_nodes(x)
     axes = normalize_axes("mean", x.shape, axis, x)
-    total = sum(x, axes, keepdims)
+    terms = cast(x, _mean_dtype(x.dtype))
+    total = sum(terms, axes, keepdims)
     sizes = [x.shape[a] for a in axes]
     if None not in sizes:
-        return total / float(np.prod(sizes, dtype=np.float64))
-    count = sum(zeros_like(x) + 1.0, axes, keepdims)  # counted at run time; carries no derivative
-    return total / count
+        average = total / float(np.prod(sizes, dtype=np.float64))
+    else:
+        count = sum(zeros_like(terms) + 1.0, axes, keepdims)  # counted at run time; carries no derivative
+        average = total / count
+    return cast(average, x.dtype) if is_float(x.dtype) else average
 
 
 def max(x, axis=None, keepdims: bool = False) -> Node:
@@ -190,7 +243,9 @@ def _arg_infer(name):
     def infer(x, axis):
         if not -x.ndim <= axis < x.ndim:
             raise ShapeError(f"{name}: axis {axis} is out of range for {x.describe()}")
-        return tuple(d for i, d in enumerate(x.shape) if i != axis % x.ndim), np.dtype(np.int64)
+        if x.shape[axis] == 0:
+            raise ShapeError(f"{name}: cannot reduce the empty axis {axis} of {x.describe()}")
+        return tuple(d for i, d in enumerate(x.shape) if i != axis % x.ndim), np.dtype(np.intp)
     return infer
 
 

@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import broadcast_shapes, combine_dtypes
@@ -242,23 +242,52 @@ def _index_tuple(spec, arrays) -> tuple:
     return tuple(out)
 
 
-def _dummy(node: Node, fill: int) -> np.ndarray:
+def _dummy(node: Node, fill: int, keep_value: bool = True) -> np.ndarray:
     """A zero-stride stand-in with run-time dimensions replaced by ``fill``."""
-    if node.op is CONSTANT:
+    if keep_value and node.op is CONSTANT:
         return node.value
     shape = tuple(fill if d is None else d for d in node.shape)
     return as_strided(np.zeros(1, np.uint8), shape, (0,) * len(shape))
 
 
+def _loosen_runtime_items(x: Node, spec: tuple) -> tuple[tuple, set]:
+    """``spec`` with the items that land on run-time axes made valid for any size.
+
+    Their bounds can only be checked at run time, and a slice of a run-time axis
+    has a run-time length however it is bounded (``x[:50]`` is ``min(50, n)``
+    long). Returns the loosened spec and the positions of the index arrays that
+    land on run-time axes (their values must not be checked either).
+    """
+    consumed = sum(item[0] in ("int", "slice", "array") for item in spec)
+    loose_spec, loose_arrays, axis = [], set(), 0
+    for item in spec:
+        kind = item[0]
+        if kind == "ellipsis":
+            axis += max(len(x.shape) - consumed, 0)
+        elif kind != "newaxis":
+            if axis < len(x.shape) and x.shape[axis] is None:
+                if kind == "int":
+                    item = ("int", 0)
+                elif kind == "slice":
+                    item = ("slice", None, None, None)
+                else:
+                    loose_arrays.add(item[1])
+            axis += 1
+        loose_spec.append(item)
+    return tuple(loose_spec), loose_arrays
+
+
 def _getitem_infer(x, *arrays, spec):
     # Index stand-ins twice, with two different sizes for the run-time
     # dimensions: dimensions that differ between the two are run-time ones.
+    loose_spec, loose_arrays = _loosen_runtime_items(x, spec)
     shapes = []
     for fill in (97, 101):
+        stand_ins = [_dummy(a, fill, keep_value=k not in loose_arrays) for k, a in enumerate(arrays)]
         try:
-            result = _dummy(x, fill)[_index_tuple(spec, [_dummy(a, fill) for a in arrays])]
-        except IndexError as err:
-            raise ShapeError(f"getitem: bad index for {x.describe()}: {err}") from None
+            result = _dummy(x, fill)[_index_tuple(loose_spec, stand_ins)]
+        except IndexError as err:  # NumPy's IndexError, also an IndexError for the caller
+            raise IndexingError(f"getitem: bad index for {x.describe()}: {err}") from None
         shapes.append(np.shape(result))
     return tuple(a if a == b else None for a, b in zip(*shapes)), x.dtype
 
