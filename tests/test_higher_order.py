@@ -11,7 +11,7 @@ import pytest
 
 import symgrad as sg
 from finite_differences import fd_jacobian
-from test_simplify import tanh_derivative
+from helpers import tanh_derivative
 
 
 def _sig(x):

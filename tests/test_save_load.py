@@ -1,6 +1,11 @@
-"""save/load node for node: every op, derivative passes and exact parameters; fuzzed files raise FormatError only."""
+"""sg.save / sg.load: every op round-trips node for node, derivatives and exact parameters included;
+broken, fuzzed and hostile files raise FormatError and nothing else."""
 
+import builtins
 import json
+import math
+import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,10 +13,10 @@ import pytest
 import symgrad as sg
 from finite_differences import fd_jacobian
 from symgrad.errors import FormatError
-from symgrad.ops import BUILTIN_OPS as BUILTINS
-from symgrad.serialize import decode_param, encode_param, from_json, saved_nodes, to_json
+from symgrad.ops import BUILTIN_OPS
+from symgrad.serialize import FORMAT, VERSION, decode_param, encode_param, from_json, saved_nodes, to_json
 
-BUILTIN_OPS = {op.name for op in BUILTINS}
+BUILTIN_OP_NAMES = {op.name for op in BUILTIN_OPS}
 
 FEEDS = {
     "x": np.array([0.3, -1.2, 2.5]),
@@ -19,12 +24,19 @@ FEEDS = {
     "i": np.array([2, 0, 2]),
     "labels": np.array([1, 0]),
     "v": np.array([0.7, -0.1, 1.3]),
-    "M": np.array([[0.2, -0.4], [1.1, 0.6]]),
+    "M": np.array([[0.2, -0.4, 0.9], [1.1, 0.6, -1.5]]),
+    "X": np.array([[0.9, -0.35, 1.6], [-1.3, 0.45, 0.1]]),  # no ties, none equal to x's entries
 }
 
 
 def every_op_graph():
-    """A cost using every public op, its gradients (which add the adjoint-only ops), an HVP and JVPs."""
+    """Named outputs that between them use every built-in op (``symgrad.ops.BUILTIN_OPS``).
+
+    A cost over a vector, its gradients (which add the ops only derivatives use), a
+    Hessian-vector product and JVPs; run-time dimensions, whose adjoints need the ``*_like``
+    ops; a matrix cost mixing the matrix with the vector (broadcasting, axes, keepdims); and
+    a non-differentiable output of comparisons, argmax, argmin and one_hot.
+    """
     x, A = sg.vector("x", 3), sg.matrix("A", 2, 3)
     i, labels = sg.vector("i", 3, dtype="int64"), sg.vector("labels", 2, dtype="int64")
     pos = sg.exp(x) + 1.0
@@ -45,15 +57,33 @@ def every_op_graph():
     cost = (sg.sum(scores) + sg.mean(logits) + sg.max(A, axis=1).sum() + sg.min(A) + sg.logsumexp(x)
             + sg.cross_entropy(A * x, labels) + sg.sum(sg.one_hot(labels, 3) * A) + sg.mse(x, 1.0)
             + sg.sum(sg.softmax(A, axis=1) * A) + sg.sum(sg.expand_dims(x, 0) * A))
-    # run-time dimensions: their adjoints need the *_like ops
     v, M = sg.vector("v", None), sg.matrix("M", None, None)
     cost = (cost + sg.sum(sg.concatenate([v, sg.tanh(v)]) ** 2) + sg.sum(sg.maximum(v, 0.0) * sg.mean(v))
-            + sg.sum(sg.exp(sg.zeros_like(v))) + sg.sum(sg.sin(sg.reshape(M, (-1,)))))
+            + sg.sum(sg.exp(sg.zeros_like(v))) + sg.sum(sg.sin(sg.reshape(M, (-1,))))
+            + sg.sum(sg.zeros_like(M) + 1.0) + sg.sum(sg.concatenate([M, M * 3.0, M], 0) ** 2.0))
     gx, gv, gM = sg.grad(cost, [x, v, M])
     hv = sg.hvp(cost, x, sg.constant([1.0, -2.0, 0.5]))
     (jv,) = sg.jvp([cost], [x], [sg.constant([0.5, 0.25, -1.0])])
     (jc,) = sg.jvp([sg.concatenate([v, v])], [v], [sg.tanh(v)])
-    return [cost, gx, gv, gM, hv, jv, jc]
+
+    X = sg.matrix("X", 2, 3)
+    pos_X = sg.exp(X) + 0.5
+    matrix_parts = [
+        X - x, X / pos_X, pos_X ** 1.5, sg.maximum(X, x), sg.minimum(X, x), sg.where(X > x, X, -X),
+        sg.leaky_relu(X, 0.2), sg.clip(X, -0.5, 0.5), sg.broadcast_to(x, (2, 3)), sg.reshape(X, (3, 2)).T,
+        sg.transpose(X).T, sg.concatenate([X, X * 2.0], 1)[:, ::2], X[[1, 0]], X[:, labels],
+        sg.stack([x, x], 0), sg.softmax(X), sg.log_softmax(X), sg.logsumexp(X, 1, keepdims=True),
+        sg.max(X, 0, keepdims=True), sg.min(X, 1, keepdims=True), sg.mean(X, 0, keepdims=True),
+    ]
+    matrix_cost = sum(sg.sum(p) for p in matrix_parts) + sg.cross_entropy(X, labels) + sg.sum(X @ x)
+    gX, gx_of_X = sg.grad(matrix_cost, [X, x])
+    jX = sg.jvp(matrix_cost, X, np.ones((2, 3)))
+
+    flags = [sg.equal(X, x), sg.not_equal(X, x), sg.less(X, x), sg.less_equal(X, x), sg.greater_equal(X, x)]
+    discrete = sg.sum(sg.one_hot(labels, 3)) + sg.sum(sg.cast(sg.argmax(X, 1) + sg.argmin(X, 1), "float64"))
+    discrete = discrete + sum(sg.sum(sg.cast(f, "float64")) for f in flags)
+    return dict(cost=cost, gx=gx, gv=gv, gM=gM, hv=hv, jv=jv, jc=jc,
+                matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete)
 
 
 def round_trip(outputs, tmp_path):
@@ -63,24 +93,35 @@ def round_trip(outputs, tmp_path):
 
 
 def test_every_op_and_its_derivatives_round_trip_node_for_node(tmp_path):
-    with sg.Graph():
-        outputs = every_op_graph()
+    with sg.Graph() as original:
+        named = every_op_graph()
+        outputs = list(named.values())
         saved = saved_nodes(outputs)
         expected = sg.evaluate(outputs, FEEDS)
         graph, loaded = round_trip(outputs, tmp_path)
-    assert BUILTIN_OPS <= {n.op.name for n in saved}, BUILTIN_OPS - {n.op.name for n in saved}
+    used = {n.op.name for n in saved}
+    assert BUILTIN_OP_NAMES <= used, f"extend every_op_graph with {BUILTIN_OP_NAMES - used}"
     assert len(graph.nodes) == len(saved)
     position = {node: k for k, node in enumerate(saved)}
     for before, after in zip(saved, graph.nodes):
         assert (after.op, after.shape, after.dtype, after.name) == (before.op, before.shape, before.dtype, before.name)
         assert [i.id for i in after.inputs] == [position[i] for i in before.inputs]
         assert repr(after.params) == repr(before.params)  # same values and the same types
-        o1, o2 = before.graph.origin(before), graph.origin(after)
+        o1, o2 = original.origin(before), graph.origin(after)
         assert (o1 is None) == (o2 is None)
         if o1 is not None:
             assert (o1.order, o1.kind, position[o1.primal]) == (o2.order, o2.kind, o2.primal.id)
+    assert [n.id for n in loaded] == [position[n] for n in outputs]  # the outputs, in their order
     for a, b in zip(expected, sg.evaluate(loaded, FEEDS)):
+        assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)  # the same ops in the same order: bitwise equal
+
+    # A loaded graph is a graph: a loaded gradient differentiates again, as the original does.
+    old_gX, new_gX = named["gX"], loaded[list(named).index("gX")]
+    again_old = sg.grad(sg.sum(old_gX * old_gX), original.placeholder_named("X"))
+    again_new = sg.grad(sg.sum(new_gX * new_gX), graph.placeholder_named("X"))
+    assert again_new.shape == (2, 3)
+    np.testing.assert_array_equal(sg.evaluate(again_new, FEEDS), sg.evaluate(again_old, FEEDS))
 
 
 def test_second_order_graphs_round_trip_and_differentiate_again(tmp_path):
@@ -102,6 +143,15 @@ def test_second_order_graphs_round_trip_and_differentiate_again(tmp_path):
     np.testing.assert_allclose(jac, fd_jacobian(row, x_new, FEEDS["x"]), rtol=1e-5, atol=1e-6)
 
 
+def test_second_order_values_match_closed_form(tmp_path):
+    with sg.Graph():
+        x = sg.scalar("x")
+        d2 = sg.grad(sg.grad(sg.sin(x) * x, x), x)
+        _, (loaded,) = round_trip(d2, tmp_path)
+    for value in (-1.3, 0.0, 2.5):
+        np.testing.assert_allclose(loaded.eval({"x": value}), 2 * math.cos(value) - value * math.sin(value))
+
+
 def test_a_whole_graph_saves_with_its_sinks_as_outputs(tmp_path):
     with sg.Graph() as g:
         x = sg.scalar("x")
@@ -112,15 +162,48 @@ def test_a_whole_graph_saves_with_its_sinks_as_outputs(tmp_path):
     assert isinstance(graph, sg.Graph) and outputs[0].graph is graph
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "int8", "uint16", "bool"])
-def test_constants_keep_their_exact_bytes(tmp_path, dtype):
-    values = np.array([[0.0, -0.0, np.nan], [np.inf, -np.inf, 1e-310]])
-    array = values.astype(dtype) if dtype[0] == "f" else np.arange(-3, 3).reshape(2, 3).astype(dtype)
+def test_whole_graph_round_trips_node_for_node_with_origins(tmp_path):
+    with sg.Graph() as graph:
+        x = sg.vector("x", 3)
+        y = sg.sum(sg.tanh(x) * x)
+        gx = sg.grad(y, x)
+        hv = sg.grad(sg.sum(gx * sg.constant([1.0, -2.0, 0.5])), x)
+    loaded, outputs = round_trip(graph, tmp_path)
+    assert len(loaded) == len(graph)
+    assert sg.listing(loaded) == sg.listing(graph)  # ops, params, names, types and origins
+    orders = {loaded.origin(n).order for n in loaded if loaded.origin(n)}
+    assert orders == {1, 2}
+    new_hv = next(n for n in outputs if n.id == hv.id)
+    value = [0.3, -1.2, 2.0]
+    np.testing.assert_allclose(sg.evaluate(new_hv, {"x": value}), sg.evaluate(hv, {"x": value}), rtol=0, atol=0)
+
+
+SPECIAL = np.array([[0.0, -0.0, np.nan], [np.inf, -np.inf, 1e-310]])
+INTEGERS = np.arange(-3, 3).reshape(2, 3)
+CONSTANTS = {
+    "float64": SPECIAL, "float32": SPECIAL.astype("float32"), "float16": SPECIAL.astype("float16"),
+    "float16-0d": np.array(2.5, dtype="float16"), "int64": INTEGERS, "int8": INTEGERS.astype("int8"),
+    "uint8": np.arange(6, dtype="uint8").reshape(2, 3), "uint16": INTEGERS.astype("uint16"),
+    "bool": INTEGERS.astype("bool"),
+}
+
+
+@pytest.mark.parametrize("array", CONSTANTS.values(), ids=CONSTANTS.keys())
+def test_constants_keep_their_dtype_shape_and_exact_bytes(tmp_path, array):
     with sg.Graph():
         c = sg.constant(array, name="c")
         graph, (loaded,) = round_trip(c, tmp_path)
-    assert loaded.name == "c" and loaded.value.dtype == array.dtype
-    assert loaded.value.tobytes() == array.tobytes()
+    assert loaded.name == "c" and loaded.value.dtype == array.dtype and loaded.value.shape == array.shape
+    assert loaded.value.tobytes() == array.tobytes()  # nan, -0.0 and subnormals included
+
+
+@pytest.mark.parametrize("value", [0.1, -0.0, float("inf"), float("-inf"), 1e-310, 2.0 ** 60, float("nan")])
+def test_float_parameters_come_back_exactly(value, tmp_path):
+    with sg.Graph():
+        y = sg.leaky_relu(sg.scalar("x"), value)
+        _, (loaded,) = round_trip(y, tmp_path)
+    got = loaded.params.alpha
+    assert type(got) is float and got.hex() == value.hex()  # bit for bit: -0.0 keeps its sign
 
 
 @pytest.mark.parametrize("value", [
@@ -142,53 +225,104 @@ def test_ops_the_format_cannot_name_are_refused_when_saving(tmp_path):
             sg.save(g.apply(twin, [x]), tmp_path / "f.json")
 
 
-# --- fuzzed and hostile files ---------------------------------------------------------------
+def test_unsavable_parameter_is_a_format_error(tmp_path):
+    with sg.Graph() as graph:
+        x = sg.scalar("x")
+        odd = graph.apply(sg.ops.LEAKY_RELU, (x,), {"alpha": frozenset({1})})
+    with pytest.raises(FormatError, match="alpha"):
+        sg.save(odd, tmp_path / "odd.json")
+
+
+def test_loading_never_touches_pickle_or_eval(monkeypatch, tmp_path):
+    with sg.Graph():
+        y = sg.sum(sg.sigmoid(sg.vector("w", 2)) @ sg.constant([1.0, 2.0]))
+    sg.save(y, tmp_path / "y.json")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load executed code")
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    _, (loaded,) = sg.load(tmp_path / "y.json")
+    monkeypatch.undo()
+    w = np.array([0.3, -0.7])
+    np.testing.assert_allclose(loaded.eval({"w": w}), (1 / (1 + np.exp(-w))) @ [1.0, 2.0])
+
+
+def test_the_documented_example_file_loads():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "graph-file-format.md").read_text(encoding="utf-8")
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    graph, (out,) = from_json(json.loads(example))
+    np.testing.assert_array_equal(sg.evaluate(out, {"x": [1.0, -2.0, 0.5]}), [2.0, -4.0, 1.0])
+
+
+# --- broken, fuzzed and hostile files -----------------------------------------------------------
 
 def valid_document():
+    """A saved gradient with a node of each kind the edits below aim at.
+
+    Nodes 0 and 1 are placeholders of different shapes; the first getitem takes a slice and
+    an int, the second an index array; then a constant, mul, leaky_relu, max, and derivative
+    nodes with origins.
+    """
     with sg.Graph():
-        x, i = sg.vector("x", 3), sg.vector("i", 2, dtype="int64")
-        cost = sg.sum(sg.leaky_relu(x[i] * sg.constant([1.5, -2.0]), 0.2) ** 2)
-        return to_json([cost, sg.grad(cost, x)])
+        X, i = sg.placeholder("X", (2, 3)), sg.vector("i", 2, dtype="int64")
+        z = X[:, 1][i] * sg.constant([1.5, -2.0])
+        cost = sg.sum(sg.leaky_relu(z, 0.2)) - sg.max(X)
+        return to_json([cost, sg.grad(cost, X)])
+
+
+def fresh_file(tmp_path, data: bytes) -> Path:
+    path = tmp_path / "file.json"
+    path.unlink(missing_ok=True)  # a new file: ext4 flushes a file truncated in place, 50x slower
+    path.write_bytes(data)
+    return path
 
 
 def must_refuse(document_or_bytes, tmp_path, match=None):
-    path = tmp_path / "bad.json"
-    if isinstance(document_or_bytes, bytes):
-        path.write_bytes(document_or_bytes)
-    else:
-        path.write_text(json.dumps(document_or_bytes), encoding="utf-8")
+    data = document_or_bytes
+    if not isinstance(data, bytes):
+        data = json.dumps(data).encode()
+    path = fresh_file(tmp_path, data)
     with pytest.raises(FormatError, match=match):
         sg.load(path)
 
 
 def test_the_valid_document_loads_and_computes_the_numpy_values():
     graph, outputs = from_json(valid_document())
-    x = np.array([0.5, -1.0, 2.0])
-    value, grad = sg.evaluate(outputs, {"x": x, "i": np.array([2, 1])})
-    z = x[[2, 1]] * np.array([1.5, -2.0])
+    X, i, c = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), np.array([1, 1]), np.array([1.5, -2.0])
+    value, grad = sg.evaluate(outputs, {"X": X, "i": i})  # i repeats an index: its cotangents add
+    z = X[:, 1][i] * c
     lrelu = np.where(z > 0, z, 0.2 * z)
-    assert np.isclose(value, np.sum(lrelu ** 2))
-    dz = 2 * lrelu * np.where(z > 0, 1.0, 0.2) * np.array([1.5, -2.0])
-    np.testing.assert_allclose(grad, np.bincount([2, 1], weights=dz, minlength=3))
+    assert np.isclose(value, np.sum(lrelu) - np.max(X))
+    dz = np.where(z > 0, 1.0, 0.2) * c
+    expected = np.zeros((2, 3))
+    expected[:, 1] = np.bincount(i, weights=dz, minlength=2)
+    expected[np.unravel_index(np.argmax(X), X.shape)] -= 1.0
+    np.testing.assert_allclose(grad, expected)
+
+
+def test_saved_document_says_its_format_and_version():
+    document = valid_document()
+    assert (document["format"], document["version"]) == (FORMAT, VERSION)
+    assert all(i < k for k, node in enumerate(document["nodes"]) for i in node["inputs"])
 
 
 def test_every_truncation_is_refused(tmp_path):
     data = json.dumps(valid_document()).encode()
-    for end in range(0, len(data), 3):
+    for end in range(len(data)):
         must_refuse(data[:end], tmp_path)
 
 
 def test_random_byte_flips_raise_format_error_or_load(tmp_path):
     data = bytearray(json.dumps(valid_document()).encode())
     rng = np.random.default_rng(1234)
-    path = tmp_path / "maybe.json"
-    for _ in range(400):
+    for _ in range(550):
         damaged = bytearray(data)
         for where in rng.integers(0, len(data), size=rng.integers(1, 4)):
             damaged[where] = rng.integers(0, 256)
-        path.write_bytes(bytes(damaged))
         try:
-            sg.load(path)
+            sg.load(fresh_file(tmp_path, bytes(damaged)))
         except FormatError:
             pass  # any other exception fails the test
 
@@ -217,48 +351,114 @@ def test_wrong_json_types_in_every_field_raise_format_error_or_load():
                 from_json(document)
 
 
-def test_specific_hostile_files(tmp_path):
-    def changed(edit):
-        document = valid_document()
-        edit(document)
-        return document
-
-    nodes = valid_document()["nodes"]
-    const = next(k for k, n in enumerate(nodes) if n["op"] == "constant")
-    getitem = next(k for k, n in enumerate(nodes) if n["op"] == "getitem")
-    leaky = next(k for k, n in enumerate(nodes) if n["op"] == "leaky_relu")
-    last = len(nodes) - 1
-    must_refuse(b"\xff\xfe not utf-8", tmp_path, "not UTF-8 JSON")
-    must_refuse(b"[" * 100_000 + b"]" * 100_000, tmp_path)  # nesting deeper than the parser allows
-    must_refuse(b'{"format": "symgrad-graph", "version": ' + b"9" * 10_000 + b"}", tmp_path)
-    must_refuse([], tmp_path, "not a symgrad graph file")
-    must_refuse(changed(lambda d: d.update(version=2)), tmp_path, "version 2")
-    must_refuse(changed(lambda d: d["nodes"][last].update(op="os.system")), tmp_path, "unknown op 'os.system'")
-    must_refuse(changed(lambda d: d["nodes"][last].update(inputs=[last])), tmp_path, "refers to node")
-    must_refuse(changed(lambda d: d["nodes"][2].update(inputs=[3, 0])), tmp_path, "refers to node")
-    must_refuse(changed(lambda d: d["nodes"][last].update(shape=[7])), tmp_path, "when rebuilt")
-    must_refuse(changed(lambda d: d["nodes"][last].update(origin={"order": 1, "primal": last, "kind": "cotangent"})),
-                tmp_path, "refers to node")
-    huge = {"dtype": "float64", "shape": [10 ** 11, 10 ** 11], "data": "AAAA"}
-    must_refuse(changed(lambda d: d["nodes"][const].update(value=huge)), tmp_path, "base64 characters")
-    must_refuse(changed(lambda d: d["nodes"][const].update(value={**huge, "shape": [2 ** 50]})), tmp_path, "bad shape")
-    bad64 = {"dtype": "float64", "shape": [2], "data": "!" * 24}
-    must_refuse(changed(lambda d: d["nodes"][const].update(value=bad64)), tmp_path, "base64")
-    two_bools = {"dtype": "bool", "shape": [2], "data": "AQI="}
-    must_refuse(changed(lambda d: d["nodes"][const].update(value=two_bools)), tmp_path, "bool bytes")
-    deep = json.loads("[" * 30 + "]" * 30)
-    for spec in ([["slice", "a", None, None]], [["zzz"]], [["array", 7]], [[]], "spec", deep):
-        must_refuse(changed(lambda d: d["nodes"][getitem]["params"].update(spec=spec)), tmp_path)
-    must_refuse(changed(lambda d: d["nodes"][getitem]["params"].update({"not an identifier": 1})), tmp_path)
-    must_refuse(changed(lambda d: d["nodes"][leaky]["params"].update(alpha={"float": "one"})), tmp_path, "bad float")
-    must_refuse(changed(lambda d: d["nodes"][leaky]["params"].update(alpha={"code": "print(1)"})), tmp_path)
-    # two placeholders of one name and different shapes
-    must_refuse(changed(lambda d: d["nodes"][1].update(name=d["nodes"][0]["name"])), tmp_path)
+def first(document, op):
+    return next(n for n in document["nodes"] if n["op"] == op)
 
 
-def test_the_documented_example_file_loads():
-    from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "docs" / "graph-file-format.md").read_text(encoding="utf-8")
-    example = text.split("```json\n", 1)[1].split("```", 1)[0]
-    graph, (out,) = from_json(json.loads(example))
-    np.testing.assert_array_equal(sg.evaluate(out, {"x": [1.0, -2.0, 0.5]}), [2.0, -4.0, 1.0])
+def last(document):
+    return len(document["nodes"]) - 1
+
+
+def first_derivative(document):
+    return next(n for n in document["nodes"] if n["origin"])
+
+
+HUGE = {"dtype": "float64", "shape": [10 ** 11, 10 ** 11], "data": "AAAA"}
+DEEP_30, DEEP_40 = json.loads("[" * 30 + "]" * 30), json.loads("[" * 40 + "]" * 40)
+
+# (id, edit of a valid document, the message expected or None)
+HOSTILE = [
+    ("format", lambda d: d.update(format="something-else"), None),
+    ("version-2", lambda d: d.update(version=2), "version 2"),
+    ("version-bool", lambda d: d.update(version=True), None),
+    ("nodes-not-a-list", lambda d: d.update(nodes={"0": 1}), None),
+    ("output-out-of-range", lambda d: d.update(outputs=[10 ** 6]), None),
+    ("output-a-string", lambda d: d.update(outputs=["0"]), None),
+    ("node-not-an-object", lambda d: d["nodes"].append(42), None),
+    ("op-unknown", lambda d: first(d, "mul").update(op="no_such_op"), None),
+    ("op-a-module-path", lambda d: d["nodes"][last(d)].update(op="os.system"), "unknown op 'os.system'"),
+    ("op-a-list", lambda d: first(d, "mul").update(op=["mul"]), None),
+    ("input-far-ahead", lambda d: first(d, "mul").update(inputs=[len(d["nodes"]) + 3]), None),
+    ("input-next-node", lambda d: d["nodes"][2].update(inputs=[3, 0]), "refers to node"),
+    ("input-itself-placeholder", lambda d: d["nodes"][1].update(inputs=[1]), None),  # a cycle
+    ("input-itself", lambda d: d["nodes"][last(d)].update(inputs=[last(d)]), "refers to node"),
+    ("input-negative", lambda d: first(d, "mul").update(inputs=[-1, 0]), None),
+    ("input-bool", lambda d: first(d, "mul").update(inputs=[True, 0]), None),
+    ("shape-disagrees", lambda d: first(d, "mul").update(shape=[7]), None),  # with inference
+    ("shape-disagrees-last", lambda d: d["nodes"][last(d)].update(shape=[7]), "when rebuilt"),
+    ("dtype-disagrees", lambda d: first(d, "mul").update(dtype="float32"), None),
+    ("dtype-object", lambda d: first(d, "mul").update(dtype="object"), None),
+    ("dtype-void", lambda d: first(d, "mul").update(dtype="V100"), None),
+    ("shape-huge", lambda d: first(d, "placeholder").update(shape=[10 ** 30, 3]), None),
+    ("shape-negative", lambda d: first(d, "placeholder").update(shape=[-2, 3]), None),
+    ("shape-a-string", lambda d: first(d, "placeholder").update(shape="(2, 3)"), None),
+    ("name-none", lambda d: first(d, "placeholder").update(name=None), None),
+    ("name-twice", lambda d: d["nodes"][1].update(name=d["nodes"][0]["name"]), None),  # shapes differ
+    ("value-shape-huge", lambda d: first(d, "constant")["value"].update(shape=[10 ** 12]), None),
+    ("value-huge-short-data", lambda d: first(d, "constant").update(value=HUGE), "base64 characters"),
+    ("value-shape-2^50", lambda d: first(d, "constant").update(value={**HUGE, "shape": [2 ** 50]}), "bad shape"),
+    ("value-data-too-short", lambda d: first(d, "constant")["value"].update(data="!!!!"), None),
+    ("value-data-bad-base64", lambda d: first(d, "constant").update(
+        value={"dtype": "float64", "shape": [2], "data": "!" * 24}), "base64"),
+    ("value-data-a-number", lambda d: first(d, "constant")["value"].update(data=12), None),
+    ("value-bool-bytes", lambda d: first(d, "constant").update(
+        value={"dtype": "bool", "shape": [2], "data": "AQI="}), "bool bytes"),
+    ("value-dtype-float128", lambda d: first(d, "constant")["value"].update(dtype="float128"), None),
+    ("value-missing", lambda d: first(d, "constant").pop("value"), None),
+    ("spec-slice-nan", lambda d: first(d, "getitem").update(
+        params={"spec": [["slice", {"float": "nan"}, None, None]]}), None),
+    ("spec-slice-string", lambda d: first(d, "getitem")["params"].update(spec=[["slice", "a", None, None]]), None),
+    ("spec-slice-step-0", lambda d: first(d, "getitem").update(params={"spec": [["slice", 1, 2, 0]]}), None),
+    ("spec-unknown-kind", lambda d: first(d, "getitem")["params"].update(spec=[["zzz"]]), None),
+    ("spec-array-7", lambda d: first(d, "getitem")["params"].update(spec=[["array", 7]]), None),
+    ("spec-empty-item", lambda d: first(d, "getitem")["params"].update(spec=[[]]), None),
+    ("spec-a-string", lambda d: first(d, "getitem")["params"].update(spec="spec"), None),
+    ("spec-reduce", lambda d: first(d, "getitem").update(params={"spec": {"__reduce__": "os.system"}}), None),
+    ("spec-deep-30", lambda d: first(d, "getitem")["params"].update(spec=DEEP_30), None),
+    ("spec-deep-40", lambda d: first(d, "getitem").update(params={"spec": DEEP_40}), None),
+    ("param-not-an-identifier", lambda d: first(d, "getitem")["params"].update({"not an identifier": 1}), None),
+    ("param-bad-float", lambda d: first(d, "leaky_relu")["params"].update(alpha={"float": "one"}), "bad float"),
+    ("param-code", lambda d: first(d, "leaky_relu")["params"].update(alpha={"code": "print(1)"}), None),
+    ("axis-out-of-range", lambda d: first(d, "max").update(params={"axis": [9], "keepdims": False}), None),
+    ("param-extra", lambda d: first(d, "max").update(params={"axis": [0], "keepdims": False, "extra": 1}), None),
+    ("axis-bad-float", lambda d: first(d, "max").update(params={"axis": {"float": "1e999x"}, "keepdims": False}),
+     None),
+    ("axis-dtype-object", lambda d: first(d, "max").update(params={"axis": {"dtype": "object"}, "keepdims": False}),
+     None),
+    ("origin-primal-far-ahead", lambda d: first_derivative(d).update(
+        origin={"order": 1, "primal": 10 ** 5, "kind": "cotangent"}), None),
+    ("origin-primal-itself", lambda d: d["nodes"][last(d)].update(
+        origin={"order": 1, "primal": last(d), "kind": "cotangent"}), "refers to node"),
+    ("origin-order-0", lambda d: first_derivative(d).update(origin={"order": 0, "primal": 0, "kind": "cotangent"}),
+     None),
+    ("origin-kind-exec", lambda d: first_derivative(d).update(origin={"order": 1, "primal": 0, "kind": "exec"}),
+     None),
+    ("origin-a-string", lambda d: first_derivative(d).update(origin="pass 1"), None),
+]
+
+
+@pytest.mark.parametrize("edit, match", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_or_inconsistent_documents(edit, match, tmp_path):
+    document = valid_document()
+    edit(document)
+    must_refuse(document, tmp_path, match)
+
+
+NOT_GRAPH_FILES = [
+    ("empty", b"", None),
+    ("utf-16-bom", b"\xff\xfe\x00", None),
+    ("not-utf-8", b"\xff\xfe not utf-8", "not UTF-8 JSON"),
+    ("null", b"null", None),
+    ("a-list", b"[]", "not a symgrad graph file"),
+    ("no-fields", b"{}", None),
+    ("format-only", b'{"format": "symgrad-graph"}', None),
+    ("nested-too-deep", b"[" * 100_000 + b"]" * 100_000, None),  # deeper than the parser allows
+    ("version-10000-digits", b'{"format": "symgrad-graph", "version": ' + b"9" * 10_000 + b"}", None),
+    ("nodes-nan", b'{"format": "symgrad-graph", "version": 1, "nodes": NaN}', None),
+    ("output-of-no-nodes", b'{"format": "symgrad-graph", "version": 1, "nodes": [], "outputs": [0]}', None),
+]
+
+
+@pytest.mark.parametrize("data, match", [f[1:] for f in NOT_GRAPH_FILES], ids=[f[0] for f in NOT_GRAPH_FILES])
+def test_not_graph_files(data, match, tmp_path):
+    must_refuse(data, tmp_path, match)

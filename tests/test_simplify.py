@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from helpers import tanh_derivative
 from symgrad.rewrite import during_pass, polynomial_form
 
 # The awkward inputs overflow on purpose: NumPy's warnings are expected on both sides.
@@ -147,15 +148,6 @@ def s(x):
 
 
 # --- polynomial forms between repeated passes ---------------------------------------------------
-
-def tanh_derivative(n, x):
-    """d^n tanh / dx^n from its polynomial in t = tanh x: p_0 = t, p_{k+1} = (1 - t²) p_k'."""
-    from numpy.polynomial import polynomial as P
-    p = np.array([0.0, 1.0])
-    for _ in range(n):
-        p = P.polymul([1.0, 0.0, -1.0], P.polyder(p))
-    return P.polyval(np.tanh(x), p)
-
 
 def test_eighth_derivative_of_tanh_is_small_and_right():
     x = sg.scalar("x")
