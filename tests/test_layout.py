@@ -130,3 +130,20 @@ def test_a_new_op_is_defined_in_one_place():
     assert float(value) == 9.0 and gradient.tolist() == [3.0, 12.0]
     assert "cube_layout_test" in sg.listing(g) and "cube_layout_test" in sg.to_dot(g)
     assert "f_cube_layout_test" in f.source
+
+
+TESTS = Path(__file__).parent
+
+
+@pytest.mark.parametrize("path", sorted(TESTS.glob("*.py")), ids=lambda p: p.name)
+def test_tests_use_public_names_and_do_not_import_tests(path):
+    """Tests import symgrad's public or documented internal names, and helpers, never another test module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            assert not node.module.startswith("test_"), f"{path.name} imports {node.module}"
+            if node.module.split(".")[0] == "symgrad":
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+        elif isinstance(node, ast.Import):
+            assert not any(a.name.startswith("test_") for a in node.names), f"{path.name} imports a test"
