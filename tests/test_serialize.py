@@ -41,6 +41,7 @@ def every_op_graph():
     odd = odd + sg.sum(sg.concatenate([r, r * 3.0, r], 0) ** 2.0)  # head_like, tail_like
     grads = sg.grad(cost, [x, v]) + [sg.grad(odd, r)]
     outputs = [cost, odd] + grads + [discrete] + [sg.jvp(cost, x, np.ones((2, 3)))]
+    outputs.append(sg.jvp(r * sg.tanh(r), r, r))  # run-time dims that must match: check_sizes
     feeds = {"x": rng.normal(size=(2, 3)), "v": rng.normal(size=3), "r": rng.normal(size=(4, 5)),
              "labels": np.array([2, 0])}
     return outputs, feeds

@@ -13,8 +13,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, GraphError, NonFiniteError, RuleError, ShapeError
+from .errors import FeedError, GraphError, NonFiniteError, RuleError
 from .graph import Node, ancestors, type_string
+from .ops import check_runtime_broadcasts, runtime_broadcast_axes
 
 
 def _output_list(outputs) -> tuple[list[Node], bool]:
@@ -107,9 +108,9 @@ class Plan:
         self.steps = [(node, node.op.forward, tuple(position[i] for i in node.inputs),
                        node.params.as_dict(), tuple(releases[k])) for k, node in enumerate(self.nodes)]
         self.output_positions = [position[o] for o in self.outputs]
-        # Broadcasting nodes with a run-time input dimension: checked at run time that it did not broadcast.
-        self.runtime_broadcasts = {k for k, node in enumerate(self.nodes) if node.op.broadcasts
-                                   and any(None in inp.shape for inp in node.inputs)}
+        # Nodes that may broadcast a run-time input dimension: checked at run time that it did not.
+        self.runtime_broadcasts = {k: axes for k, node in enumerate(self.nodes)
+                                   if (axes := runtime_broadcast_axes(node.op, node.inputs))}
 
     def run(self, feeds: Mapping[Node, np.ndarray], check_finite: bool = False,
             check_shapes: bool = True) -> list[np.ndarray]:
@@ -135,29 +136,14 @@ class Plan:
                         f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
                         "the op's forward and shape rule disagree")
                 if check_shapes and k in self.runtime_broadcasts:
-                    _check_no_runtime_broadcast(node, [values[i] for i in inputs], np.shape(value))
+                    check_runtime_broadcasts(node, self.runtime_broadcasts[k], [values[i] for i in inputs],
+                                             np.shape(value))
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise _non_finite(node, [values[i] for i in inputs], value)
             values[k] = value
             for i in releases:
                 values[i] = None
         return [np.asarray(values[k]) for k in self.output_positions]
-
-
-def _check_no_runtime_broadcast(node: Node, arrays: list, shape: tuple) -> None:
-    """Run-time (None) dimensions are assumed not to broadcast, and the gradient pass
-    relies on it: one that turns out to be 1 against a longer one is an error, not a
-    silently wrong gradient."""
-    for k, (inp, array) in enumerate(zip(node.inputs, arrays)):
-        lead = len(shape) - inp.ndim
-        for axis, static in enumerate(inp.shape):
-            size = np.shape(array)[axis]
-            if static is None and size != shape[lead + axis]:
-                raise ShapeError(
-                    f"{node.op.name}: input {k} {inp.describe()} has size {size} on its run-time axis {axis} "
-                    f"but {node.describe()} has size {shape[lead + axis]} there; run-time (None) dimensions "
-                    "must not broadcast (their gradients would not be summed): declare the dimension as 1 "
-                    "to broadcast it")
 
 
 def _fits(actual: tuple, static: tuple) -> bool:

@@ -31,9 +31,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluate import arity_error, convert_feed
+from ..errors import RuleError
+from ..evaluate import _fits, arity_error, convert_feed
 from ..graph import Node, type_string
-from ..ops import CONSTANT, PLACEHOLDER
+from ..ops import CHECK_SIZES, CONSTANT, PLACEHOLDER, check_runtime_broadcasts, runtime_broadcast_axes
 from ..ops.linalg import MATMUL
 from . import emit
 from .buffers import plan_buffers
@@ -123,6 +124,8 @@ def _probe_dtype(step: Step, inputs: list) -> np.dtype | None:
     """
     if step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS:
         return None
+    if step.op is CHECK_SIZES:  # its input itself; zeros of the wrong run-time sizes would fail the check
+        return step.inputs[0].dtype
     try:
         with np.errstate(all="ignore"):
             return np.asarray(step.op.forward(*inputs, **step.params)).dtype
@@ -160,6 +163,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     buffers = plan_buffers(steps, outputs, fresh=lambda s: id(s) in calls and calls[id(s)].fresh,
                            takes_out=takes_out, is_matmul=lambda s: s.op is MATMUL)
     body = []
+    checkers: list[_Checker] = []
+    check = gen.bind("check", checkers)
     pooled = {k: f"buf{j}" for j, k in enumerate(buffers.pooled)}
     if pooled:
         pool = gen.bind("pool", BufferPool([(steps[k].shape, steps[k].dtype) for k in buffers.pooled]))
@@ -179,9 +184,9 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
                 body.append(f"{var} = ({text}).astype({emit.literal(step.dtype)})    # {describe(step)}")
             else:
                 body.append(f"{var} = {text}    # {describe(step)}")
-            if _needs_check(step):
-                check = gen.bind("check", _Checker(step))
-                body.append(f"{check}({var}, {', '.join(namer.name(i) for i in step.inputs)})")
+            if _needs_check(step):  # one list of checkers: binding a name per step would cost O(n^2)
+                checkers.append(_Checker(step))
+                body.append(f"{check}[{len(checkers) - 1}]({var}, {', '.join(namer.name(i) for i in step.inputs)})")
         dead = [namer.name(s) for s in buffers.release_after.get(k, ())]
         if dead:
             body.append(f"del {', '.join(dead)}")
@@ -217,9 +222,8 @@ def _may_share_folded(step: Step, calls: dict) -> bool:
 
 
 def _needs_check(step: Step) -> bool:
-    """Custom ops (whose forward may disagree with their shape rule) and broadcasts over run-time dims."""
-    return step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS or (
-        getattr(step.op, "broadcasts", False) and any(None in i.shape for i in step.inputs))
+    """Custom ops (whose forward may disagree with their shape rule) and ops that may broadcast a run-time dim."""
+    return step.op not in emit.FRESH_OPS | emit.KNOWN_VIEWS or bool(runtime_broadcast_axes(step.op, step.inputs))
 
 
 class BufferPool:
@@ -252,16 +256,15 @@ class _Checker:
 
     def __init__(self, step: Step):
         self.node = step.node
+        self.broadcasts = runtime_broadcast_axes(step.op, step.inputs)
 
     def __call__(self, value, *inputs):
-        from ..evaluate import _check_no_runtime_broadcast, _fits
-        from ..errors import RuleError
         node = self.node
         if not _fits(np.shape(value), node.shape):
             raise RuleError(f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
                             "the op's forward and shape rule disagree")
-        if getattr(node.op, "broadcasts", False):
-            _check_no_runtime_broadcast(node, list(inputs), np.shape(value))
+        if self.broadcasts:
+            check_runtime_broadcasts(node, self.broadcasts, inputs, np.shape(value))
 
 
 def _pack(results: list[str], many: bool) -> str:

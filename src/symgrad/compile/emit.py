@@ -74,9 +74,10 @@ def _fresh_ops() -> set:
     return found
 
 
-# Ops whose result may be a view of an input (head_like and tail_like are slices).
+# Ops whose result may be a view of an input (head_like and tail_like are slices; check_sizes
+# returns its input itself).
 KNOWN_VIEWS = {shape.RESHAPE, shape.RESHAPE_LIKE, shape.TRANSPOSE, shape.BROADCAST_TO,
-               shape.BROADCAST_LIKE, shape.GETITEM, shape.HEAD_LIKE, shape.TAIL_LIKE,
+               shape.BROADCAST_LIKE, shape.GETITEM, shape.HEAD_LIKE, shape.TAIL_LIKE, shape.CHECK_SIZES,
                elementwise.STOP_GRADIENT, elementwise.CAST}
 FRESH_OPS = _fresh_ops()
 

@@ -75,6 +75,10 @@ class Op:
     *inputs)``, the tangent of ``out`` from all inputs' tangents at once (ZERO
     where an input has none): one concatenate of n tangents, rather than n
     concatenates, one per input, summed.
+
+    ``broadcasts`` says the op NumPy-broadcasts its inputs against each
+    other; the last ``core_dims`` axes of each input are not broadcast (2 for
+    matmul's matrix axes, whose batch axes broadcast).
     """
 
     name: str
@@ -84,6 +88,7 @@ class Op:
     jvp: tuple | Callable = ()
     doc: str = field(default="", compare=False)
     broadcasts: bool = field(default=False, compare=False)  # NumPy-broadcasts its inputs against each other
+    core_dims: int = field(default=0, compare=False)  # trailing axes that do not broadcast (matmul's 2)
     jvp_all: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,8 @@
 matmul is bilinear, so its forward rules are matmul itself; its reverse rules
 are the notes' ``dW = dD @ X.T`` and ``dX = W.T @ dD``, with 1-d operands
 treated as a row (left) or column (right) and the extra axis removed again.
-Batch dimensions broadcast; the gradient pass sums them back.
+Batch dimensions broadcast (a run-time one must not, as for elementwise ops);
+the gradient pass sums them back.
 """
 
 from __future__ import annotations
@@ -66,9 +67,12 @@ def _vjp_b(g, out, a, b):
     return matmul(_swap(a), g)
 
 
+# The batch axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch
+# axis must not, which the executors and the derivative passes check.
 MATMUL = Op("matmul", np.matmul, _matmul_infer,
             vjp=(_vjp_a, _vjp_b),
-            jvp=(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)))
+            jvp=(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)),
+            broadcasts=True, core_dims=2)
 
 
 def matmul(a, b) -> Node:

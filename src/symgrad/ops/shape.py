@@ -185,6 +185,130 @@ def zeros_like(x: Node) -> Node:
     return x.graph.apply(ZEROS_LIKE, (x,))
 
 
+# --- run-time dimensions must not broadcast ------------------------------------------------
+# A run-time (None) dimension is assumed not to broadcast: the gradient pass sums a cotangent
+# back only over axes that are statically 1. Where an op could have broadcast one, both the
+# executors (on the forward node) and the derivative graph (with a check_sizes node) check it.
+
+def runtime_broadcast_axes(op: Op, inputs) -> list[tuple[int, int, int]]:
+    """Where ``op`` applied to ``inputs`` may broadcast a run-time dimension.
+
+    A triple ``(input, input axis, output axis)`` for each run-time (None)
+    axis of an input that the op broadcasts against another input whose size
+    there is run-time too or statically not 1. Axes that cannot broadcast
+    (those of a (512,) bias against (None, 512), or matmul's matrix axes)
+    give nothing. ``inputs`` are nodes (or anything with a static ``shape``).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x, c = sg.placeholder("x", (None, 3)), sg.placeholder("c", (4, 3))
+    >>> runtime_broadcast_axes(sg.ops.ADD, [x, c])
+    [(0, 0, 0)]
+    >>> runtime_broadcast_axes(sg.ops.ADD, [x, sg.vector("b", 3)])
+    []
+    """
+    if not op.broadcasts:
+        return []
+    batches = [tuple(inp.shape[:max(len(inp.shape) - op.core_dims, 0)]) for inp in inputs]
+    width = max(map(len, batches), default=0)  # the output's broadcast axes are its first ``width``
+    found = []
+    for k, batch in enumerate(batches):
+        for axis, size in enumerate(batch):
+            if size is not None:
+                continue
+            position = width - len(batch) + axis
+            for j, other in enumerate(batches):
+                at = position - (width - len(other))
+                # another input of run-time size there may differ, unless it is this very node
+                if j != k and at >= 0 and other[at] != 1 and inputs[j] is not inputs[k]:
+                    found.append((k, axis, position))
+                    break
+    return found
+
+
+def runtime_broadcast_error(node: str, input: str, axis: int, input_size: int, result_size: int) -> ShapeError:
+    """The error for a run-time dimension that broadcast (``node`` and ``input`` are descriptions)."""
+    return ShapeError(
+        f"{node}: {input} has size {input_size} on its run-time axis {axis} but the result has size "
+        f"{result_size} there; run-time (None) dimensions must not broadcast (their gradients would not "
+        "be summed): declare the dimension as 1 to broadcast it")
+
+
+def check_runtime_broadcasts(node: Node, axes: list[tuple[int, int, int]], arrays: list, shape: tuple) -> None:
+    """The executors' check of a forward node: ``arrays`` are its inputs' values, ``shape`` its
+    result's shape, ``axes`` what :func:`runtime_broadcast_axes` found for it."""
+    for k, axis, position in axes:
+        size = np.shape(arrays[k])[axis]
+        if size != shape[position]:
+            error = runtime_broadcast_error(node.describe(), f"input {k} {node.inputs[k].describe()}", axis,
+                                            size, shape[position])
+            origin = node.graph.origin(node)
+            if origin is not None:
+                error.add_note(f"symgrad: {node.describe()} belongs to the derivative (pass {origin.order}, "
+                               f"{origin.kind}) of {origin.primal.describe()}")
+            raise error
+
+
+def _check_sizes_forward(x, *like, axes, sizes, stands_for, node, input):
+    for axis, size in zip(axes, sizes):
+        have = np.shape(x)[axis]
+        want = size if size is not None else np.shape(like[0])[axis - np.ndim(x) + np.ndim(like[0])]
+        if have != want:
+            input_size, result_size = (have, want) if stands_for == "input" else (want, have)
+            raise runtime_broadcast_error(node, input, axis, input_size, result_size)
+    return x
+
+
+def _check_sizes_rule(index):
+    return _same_rule if index == 0 else disconnected_rule
+
+
+def _check_sizes_infer(x, *like, axes, sizes, **_):
+    # A checked axis has the size it was checked against: a cotangent checked against a run-time
+    # size is run-time again, so it does not look static (and get checked again) further down.
+    shape = list(x.shape)
+    for axis, size in zip(axes, sizes):
+        shape[axis] = size if size is not None else like[0].shape[axis - x.ndim + like[0].ndim]
+    return tuple(shape), x.dtype
+
+
+# check_sizes(x[, like]) is x (the very array), once its run-time sizes on ``axes`` are checked:
+# each must be the static one in ``sizes``, or where that is None, like's on the same axis
+# counted from the end. The derivative passes through; ``like`` only lends its shape.
+CHECK_SIZES = Op("check_sizes", _check_sizes_forward, _check_sizes_infer,
+                 vjp=_check_sizes_rule, jvp=_check_sizes_rule)
+
+
+def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
+                index: int) -> Node:
+    """``x``, checked at run time against the sizes of ``like`` (or the static ``sizes``) on ``axes``.
+
+    The derivative passes use it where an op may have broadcast a run-time
+    dimension of its input ``index``: ``x`` is that input's tangent
+    (``stands_for="input"``, checked against ``node``) or its cotangent
+    (``stands_for="result"``, checked against the input). The error names
+    ``node`` and the input.
+
+    Examples
+    --------
+    >>> import numpy as np, symgrad as sg
+    >>> x, c = sg.placeholder("x", (None, 3)), sg.placeholder("c", (4, 3))
+    >>> y = x + c
+    >>> t = check_sizes(x, None, (0,), (4,), "input", y, 0)
+    >>> t.eval({x: np.ones((4, 3))}).shape
+    (4, 3)
+    >>> t.eval({x: np.ones((1, 3))})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ShapeError: add %...: input 0 placeholder 'x' f64[?,3] has size 1 on its run-time axis 0 ...
+    """
+    inputs = (x,) if like is None else (x, like)
+    params = {"axes": tuple(axes), "sizes": tuple(sizes), "stands_for": stands_for, "node": node.describe(),
+              "input": f"input {index} {node.inputs[index].describe()}"}
+    return x.graph.apply(CHECK_SIZES, inputs, params)
+
+
 # --- indexing ------------------------------------------------------------------------------
 # An index is kept as a hashable spec; integer index arrays become inputs of the
 # node, so ``x[i]`` with a placeholder ``i`` works and is part of the graph.
