@@ -302,6 +302,8 @@ OP_CASES = {
     "scatter_add": ([ANY, ANY, INTS], [MATRIX, MATRIX, (2,)], [{"spec": (("array", 0),)}]),
     "head_like": ([ANY, ANY], [(4, 3), MATRIX], [{"axis": 0}]),
     "tail_like": ([ANY, ANY], [(4, 3), MATRIX], [{"axis": 0}]),
+    "check_sizes": ([ANY], [MATRIX], [{"axes": (0,), "sizes": (2,), "stands_for": "input", "node": "add %1",
+                                       "input": "input 0"}]),
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()

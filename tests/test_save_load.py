@@ -64,7 +64,8 @@ def every_op_graph():
     gx, gv, gM = sg.grad(cost, [x, v, M])
     hv = sg.hvp(cost, x, sg.constant([1.0, -2.0, 0.5]))
     (jv,) = sg.jvp([cost], [x], [sg.constant([0.5, 0.25, -1.0])])
-    (jc,) = sg.jvp([sg.concatenate([v, v])], [v], [sg.tanh(v)])
+    # v * tanh(v): two run-time dims that must match, checked by the forward pass (check_sizes)
+    (jc,) = sg.jvp([sg.concatenate([v, v * sg.tanh(v)])], [v], [sg.tanh(v)])
 
     X = sg.matrix("X", 2, 3)
     pos_X = sg.exp(X) + 0.5

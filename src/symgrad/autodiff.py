@@ -16,6 +16,12 @@ Reverse mode (the notes' ``build_grad``):
 
 Forward mode walks G' in creation order and sums tangents the same way. Both
 loops are iterative: graph depth is limited by memory, not the recursion limit.
+
+A run-time (None) dimension is assumed not to broadcast, so it is never summed
+over. Where an op could have broadcast one, the derivative carries a
+``check_sizes`` node that raises at run time if it did, unless it is computed
+from the forward node itself, which every executor checks: evaluating only a
+derivative never returns a gradient of another shape than its input.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import numpy as np
 from .errors import GradientError, RuleError, ShapeError
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Node, Origin, ancestors, as_list, as_node, disconnected_rule,
                  zero_rule)
-from .ops import add, broadcast_like, sum as reduce_sum, zeros_like
+from .ops import add, broadcast_like, check_sizes, sum as reduce_sum, zeros_like
 from .rewrite import during_pass, polynomial_form
 from .types import compatible, is_float
 
@@ -104,11 +110,53 @@ def _checked(result, rule_kind: str, node: Node, index: int, like: Node):
     return result
 
 
-def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
-    """Sum a broadcast cotangent back to ``target``'s shape (a chore of the pass)."""
-    shape = target.shape
-    if value.shape == shape:
+def _sum_to(value: Node, node: Node, target: Node, index: int, broadcast: set) -> Node:
+    """Sum a broadcast cotangent back to ``target``'s shape (a chore of the pass).
+
+    Only statically-1 axes are summed: a run-time (None) axis of ``target`` is
+    assumed not to have broadcast, and where it could have, that is checked at
+    run time, so a gradient never comes back with another shape than its
+    input's. ``broadcast`` holds the ``(input, axis)`` pairs where ``node`` may
+    have broadcast a run-time dimension (``Op.runtime_broadcast_axes``).
+    """
+    if value.shape != target.shape:
+        value = _reduced(value, node, target, index)
+    if None not in target.shape:
         return value
+    runtime = [a for a, d in enumerate(target.shape) if d is None]
+    maybe = [a for a in runtime if (index, a) in broadcast]
+    # Every executor checks a broadcasting node it evaluates (the same sizes), so a cotangent
+    # computed from the node itself needs no check of its own.
+    if maybe and _reads(value, node):
+        maybe = []
+    # A static size where the target's is known only at run time, whatever the op, is checked too
+    # (concatenate([c, x], axis=1) with c of 4 rows gives x a 4-row cotangent).
+    static = [a for a in runtime if value.shape[a] is not None and (index, a) not in broadcast]
+    axes = tuple(sorted(maybe + static))
+    if not axes:
+        return value
+    return check_sizes(value, target, axes, (None,) * len(axes), "result", node, index)
+
+
+def _reads(value: Node, node: Node, budget: int = 16) -> bool:
+    """Whether ``node`` is seen among the ancestors of ``value`` in a short search.
+
+    Only nodes made after ``node`` can descend from it, so the search stays
+    among the few that the pass has just made; it gives up after ``budget``.
+    """
+    stack, seen = [value], set()
+    while stack and len(seen) < budget:
+        current = stack.pop()
+        if current is node:
+            return True
+        if current.id > node.id and current not in seen:
+            seen.add(current)
+            stack.extend(current.inputs)
+    return False
+
+
+def _reduced(value: Node, node: Node, target: Node, index: int) -> Node:
+    shape = target.shape
     lead = value.ndim - len(shape)
     if value.ndim > max(len(shape), node.ndim):  # extra axes can only come from broadcasting into node
         raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
@@ -126,6 +174,17 @@ def _sum_to(value: Node, node: Node, target: Node, index: int) -> Node:
             raise RuleError(f"{node.op.name}: the reverse rule for input {index} returned {value.describe()}, "
                             f"which does not reduce to the shape of {target.describe()}")
     return value
+
+
+def _checked_tangent(x_dot: Node, node: Node, index: int, broadcast: list) -> Node:
+    """The tangent of ``node``'s input ``index``, checked at run time where ``node`` may have
+    broadcast a run-time dimension of that input (``broadcast``: ``Op.runtime_broadcast_axes``)."""
+    axes = tuple(axis for k, axis, _ in broadcast if k == index)
+    if not axes:
+        return x_dot
+    sizes = tuple(node.shape[position] for k, _, position in broadcast if k == index)
+    like = node if None in sizes else None  # static sizes need no forward value
+    return check_sizes(x_dot, like, axes, sizes, "input", node, index)
 
 
 def _broadcast_tangent(x_dot: Node, node: Node, index: int) -> Node:
@@ -169,6 +228,7 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
     for node in reversed(region):
         if node not in connected:
             continue
+        broadcast = {(k, axis) for k, axis, _ in node.op.runtime_broadcast_axes(node.inputs)}
         with graph.recording(Origin(order, node, "cotangent"), during_pass):
             total = _add_all(parts.pop(node)) if node in parts else None
             if node in targets and total is not None:
@@ -189,7 +249,7 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
                     continue
                 connected.add(inp)
                 if inp_bar is not ZERO:
-                    parts.setdefault(inp, []).append(_sum_to(inp_bar, node, inp, index))
+                    parts.setdefault(inp, []).append(_sum_to(inp_bar, node, inp, index, broadcast))
 
     results = []
     for target in wrt:
@@ -324,6 +384,8 @@ def jvp(outputs, wrt, tangents):
             continue
         parts = []
         joint = node.op.jvp_all is not None
+        broadcast = node.op.runtime_broadcast_axes(node.inputs)
+        checked = {}  # index -> the input's tangent, checked where the op may have broadcast it
         with graph.recording(Origin(order, node, "tangent"), during_pass):
             for index, inp in enumerate(node.inputs):
                 rule = node.op.jvp_rule(index)
@@ -334,15 +396,16 @@ def jvp(outputs, wrt, tangents):
                 if not is_float(node.dtype):  # a comparison, argmax, cast to int: no tangent here
                     undefined[node] = node
                     break
+                checked[index] = _checked_tangent(dots[inp], node, index, broadcast)
                 if joint:  # the op takes every tangent at once, below
                     parts.append(index)
                     continue
-                out_dot = _checked(rule(dots[inp], node, *node.inputs), "forward", node, index, node)
+                out_dot = _checked(rule(checked[index], node, *node.inputs), "forward", node, index, node)
                 if out_dot is ZERO or out_dot is DISCONNECTED:
                     continue
                 parts.append(out_dot if out_dot.shape == node.shape else _broadcast_tangent(out_dot, node, index))
             if parts and joint and node not in undefined:
-                given_dots = [dots[inp] if k in parts else ZERO for k, inp in enumerate(node.inputs)]
+                given_dots = [checked[k] if k in parts else ZERO for k in range(len(node.inputs))]
                 out_dot = _checked(node.op.jvp_all(given_dots, node, *node.inputs), "forward", node, parts[0], node)
                 if out_dot is not ZERO and out_dot is not DISCONNECTED:
                     dots[node] = out_dot

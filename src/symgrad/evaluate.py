@@ -17,10 +17,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, NonFiniteError, RuleError, ShapeError
+from .errors import FeedError, NonFiniteError, RuleError
 from .format import summary
 from .ir import PLACEHOLDER, Node, ancestors, output_list
-from .types import fits, type_string
+from .types import fits, runtime_broadcast_error, type_string
 
 
 def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
@@ -103,9 +103,9 @@ class Plan:
         self.steps = [(node, node.op.forward, tuple(position[i] for i in node.inputs),
                        node.params.as_dict(), tuple(releases[k])) for k, node in enumerate(self.nodes)]
         self.output_positions = [position[o] for o in self.outputs]
-        # Broadcasting nodes with a run-time input dimension: checked at run time that it did not broadcast.
-        self.runtime_broadcasts = {k for k, node in enumerate(self.nodes) if node.op.broadcasts
-                                   and any(None in inp.shape for inp in node.inputs)}
+        # Nodes that may broadcast a run-time input dimension: checked at run time that it did not.
+        self.runtime_broadcasts = {k: axes for k, node in enumerate(self.nodes)
+                                   if (axes := node.op.runtime_broadcast_axes(node.inputs))}
 
     def run(self, feeds: Mapping[Node, np.ndarray], check_finite: bool = False,
             check_shapes: bool = True) -> list[np.ndarray]:
@@ -127,7 +127,7 @@ class Plan:
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
                 if check_shapes:
-                    check_computed(node, [values[i] for i in inputs], value, k in self.runtime_broadcasts)
+                    check_computed(node, [values[i] for i in inputs], value, self.runtime_broadcasts.get(k))
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise _non_finite(node, [values[i] for i in inputs], value)
             values[k] = value
@@ -136,30 +136,22 @@ class Plan:
         return [np.asarray(values[k]) for k in self.output_positions]
 
 
-def check_computed(node: Node, inputs: list, value, runtime_broadcast: bool) -> None:
-    """The run-time checks of a computed value: its shape agrees with the op's shape
-    rule, and (where ``runtime_broadcast``) no run-time dimension broadcast."""
+def check_computed(node: Node, inputs: list, value, runtime_broadcasts: list | None) -> None:
+    """The run-time checks of a computed value: its shape agrees with the op's shape rule, and
+    no run-time dimension broadcast (``runtime_broadcasts``: ``op.runtime_broadcast_axes``)."""
     if not fits(np.shape(value), node.shape):
         raise RuleError(f"{node.op.name}: computed shape {np.shape(value)} for {node.describe()}; "
                         "the op's forward and shape rule disagree")
-    if runtime_broadcast:
-        _check_no_runtime_broadcast(node, inputs, np.shape(value))
-
-
-def _check_no_runtime_broadcast(node: Node, arrays: list, shape: tuple) -> None:
-    """Run-time (None) dimensions are assumed not to broadcast, and the gradient pass
-    relies on it: one that turns out to be 1 against a longer one is an error, not a
-    silently wrong gradient."""
-    for k, (inp, array) in enumerate(zip(node.inputs, arrays)):
-        lead = len(shape) - inp.ndim
-        for axis, static in enumerate(inp.shape):
-            size = np.shape(array)[axis]
-            if static is None and size != shape[lead + axis]:
-                raise ShapeError(
-                    f"{node.op.name}: input {k} {inp.describe()} has size {size} on its run-time axis {axis} "
-                    f"but {node.describe()} has size {shape[lead + axis]} there; run-time (None) dimensions "
-                    "must not broadcast (their gradients would not be summed): declare the dimension as 1 "
-                    "to broadcast it")
+    for k, axis, position in runtime_broadcasts or ():
+        size, result_size = np.shape(inputs[k])[axis], np.shape(value)[position]
+        if size != result_size:
+            error = runtime_broadcast_error(node.describe(), f"input {k} {node.inputs[k].describe()}", axis,
+                                            size, result_size)
+            origin = node.graph.origin(node)
+            if origin is not None:
+                error.add_note(f"symgrad: {node.describe()} belongs to the derivative ({origin}) "
+                               f"of {origin.primal.describe()}")
+            raise error
 
 
 def _element(array, shape: tuple, where: tuple) -> str:

@@ -121,7 +121,8 @@ class Op:
 
     Facts read by the evaluator, the compiler and the rewrites:
 
-    - ``broadcasts``: NumPy-broadcasts its inputs against each other;
+    - ``broadcasts``: NumPy-broadcasts its inputs against each other, all
+      but their last ``core_dims`` axes (matmul: 2, its matrix axes);
     - ``pure``: symgrad's own op: a pure function of its inputs, so it may
       be folded over constants and probed for its dtype (a custom op's
       forward might count its calls or have effects);
@@ -147,6 +148,7 @@ class Op:
     jvp: tuple | Callable = ()
     jvp_all: Callable | None = field(default=None, compare=False)
     broadcasts: bool = field(default=False, compare=False)
+    core_dims: int = field(default=0, compare=False)
     pure: bool = field(default=False, compare=False)
     view: bool = field(default=False, compare=False)
     numpy: Callable | None = field(default=None, compare=False)
@@ -167,6 +169,44 @@ class Op:
 
     def _no_rules(self, kind: str):
         raise GradientError(f"{self.name}: the op has no {kind} rules, so no derivative can flow through it")
+
+    def runtime_broadcast_axes(self, inputs: Sequence) -> list[tuple[int, int, int]]:
+        """Where this op applied to ``inputs`` may broadcast a run-time dimension.
+
+        A triple ``(input, input axis, output axis)`` for each run-time (None)
+        axis of an input that the op broadcasts against another input whose size
+        there is run-time too or statically not 1. Axes that cannot broadcast
+        (those of a (512,) bias against (None, 512), or matmul's matrix axes)
+        give nothing. Run-time dimensions are assumed not to broadcast (the
+        gradient pass sums only over static 1s), so the executors check these
+        axes on the node, and the derivative passes on its derivatives.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> x, c = sg.placeholder("x", (None, 3)), sg.placeholder("c", (4, 3))
+        >>> sg.ops.ADD.runtime_broadcast_axes([x, c])
+        [(0, 0, 0)]
+        >>> sg.ops.ADD.runtime_broadcast_axes([x, sg.vector("b", 3)])
+        []
+        """
+        if not self.broadcasts:
+            return []
+        batches = [tuple(inp.shape[:max(len(inp.shape) - self.core_dims, 0)]) for inp in inputs]
+        width = max(map(len, batches), default=0)  # the output's broadcast axes are its first ``width``
+        found = []
+        for k, batch in enumerate(batches):
+            for axis, size in enumerate(batch):
+                if size is not None:
+                    continue
+                position = width - len(batch) + axis
+                for j, other in enumerate(batches):
+                    at = position - (width - len(other))
+                    # another input of run-time size there may differ, unless it is this very node
+                    if j != k and at >= 0 and other[at] != 1 and inputs[j] is not inputs[k]:
+                        found.append((k, axis, position))
+                        break
+        return found
 
     def check_arity(self, count: int) -> None:
         """Called when a node is made: a tuple of rules needs one rule per input."""

@@ -152,6 +152,14 @@ def normalize_axes(op_name: str, shape: Shape, axis, what) -> tuple:
     return tuple(sorted(result))
 
 
+def runtime_broadcast_error(node: str, input: str, axis: int, input_size: int, result_size: int) -> ShapeError:
+    """The error for a run-time dimension that broadcast (``node`` and ``input`` are descriptions)."""
+    return ShapeError(
+        f"{node}: {input} has size {input_size} on its run-time axis {axis} but the result has size "
+        f"{result_size} there; run-time (None) dimensions must not broadcast (their gradients would not "
+        "be summed): declare the dimension as 1 to broadcast it")
+
+
 def reduced_shape(shape: Shape, axes: tuple, keepdims: bool) -> Shape:
     if keepdims:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))

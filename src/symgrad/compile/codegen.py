@@ -160,6 +160,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     buffers = plan_buffers(steps, outputs, fresh=lambda s: id(s) in calls and calls[id(s)].fresh,
                            takes_out=takes_out)
     body = []
+    checkers: list[_Checker] = []  # one list: binding a name per checked step would cost O(n^2)
+    check = gen.bind("check", checkers)
     pooled = {k: f"buf{j}" for j, k in enumerate(buffers.pooled)}
     if pooled:
         pool = gen.bind("pool", BufferPool([(steps[k].shape, steps[k].dtype) for k in buffers.pooled]))
@@ -180,8 +182,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
             else:
                 body.append(f"{var} = {text}    # {describe(step)}")
             if _needs_check(step):
-                check = gen.bind("check", _Checker(step))
-                body.append(f"{check}({var}, {', '.join(namer.name(i) for i in step.inputs)})")
+                checkers.append(_Checker(step))
+                body.append(f"{check}[{len(checkers) - 1}]({var}, {', '.join(namer.name(i) for i in step.inputs)})")
         dead = [namer.name(s) for s in buffers.release_after.get(k, ())]
         if dead:
             body.append(f"del {', '.join(dead)}")
@@ -218,7 +220,7 @@ def _may_share_folded(step: Step, calls: dict) -> bool:
 
 def _needs_check(step: Step) -> bool:
     """Custom ops (whose forward may disagree with their shape rule) and broadcasts over run-time dims."""
-    return not step.op.pure or (step.op.broadcasts and any(None in i.shape for i in step.inputs))
+    return not step.op.pure or bool(step.op.runtime_broadcast_axes(step.inputs))
 
 
 class BufferPool:
@@ -251,9 +253,10 @@ class _Checker:
 
     def __init__(self, step: Step):
         self.node = step.node
+        self.runtime_broadcasts = step.op.runtime_broadcast_axes(step.inputs)
 
     def __call__(self, value, *inputs):
-        check_computed(self.node, list(inputs), value, self.node.op.broadcasts)
+        check_computed(self.node, inputs, value, self.runtime_broadcasts)
 
 
 def _pack(results: list[str], many: bool) -> str:

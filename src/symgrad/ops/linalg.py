@@ -3,7 +3,8 @@
 matmul is bilinear, so its forward rules are matmul itself; its reverse rules
 are the notes' ``dW = dD @ X.T`` and ``dX = W.T @ dD``, with 1-d operands
 treated as a row (left) or column (right) and the extra axis removed again.
-Batch dimensions broadcast; the gradient pass sums them back.
+Batch dimensions broadcast (a run-time one must not, as for elementwise ops);
+the gradient pass sums them back.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ def _vjp_b(out_bar, out, a, b):
 
 
 # Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
-# into an operand it reads, so a matmul writes only into buffers other matmuls made.
+# into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
+# axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
 MATMUL = primitive("matmul", np.matmul, _matmul_infer,
                    vjp=(_vjp_a, _vjp_b),
                    jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
-                   out=True, own_buffers=True)
+                   broadcasts=True, core_dims=2, out=True, own_buffers=True)
 
 
 def matmul(a, b) -> Node:

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
-from ..types import broadcast_shapes, combine_dtypes
+from ..types import broadcast_shapes, combine_dtypes, runtime_broadcast_error
 from ._define import primitive
 
 
@@ -189,6 +189,72 @@ def zeros_like(x: Node) -> Node:
     if None not in x.shape:
         return x.graph.constant(np.zeros(x.shape, x.dtype))
     return ZEROS_LIKE(x)
+
+
+# --- run-time dimensions must not broadcast ------------------------------------------------
+# A run-time (None) dimension is assumed not to broadcast: the gradient pass sums a cotangent
+# back only over axes that are statically 1. Where an op could have broadcast one
+# (``Op.runtime_broadcast_axes``), the executors check the forward node, and the derivative
+# passes put a check_sizes node in the derivative graph, so a derivative evaluated alone is
+# checked too.
+
+def _check_sizes_forward(x, *like, axes, sizes, stands_for, node, input):
+    for axis, size in zip(axes, sizes):
+        have = np.shape(x)[axis]
+        want = size if size is not None else np.shape(like[0])[axis - np.ndim(x) + np.ndim(like[0])]
+        if have != want:
+            input_size, result_size = (have, want) if stands_for == "input" else (want, have)
+            raise runtime_broadcast_error(node, input, axis, input_size, result_size)
+    return x
+
+
+def _check_sizes_rule(index):
+    return _same_rule if index == 0 else disconnected_rule
+
+
+def _check_sizes_infer(x, *like, axes, sizes, **_):
+    # A checked axis has the size it was checked against: a cotangent checked against a run-time
+    # size is run-time again, so it does not look static (and get checked again) further down.
+    shape = list(x.shape)
+    for axis, size in zip(axes, sizes):
+        shape[axis] = size if size is not None else like[0].shape[axis - x.ndim + like[0].ndim]
+    return tuple(shape), x.dtype
+
+
+# check_sizes(x[, like]) is x (the very array), once its run-time sizes on ``axes`` are checked:
+# each must be the static one in ``sizes``, or where that is None, like's on the same axis
+# counted from the end. The derivative passes through; ``like`` only lends its shape.
+CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True)
+
+
+def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
+                index: int) -> Node:
+    """``x``, checked at run time against the sizes of ``like`` (or the static ``sizes``) on ``axes``.
+
+    The derivative passes use it where an op may have broadcast a run-time
+    dimension of its input ``index``: ``x`` is that input's tangent
+    (``stands_for="input"``, checked against ``node``) or its cotangent
+    (``stands_for="result"``, checked against the input). The error names
+    ``node`` and the input.
+
+    Examples
+    --------
+    >>> import numpy as np, symgrad as sg
+    >>> x, c = sg.placeholder("x", (None, 3)), sg.placeholder("c", (4, 3))
+    >>> y = x + c
+    >>> t = check_sizes(x, None, (0,), (4,), "input", y, 0)
+    >>> t.eval({x: np.ones((4, 3))}).shape
+    (4, 3)
+    >>> t.eval({x: np.ones((1, 3))})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ShapeError: add %...: input 0 placeholder 'x' f64[?,3] has size 1 on its run-time axis 0 ...
+    """
+    inputs = (x,) if like is None else (x, like)
+    params = {"axes": tuple(axes), "sizes": tuple(sizes), "stands_for": stands_for, "node": node.describe(),
+              "input": f"input {index} {node.inputs[index].describe()}"}
+    return x.graph.apply(CHECK_SIZES, inputs, params)
 
 
 # --- indexing ------------------------------------------------------------------------------
