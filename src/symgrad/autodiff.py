@@ -34,7 +34,7 @@ import numpy as np
 from .errors import GradientError, RuleError, ShapeError
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Node, Origin, ancestors, as_list, as_node, disconnected_rule,
                  zero_rule)
-from .ops import add, broadcast_like, check_sizes, sum as reduce_sum, zeros_like
+from .ops import CHECK_SIZES, add, broadcast_like, check_sizes, sum as reduce_sum, zeros_like
 from .rewrite import during_pass, polynomial_form
 from .types import compatible, is_float
 
@@ -274,6 +274,11 @@ def as_derivative(value, like: Node, what: str, role: str) -> Node:
         raise ShapeError(f"{what}: the {role} {node.describe()} does not match the shape of {like.describe()}")
     if node.dtype != like.dtype:
         raise GradientError(f"{what}: the {role} {node.describe()} must have the dtype of {like.describe()}")
+    runtime = tuple(a for a, d in enumerate(like.shape) if d is None)
+    if runtime and node is not like:  # sizes known only at run time: checked then
+        return like.graph.apply(CHECK_SIZES, (node, like), {
+            "axes": runtime, "sizes": (None,) * len(runtime), "stands_for": "given", "node": what,
+            "input": f"the {role} {node.describe()} of {like.describe()}"})
     return node
 
 

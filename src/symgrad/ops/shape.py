@@ -203,6 +203,9 @@ def _check_sizes_forward(x, *like, axes, sizes, stands_for, node, input):
         have = np.shape(x)[axis]
         want = size if size is not None else np.shape(like[0])[axis - np.ndim(x) + np.ndim(like[0])]
         if have != want:
+            if stands_for == "given":  # a tangent or cotangent the user gave for ``like``
+                raise ShapeError(f"{node}: {input} has size {have} on axis {axis}, but it stands for a value "
+                                 f"of size {want} there")
             input_size, result_size = (have, want) if stands_for == "input" else (want, have)
             raise runtime_broadcast_error(node, input, axis, input_size, result_size)
     return x
