@@ -360,3 +360,17 @@ def test_second_derivative_of_piecewise_linear_ops_is_zero_not_disconnected():
         first = sg.grad(f.sum(), x)
         np.testing.assert_array_equal(sg.grad(first.sum(), x).eval(point), np.zeros(3))
         np.testing.assert_array_equal(sg.jvp(first, x, np.ones(3)).eval(point), np.zeros(3))
+
+
+def test_stop_gradient_before_a_comparison_or_an_integer_makes_a_constant_mask():
+    """The error for a comparison in the way says to wrap it in stop_gradient: doing so works."""
+    x = sg.vector("x", 3)
+    x0 = np.array([1.0, -1.0, 2.0])
+    mask = (x0 > 0).astype(float)
+    for held in (sg.cast(sg.stop_gradient(x) > 0.0, "float64"), sg.cast(sg.stop_gradient(x > 0.0), "float64")):
+        g = sg.grad(sg.sum(held * x * x), x)
+        np.testing.assert_array_equal(g.eval({x: x0}), 2 * mask * x0)
+    count = sg.cast(sg.stop_gradient(sg.argmax(x, 0)), "float64")
+    np.testing.assert_array_equal(sg.grad(sg.sum(count * x), x).eval({x: x0}), np.full(3, 2.0))
+    with pytest.raises(sg.GradientError, match="greater"):  # without it, still the clear error
+        sg.grad(sg.sum(sg.cast(x > 0.0, "float64") * x), x)

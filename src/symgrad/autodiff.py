@@ -41,15 +41,32 @@ from .types import compatible, is_float
 
 # --- the pruned graph G' -----------------------------------------------------------
 
-def between(outputs: Sequence[Node], wrt: Sequence[Node]) -> list[Node]:
-    """G': ancestors of ``outputs`` that descend from ``wrt``, in topological order."""
+def between(outputs: Sequence[Node], wrt: Sequence[Node], mode: str | None = None) -> list[Node]:
+    """G': ancestors of ``outputs`` that descend from ``wrt``, in topological order.
+
+    With ``mode`` ("reverse" or "forward"), a node descends from ``wrt`` only
+    through inputs whose rule of that mode is not ``disconnected_rule``: what
+    comes after a stop_gradient or an index argument is outside G', so the
+    pass never asks it for a derivative (``stop_gradient(x) > 0`` is a
+    constant mask, not a derivative that cannot flow through a comparison).
+    """
     reached = set(wrt)
     result = []
     for node in ancestors(outputs):
-        if node in reached or any(inp in reached for inp in node.inputs):
+        if node in reached or any(inp in reached and not _blocks(node.op, k, mode)
+                                  for k, inp in enumerate(node.inputs)):
             reached.add(node)
             result.append(node)
     return result
+
+
+def _blocks(op, index: int, mode: str | None) -> bool:
+    """Whether ``op``'s rule for input ``index`` in ``mode`` is disconnected (an op without
+    rules of that kind is not: the pass reports it if a derivative must flow through it)."""
+    rules = op.vjp if mode == "reverse" else op.jvp if mode == "forward" else None
+    if not rules:
+        return False
+    return (rules(index) if callable(rules) else rules[index]) is disconnected_rule
 
 
 def _pass_order(outputs: Sequence[Node]) -> int:
@@ -215,7 +232,7 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
                   what: str) -> list[Node]:
     graph = outputs[0].graph
     order = _pass_order(outputs)
-    region = between(outputs, wrt)
+    region = between(outputs, wrt, "reverse")
     inside = set(region)
     targets = set(wrt)
     parts: dict[Node, list[Node]] = {}   # the notes' grad_table, before summing
@@ -384,7 +401,7 @@ def jvp(outputs, wrt, tangents):
     order = _pass_order(outs)
     dots = {w: as_derivative(t, w, "jvp", "tangent") for w, t in zip(targets, given)}  # node -> its tangent
     undefined: dict[Node, Node] = {}  # node -> the node whose derivative is undefined
-    for node in between(outs, targets):
+    for node in between(outs, targets, "forward"):
         if node in dots:
             continue
         parts = []
@@ -427,12 +444,4 @@ def jvp(outputs, wrt, tangents):
 def depends(y: Node, x: Node, mode: str = "reverse") -> bool:
     """Whether a derivative can flow from ``x`` to ``y`` in ``mode`` ("reverse" or "forward"):
     not only through stop_gradient, index arrays or other disconnected inputs."""
-    reached = {x}
-    for node in between([y], [x]):
-        for index, inp in enumerate(node.inputs):
-            if inp in reached:
-                rule = node.op.vjp_rule(index) if mode == "reverse" else node.op.jvp_rule(index)
-                if rule is not disconnected_rule:
-                    reached.add(node)
-                    break
-    return y in reached
+    return y in set(between([y], [x], mode))
