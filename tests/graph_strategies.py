@@ -34,7 +34,8 @@ points the margin avoids, on purpose:
   where allowed exactly at their kink, jump or threshold;
 - ``indices``: integer-array indexing with forced repeats and negative
   aliases of the same element, 2-d index arrays, two index arrays (adjacent or
-  split by a slice, where NumPy moves the indexed axes first);
+  split by a slice, where NumPy moves the indexed axes first); slices with
+  explicit bounds, some beyond the axis (NumPy clips them);
 - ``ints``: bool, int8, uint8 and int32 placeholders, summed, averaged, maxed and minned
   over axes (NumPy's result dtypes: the sum of bools counts, int8 sums
   promote), argmaxed and argminned (ties are common: the first wins), cast
@@ -960,6 +961,18 @@ def _getitem_repeated(d: _Drawer):
     return Step("getitem", (k,), {"index": (slice(None),) * axis + (_repeating(d, shape[axis], size),)})
 
 
+def _getitem_slices(d: _Drawer):
+    """Slices with explicit bounds, some beyond the axis (NumPy clips them), on one or more axes."""
+    k = d.index(lambda x: x.ndim >= 1)
+    if k is None:
+        return None
+    index = []
+    for n in d.pool[k].shape[:d.draw(st.integers(1, d.pool[k].ndim))]:
+        bound = st.one_of(st.none(), st.integers(-n - 2, n + 2))
+        index.append(slice(d.draw(bound), d.draw(bound), d.draw(st.sampled_from((None, 1, 2, -1, -2)))))
+    return Step("getitem", (k,), {"index": tuple(index)})
+
+
 def _int_reduction(d: _Drawer):
     k = d.index(lambda v: v.dtype.kind in "bi", raw=True)
     if k is None:
@@ -1051,7 +1064,7 @@ EDGE_GENERATORS: dict[str, dict[str, Callable]] = {
               "pow_zero_base": _pow_zero_base, "mul_zeros": _mul_zeros, "log_near_zero": _near_zero("log"),
               "sqrt_near_zero": _near_zero("sqrt"), "div_near_zero": _div_near_zero},
     "kinks": {"clip_nodes": _clip_nodes},
-    "indices": {"getitem_repeated": _getitem_repeated},
+    "indices": {"getitem_repeated": _getitem_repeated, "getitem_slices": _getitem_slices},
     "ints": {"int_reduction": _int_reduction, "int_arg_reduction": _int_arg_reduction, "int_mix": _int_mix,
              "where_data": _where_data, "to_float": _to_float},
     "masks": {"count": _count, "where_const": _where_const, "to_float": _to_float},
@@ -1062,7 +1075,7 @@ FOCUS = {
     "ties": ("max", "min", "maximum", "minimum", "stack", "concatenate", "broadcast_to"),
     "kinks": ("relu", "leaky_relu", "prelu", "abs", "sign", "floor", "round", "clip", "clip_nodes", "where",
               "add_scalar", "rsub_scalar", "sub"),
-    "indices": ("getitem_repeated", "getitem"),
+    "indices": ("getitem_repeated", "getitem_slices", "getitem"),
     "ints": ("int_reduction", "int_arg_reduction", "int_mix", "where_data", "to_float"),
     "masks": ("count", "where_const", "to_float"),
     "size1": ("reshape", "expand_dims", "broadcast_to", "sum", "mean", "getitem"),

@@ -45,6 +45,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 EPS64 = float(np.finfo(np.float64).eps)
 ROUNDING_FACTOR = 8   # slack over the first-order rounding bound (sums round n times)
 EDGES = edge_families(os.environ.get("SYMGRAD_EDGES"))
+PARTIAL_SUMS = ("sum", "matmul", "logsumexp", "scatter_add")   # ops that round partial sums
 
 
 def _close(actual, expected, rtol, atol, what: str, program: Program) -> None:
@@ -199,11 +200,13 @@ def _rounding_bound(graph: sg.Graph, scalar: sg.Node, feeds: dict) -> float:
 
     Each float node n rounds its result with a relative error of at most
     eps32, which moves ``scalar`` by about |d scalar / d n| * |n|. A sum,
-    matmul or logsumexp also rounds its partial sums, so for those |n| is
-    replaced by the sum of the magnitudes of what it adds up. Nodes that
+    matmul, logsumexp or scatter_add also rounds its partial sums, so for those
+    |n| is replaced by the sum of the magnitudes of what it adds up. Nodes that
     round nothing are left out: placeholders (fed float32-exact values) and
     constant subexpressions whose value is exact in float32 (the 2 and the
-    2 - 1 of x ** 2, whose sensitivity x log x is NaN for x < 0).
+    2 - 1 of x ** 2, whose sensitivity x log x is NaN for x < 0), unless they
+    add up partial sums (a sum of float32 weights can cancel to an exact
+    float32 value whose float32 partial sums rounded).
     """
     varying, nodes = set(), []
     for m in sg.ancestors([scalar]):
@@ -211,7 +214,7 @@ def _rounding_bound(graph: sg.Graph, scalar: sg.Node, feeds: dict) -> float:
             varying.add(m)
         if m.dtype.kind != "f" or m is scalar or m.op.name == "placeholder":
             continue
-        if m not in varying and np.all(np.float32(m.eval()) == m.eval()):
+        if m not in varying and m.op.name not in PARTIAL_SUMS and np.all(np.float32(m.eval()) == m.eval()):
             continue
         nodes.append(m)
     with graph:
@@ -233,6 +236,9 @@ def _magnitude(node: sg.Node, values: dict) -> np.ndarray:
         return np.matmul(*args)
     if node.op.name == "logsumexp":
         return np.abs(values[node]) + np.max(args[0], axis=node.params.axis, keepdims=node.params.keepdims)
+    if node.op.name == "scatter_add":  # getitem's adjoint adds up the cotangents of repeated indices
+        d, like, *indices = (values[i] for i in node.inputs)
+        return node.op.forward(np.abs(d), like, *indices, spec=node.params.spec)
     return np.abs(values[node])
 
 
