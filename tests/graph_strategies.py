@@ -282,8 +282,8 @@ OPS: dict[str, tuple[Callable, Callable]] = {
 EXACT_OPS = frozenset((
     "neg", "add", "sub", "mul", "add_scalar", "rsub_scalar", "mul_scalar", "square", "pow_int",
     "pow_int_array", "mul_const", "relu", "leaky_relu", "prelu", "abs", "sign", "floor", "round",
-    "maximum", "minimum", "where", "where_const", "where_data", "clip", "clip_nodes", "max", "min", "transpose", "reshape",
-    "broadcast_to", "getitem", "expand_dims", "concatenate", "stack",
+    "maximum", "minimum", "where", "where_const", "where_data", "clip", "clip_nodes", "max", "min",
+    "transpose", "reshape", "broadcast_to", "getitem", "expand_dims", "concatenate", "stack",
     "int_sum", "int_mean", "int_max", "int_min", "int_argmax", "int_argmin", "count", "to_float"))
 
 # Ops whose result is not in the build's float dtype (bool, int, or the float64 mean of
@@ -486,7 +486,7 @@ class _Drawer:
 
     def axes(self, ndim: int):
         """None, one axis or a tuple of axes, as sum(axis=...) accepts (with edges, also ())."""
-        kind = self.draw(st.sampled_from(("all", "one", "several", "none") if self.edges else ("all", "one", "several")))
+        kind = self.draw(st.sampled_from(("all", "one", "several") + (("none",) if self.edges else ())))
         if kind == "none":
             return ()
         if kind == "all" or ndim == 0:
@@ -879,7 +879,8 @@ def edge_families(spec: str | None) -> frozenset:
 def _pow_small_int(d: _Drawer):
     """x ** n for n = 0..3 (Python ints or floats): a polynomial, smooth at 0 (where x ** 0 is 1)."""
     k = d.index(_SMALL)
-    return None if k is None else Step("pow_int", (k,), {"n": d.draw(st.sampled_from((0, 1, 2, 3, 0.0, 1.0, 2.0, 3.0)))})
+    n = d.draw(st.sampled_from((0, 1, 2, 3, 0.0, 1.0, 2.0, 3.0)))
+    return None if k is None else Step("pow_int", (k,), {"n": n})
 
 
 def _pow_int_array(d: _Drawer):
@@ -987,7 +988,8 @@ def _int_arg_reduction(d: _Drawer):
     if k is None:
         return None
     ndim = d.pool[k].ndim
-    return Step(d.draw(st.sampled_from(("int_argmax", "int_argmin"))), (k,), {"axis": d.draw(st.integers(-ndim, ndim - 1))})
+    op = d.draw(st.sampled_from(("int_argmax", "int_argmin")))
+    return Step(op, (k,), {"axis": d.draw(st.integers(-ndim, ndim - 1))})
 
 
 def _int_mix(d: _Drawer):
