@@ -36,11 +36,12 @@ points the margin avoids, on purpose:
   aliases of the same element, 2-d index arrays, two index arrays (adjacent or
   split by a slice, where NumPy moves the indexed axes first); slices with
   explicit bounds, some beyond the axis (NumPy clips them);
-- ``ints``: bool, int8, uint8 and int32 placeholders, summed, averaged, maxed and minned
-  over axes (NumPy's result dtypes: the sum of bools counts, int8 sums
-  promote), argmaxed and argminned (ties are common: the first wins), cast
-  into the float program, mixed with float values directly (+ - * maximum
-  minimum: the float's dtype wins), and bools as where's condition;
+- ``ints``: bool, int8, uint8 and int32 placeholders, summed, averaged,
+  maxed and minned over axes (NumPy's result dtypes: the sum of bools
+  counts, int8 sums promote), argmaxed and argminned (ties are common: the
+  first wins), cast into the float program, mixed with float values directly
+  (+ - * maximum minimum: the float's dtype wins), and bools as where's
+  condition;
 - ``masks``: bool values made in the graph, counted (sum or mean of
   ``stop_gradient(x) > t``), and ``where`` with constant conditions (Python
   bools and bool arrays);
