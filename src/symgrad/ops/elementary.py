@@ -103,7 +103,7 @@ def log(x) -> Node:
     """Natural logarithm.
 
     At the singular point, as NumPy: log(0) = -inf and its derivative 1/x
-    is inf; negative inputs give NaN. ``check_finite=True`` in
+    is inf (-inf at -0.0, as IEEE divides); negative inputs give NaN. ``check_finite=True`` in
     ``sg.evaluate`` / ``sg.function`` names the node where such a value first
     appears.
 
@@ -144,8 +144,8 @@ def sqrt(x) -> Node:
     """Square root.
 
     At the singular point: sqrt(0) = 0, finite, but its derivative
-    0.5 / sqrt(x) is inf there (and a second derivative -inf); negative
-    inputs give NaN. ``check_finite=True`` names the node where such a value
+    0.5 / sqrt(x) is inf there (and a second derivative -inf); at -0.0,
+    where sqrt is -0.0, IEEE makes it -inf; negative inputs give NaN. ``check_finite=True`` names the node where such a value
     first appears.
 
     Examples
