@@ -143,10 +143,10 @@ def expm1(x) -> Node:
 def sqrt(x) -> Node:
     """Square root.
 
-    At the singular point: sqrt(0) = 0, finite, but its derivative
-    0.5 / sqrt(x) is inf there (and a second derivative -inf); at -0.0,
-    where sqrt is -0.0, IEEE makes it -inf; negative inputs give NaN. ``check_finite=True`` names the node where such a value
-    first appears.
+    At the singular point: sqrt(0) = 0, finite, but its derivative 0.5 /
+    sqrt(x) is inf there (and a second derivative -inf); at -0.0, where sqrt
+    is -0.0, IEEE makes it -inf; negative inputs give NaN.
+    ``check_finite=True`` names the node where such a value first appears.
 
     Examples
     --------
