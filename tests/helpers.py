@@ -291,10 +291,6 @@ case("mse_broadcast", sg.mse, lambda p, t: np.mean((p - t) ** 2), normal(2, 3), 
 case("one_hot_mask", lambda x, y: x * sg.one_hot(y, 3, x.dtype),
      lambda x, y: x * np.eye(3)[y], normal(4, 3), labels(4, 3))
 
-IDS = [c.id for c in CASES]
-assert len(set(IDS)) == len(IDS), "case ids must be unique"
-
-
 # --- running a case --------------------------------------------------------------------------
 
 def instantiate(c: Case, dtype=np.float64):
@@ -330,3 +326,40 @@ def tanh_derivative(n, x):
     for _ in range(n):
         p = P.polymul([1.0, 0.0, -1.0], P.polyder(p))
     return P.polyval(np.tanh(x), p)
+
+
+# --- more of NumPy's elementary functions (drawn last: the cases above keep their values) -------
+
+MORE_UNARY = [
+    ("sinh", sg.sinh, np.sinh, normal(2, 3)),
+    ("cosh", sg.cosh, np.cosh, normal(2, 3)),
+    ("arcsin", sg.arcsin, np.arcsin, uniform(-0.9, 0.9, 2, 3)),
+    ("arccos", sg.arccos, np.arccos, uniform(-0.9, 0.9, 2, 3)),
+    ("arctan", sg.arctan, np.arctan, 2 * normal(2, 3)),
+    ("arcsinh", sg.arcsinh, np.arcsinh, 2 * normal(2, 3)),
+    ("arccosh", sg.arccosh, np.arccosh, uniform(1.1, 4.0, 2, 3)),
+    ("arctanh", sg.arctanh, np.arctanh, uniform(-0.9, 0.9, 2, 3)),
+    ("log2", sg.log2, np.log2, uniform(0.3, 3.0, 2, 3)),
+    ("log10", sg.log10, np.log10, uniform(0.3, 3.0, 2, 3)),
+    ("exp2", sg.exp2, np.exp2, normal(2, 3)),
+    ("cbrt", sg.cbrt, np.cbrt, away_from_zero(2, 3)),
+    ("reciprocal", sg.reciprocal, np.reciprocal, signed(2, 3)),
+]
+for name, fn, ref, x in MORE_UNARY:
+    case(name, fn, ref, x)
+for sa, sb in (((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))):
+    sid = _shape_id(sa, sb)
+    case(f"arctan2[{sid}]", sg.arctan2, np.arctan2, normal(*sa), signed(*sb))
+    case(f"hypot[{sid}]", sg.hypot, np.hypot, signed(*sa), normal(*sb))
+    case(f"logaddexp[{sid}]", sg.logaddexp, np.logaddexp, 3 * normal(*sa), 3 * normal(*sb))
+    # away from the jumps of mod and fmod: x / y stays 0.1 or more from an integer
+    y = signed(*sb)
+    x = (RNG.integers(-3, 3, sa) + uniform(0.1, 0.9, *sa)) * (y if len(sa) == len(sb) and sa == sb else 1.0)
+    if sa == sb:
+        case(f"mod[{sid}]", lambda a, b: a % b, np.mod, x, y)
+        case(f"fmod[{sid}]", sg.fmod, np.fmod, x, y)
+case("rmod_scalar", lambda x: 7.5 % x, lambda x: 7.5 % x, uniform(2.1, 2.4, 2, 3))
+case("mod_scalar", lambda x: x % 2.0, lambda x: x % 2.0, uniform(0.1, 1.9, 2, 3) + 2.0 * RNG.integers(-2, 2, (2, 3)))
+
+IDS = [c.id for c in CASES]
+assert len(set(IDS)) == len(IDS), "case ids must be unique"

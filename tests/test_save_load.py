@@ -51,6 +51,10 @@ def every_op_graph():
         sg.cast(sg.cast(x, "float32"), "float64"), sg.cast(sg.argmax(A, 0), "float64") * x,
         sg.cast(sg.argmin(A, 0), "float64") * x,
         sg.broadcast_to(x[:1], (3,)) * x, sg.zeros_like(x) + x,
+        sg.sinh(x) + sg.cosh(x) + sg.arctan(x) + sg.arcsinh(x) + sg.exp2(x) + sg.cbrt(pos),
+        sg.arcsin(x * 0.1) + sg.arccos(x * 0.1) + sg.arctanh(x * 0.1) + sg.arccosh(pos + 1.0),
+        sg.log2(pos) + sg.log10(pos) + sg.reciprocal(pos) + sg.arctan2(x, pos) + sg.hypot(x, pos),
+        sg.logaddexp(x, pos) + x % pos + sg.fmod(x, pos),
     ]
     logits = sg.transpose(A @ sg.reshape(x, (3, 1)))  # (1, 2)
     scores = A @ sg.tanh(x) + sg.sum(sg.stack(parts), axis=0)[:2]

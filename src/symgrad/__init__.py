@@ -23,7 +23,8 @@ from .evaluate import evaluate
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Graph, Node, Op, Origin, ancestors, constant, get_default_graph,
                  matrix, placeholder, reset_default_graph, scalar, vector)
 from .listing import listing
-from .ops import (abs, add, argmax, argmin, broadcast_to, cast, clip, concatenate, cos, cross_entropy, div, dot,
+from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin, cbrt, cosh,
+                  exp2, fmod, hypot, log2, log10, logaddexp, mod, power, reciprocal, remainder, sinh, true_divide, broadcast_to, cast, clip, concatenate, cos, cross_entropy, div, dot,
                   equal, exp, expand_dims, expm1, floor, getitem, greater, greater_equal, leaky_relu, less,
                   less_equal, log, log1p, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mse, mul,
                   neg, not_equal, one_hot, pow, prelu, relu, reshape, round, sigmoid, sigmoid_cross_entropy, sign,

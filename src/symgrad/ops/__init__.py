@@ -19,7 +19,7 @@ from ..ir import CONSTANT, DISCONNECTED, PLACEHOLDER, UNDEFINED, ZERO, Node, Op,
 from .arith import *  # noqa: F401,F403
 from .arith import add, div, mul, neg, sub
 from .elementary import *  # noqa: F401,F403
-from .elementary import abs, pow, round  # shadowing builtins on purpose
+from .elementary import abs, mod, pow, round  # shadowing builtins on purpose
 from .linalg import *  # noqa: F401,F403
 from .linalg import matmul
 from .nn import *  # noqa: F401,F403
@@ -51,6 +51,8 @@ _OPERATORS = {
     "__truediv__": lambda self, other: div(self, other),
     "__rtruediv__": lambda self, other: div(other, self),
     "__pow__": lambda self, other: pow(self, other),
+    "__mod__": lambda self, other: mod(self, other),
+    "__rmod__": lambda self, other: mod(other, self),
     "__rpow__": lambda self, other: pow(other, self),
     "__matmul__": lambda self, other: matmul(self, other),
     "__rmatmul__": lambda self, other: matmul(other, self),

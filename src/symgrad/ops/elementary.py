@@ -16,7 +16,7 @@ import numpy as np
 from ..ir import ZERO, Node, as_nodes, zero_rule
 from ..types import broadcast_shapes, is_float
 from ._define import elementwise, is_constant, unary
-from .arith import neg
+from .arith import div, neg
 from .select import cast, equal, where
 
 EXP = unary("exp", np.exp, lambda d, out, x: d * out, math="math.exp({})")
@@ -311,7 +311,270 @@ def pow(x, y) -> Node:
     return POW(x, y)
 
 
+
+# --- more of NumPy's elementary functions, each a row and a function --------------------------------
+# Chain rules as in the rows above; where a rule's form matters (arccosh near 1, logaddexp for large
+# arguments, mod in its divisor) the comment says why.
+
+_LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))  # Python floats: they take x's float width
+SINH = unary("sinh", np.sinh, lambda d, out, x: d * cosh(x))
+COSH = unary("cosh", np.cosh, lambda d, out, x: d * sinh(x))
+ARCSIN = unary("arcsin", np.arcsin, lambda d, out, x: d / sqrt(1 - square(x)))
+ARCCOS = unary("arccos", np.arccos, lambda d, out, x: neg(d / sqrt(1 - square(x))))
+ARCTAN = unary("arctan", np.arctan, lambda d, out, x: d / (1 + square(x)))
+ARCSINH = unary("arcsinh", np.arcsinh, lambda d, out, x: d / sqrt(1 + square(x)))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): no cancellation next to 1.
+ARCCOSH = unary("arccosh", np.arccosh, lambda d, out, x: d / (sqrt(x - 1) * sqrt(x + 1)))
+ARCTANH = unary("arctanh", np.arctanh, lambda d, out, x: d / (1 - square(x)))
+LOG2 = unary("log2", np.log2, lambda d, out, x: d / (x * _LN2))
+LOG10 = unary("log10", np.log10, lambda d, out, x: d / (x * _LN10))
+EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2))
+# cbrt'(x) = 1 / (3 cbrt(x)²), written with the output; inf at 0 like sqrt's.
+CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)))
+RECIPROCAL = unary("reciprocal", np.reciprocal, lambda d, out, x: neg(d * square(out)))
+ARCTAN2 = elementwise("arctan2", np.arctan2, (lambda d, out, y, x: d * x / (square(x) + square(y)),
+                                              lambda d, out, y, x: neg(d * y / (square(x) + square(y)))))
+# hypot's derivative x / hypot(x, y) reuses the output; it does not exist at (0, 0).
+HYPOT = elementwise("hypot", np.hypot, (lambda d, out, x, y: d * x / out, lambda d, out, x, y: d * y / out))
+# exp(x - out) is at most 1: no overflow however large x and y are.
+LOGADDEXP = elementwise("logaddexp", np.logaddexp, (lambda d, out, x, y: d * exp(x - out),
+                                                    lambda d, out, x, y: d * exp(y - out)))
+# x mod y = x - y·floor(x / y) and fmod = x - y·trunc(x / y): derivative 1 in x and the
+# (piecewise constant) -floor or -trunc in y, which is (out - x) / y: no floor or trunc node.
+MOD = elementwise("mod", np.mod, (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y)),
+                  float_only=False, operator="{} % {}")
+FMOD = elementwise("fmod", np.fmod, (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y)),
+                   float_only=False)
+
+
+def sinh(x) -> Node:
+    """Hyperbolic sine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.sinh(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return SINH(x)
+
+
+def cosh(x) -> Node:
+    """Hyperbolic cosine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.cosh(sg.constant(0.0)).eval()
+    array(1.)
+    """
+    return COSH(x)
+
+
+def arcsin(x) -> Node:
+    """Inverse sine; its derivative 1 / sqrt(1 - x²) is inf at ±1, where it does not exist.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arcsin(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return ARCSIN(x)
+
+
+def arccos(x) -> Node:
+    """Inverse cosine; its derivative -1 / sqrt(1 - x²) is -inf at ±1.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arccos(sg.constant(1.0)).eval()
+    array(0.)
+    """
+    return ARCCOS(x)
+
+
+def arctan(x) -> Node:
+    """Inverse tangent.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arctan(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return ARCTAN(x)
+
+
+def arcsinh(x) -> Node:
+    """Inverse hyperbolic sine.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arcsinh(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return ARCSINH(x)
+
+
+def arccosh(x) -> Node:
+    """Inverse hyperbolic cosine (x >= 1); its derivative is inf at 1.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arccosh(sg.constant(1.0)).eval()
+    array(0.)
+    """
+    return ARCCOSH(x)
+
+
+def arctanh(x) -> Node:
+    """Inverse hyperbolic tangent (|x| < 1).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.arctanh(sg.constant(0.0)).eval()
+    array(0.)
+    """
+    return ARCTANH(x)
+
+
+def log2(x) -> Node:
+    """Base-2 logarithm.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.log2(sg.constant(8.0)).eval()
+    array(3.)
+    """
+    return LOG2(x)
+
+
+def log10(x) -> Node:
+    """Base-10 logarithm.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.log10(sg.constant(100.0)).eval()
+    array(2.)
+    """
+    return LOG10(x)
+
+
+def exp2(x) -> Node:
+    """2 ** x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.exp2(sg.constant(3.0)).eval()
+    array(8.)
+    """
+    return EXP2(x)
+
+
+def cbrt(x) -> Node:
+    """Cube root, real for negative x; its derivative is inf at 0.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.cbrt(sg.constant(-8.0)).eval()
+    array(-2.)
+    """
+    return CBRT(x)
+
+
+def reciprocal(x) -> Node:
+    """1 / x.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.reciprocal(sg.constant(4.0)).eval()
+    array(0.25)
+    """
+    return RECIPROCAL(x)
+
+
+def arctan2(y, x) -> Node:
+    """The angle of the point (x, y), NumPy's argument order.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.arctan2(sg.constant(1.0), sg.constant(1.0)).eval())  # pi / 4
+    0.7853981633974483
+    """
+    return ARCTAN2(y, x)
+
+
+def hypot(x, y) -> Node:
+    """sqrt(x² + y²) without overflow; its derivative does not exist at (0, 0).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.hypot(sg.constant(3.0), sg.constant(4.0)).eval()
+    array(5.)
+    """
+    return HYPOT(x, y)
+
+
+def logaddexp(x, y) -> Node:
+    """log(exp(x) + exp(y)), finite for any finite x and y.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> float(sg.logaddexp(sg.constant(1000.0), sg.constant(1000.0)).eval())  # 1000 + log 2
+    1000.6931471805599
+    """
+    return LOGADDEXP(x, y)
+
+
+def mod(x, y) -> Node:
+    """x mod y with the sign of y (NumPy's ``np.mod``, Python's ``%``); ``x % y`` is this.
+
+    The derivative is 1 in x and -floor(x / y) in y, except at the jumps.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> (sg.constant([5.0, -5.0]) % 3.0).eval()
+    array([2., 1.])
+    """
+    return MOD(x, y)
+
+
+def fmod(x, y) -> Node:
+    """x mod y with the sign of x (C's fmod, ``np.fmod``).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.fmod(sg.constant([5.0, -5.0]), 3.0).eval()
+    array([ 2., -2.])
+    """
+    return FMOD(x, y)
+
+
+true_divide = div  # NumPy's other names
+power = pow
+remainder = mod
+
+
 __all__ = ["EXP", "LOG", "LOG1P", "EXPM1", "SQRT", "SQUARE", "SIN", "COS", "TAN", "TANH", "SIGMOID",
            "SOFTPLUS", "ABS", "SIGN", "FLOOR", "ROUND", "POW",
            "exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "tanh", "sigmoid",
-           "softplus", "abs", "sign", "floor", "round", "pow"]
+           "softplus", "abs", "sign", "floor", "round", "pow",
+           "SINH", "COSH", "ARCSIN", "ARCCOS", "ARCTAN", "ARCSINH", "ARCCOSH", "ARCTANH", "LOG2", "LOG10", "EXP2",
+           "CBRT", "RECIPROCAL", "ARCTAN2", "HYPOT", "LOGADDEXP", "MOD", "FMOD",
+           "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "log2", "log10", "exp2",
+           "cbrt", "reciprocal", "arctan2", "hypot", "logaddexp", "mod", "fmod", "true_divide", "power", "remainder"]
