@@ -23,13 +23,13 @@ from .evaluate import evaluate
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Graph, Node, Op, Origin, ancestors, constant, get_default_graph,
                  matrix, placeholder, reset_default_graph, scalar, vector)
 from .listing import listing
-from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin, cbrt, cosh,
-                  exp2, fmod, hypot, log2, log10, logaddexp, mod, power, reciprocal, remainder, sinh, true_divide, broadcast_to, cast, clip, concatenate, cos, cross_entropy, div, dot,
-                  equal, exp, expand_dims, expm1, floor, getitem, greater, greater_equal, leaky_relu, less,
-                  less_equal, log, log1p, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mse, mul,
-                  neg, not_equal, one_hot, pow, prelu, relu, reshape, round, sigmoid, sigmoid_cross_entropy, sign,
-                  sin, softmax, softplus, sqrt, square, stack, stop_gradient, sub, sum, tan, tanh, transpose, where,
-                  zeros_like)
+from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin, broadcast_to,
+                  cast, cbrt, clip, concatenate, cos, cosh, cross_entropy, div, dot, equal, exp, exp2, expand_dims,
+                  expm1, floor, fmod, getitem, greater, greater_equal, hypot, leaky_relu, less, less_equal, log,
+                  log10, log1p, log2, log_softmax, logaddexp, logsumexp, matmul, max, maximum, mean, min, minimum,
+                  mod, mse, mul, neg, not_equal, one_hot, pow, power, prelu, reciprocal, relu, remainder, reshape,
+                  round, sigmoid, sigmoid_cross_entropy, sign, sin, sinh, softmax, softplus, sqrt, square, stack,
+                  stop_gradient, sub, sum, tan, tanh, transpose, true_divide, where, zeros_like)
 from .serialize import Loaded, load, save
 
 __version__ = "0.1.0"

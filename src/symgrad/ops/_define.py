@@ -40,7 +40,7 @@ def primitive(name: str, forward: Callable, infer: Callable, **facts) -> Op:
     return Op(name, forward, infer, pure=True, **facts)
 
 
-def elementwise_infer(op_name: str, float_only: bool = True, forward: Callable | None = None) -> Callable:
+def elementwise_infer(op_name: str, forward: Callable) -> Callable:
     """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes.
 
     With a float operand the result has that float's dtype (``combine_dtypes``).
@@ -49,8 +49,7 @@ def elementwise_infer(op_name: str, float_only: bool = True, forward: Callable |
     of bool is an error, raised here as a :class:`DTypeError`): the executors run
     ``forward`` and cast its result to the static dtype, so a static dtype that
     disagreed would silently wrap (square of int8 as float64) or lose precision
-    (exp of int8 as float64, computed in float16). Without ``forward``, a
-    ``float_only`` op gives float64 for integer and bool operands.
+    (exp of int8 as float64, computed in float16).
     """
     def infer(*nodes, **params):
         first = nodes[0]
@@ -60,10 +59,7 @@ def elementwise_infer(op_name: str, float_only: bool = True, forward: Callable |
             shape = broadcast_shapes(op_name, [n.shape for n in nodes], nodes)
             dtype = combine_dtypes(op_name, [n.dtype for n in nodes], nodes)
         if dtype.kind != "f":
-            if forward is not None:
-                dtype = _numpy_dtype(op_name, forward, nodes, params)
-            elif float_only:
-                dtype = np.dtype(np.float64)
+            dtype = _numpy_dtype(op_name, forward, nodes, params)
         return shape, dtype
     return infer
 
@@ -91,13 +87,10 @@ def _forward_dtype(forward: Callable, dtypes: tuple, params: tuple) -> "np.dtype
         return str(err)
 
 
-def elementwise(name: str, forward: Callable, chain: tuple, float_only: bool = True, **facts) -> Op:
-    """An elementwise op whose ``chain`` rules (one per input) serve as both vjp and jvp.
-
-    ``float_only``: see :func:`elementwise_infer` (it matters only for a
-    forward NumPy cannot run on empty arrays).
-    """
-    return primitive(name, forward, elementwise_infer(name, float_only, forward), vjp=chain, jvp=chain,
+def elementwise(name: str, forward: Callable, chain: tuple, **facts) -> Op:
+    """An elementwise op whose ``chain`` rules (one per input) serve as both vjp and jvp;
+    its dtypes are :func:`elementwise_infer`'s."""
+    return primitive(name, forward, elementwise_infer(name, forward), vjp=chain, jvp=chain,
                      broadcasts=True, **facts)
 
 

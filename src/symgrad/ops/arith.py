@@ -27,7 +27,7 @@ from ._define import elementwise, is_constant
 
 # --- neg ------------------------------------------------------------------------------------
 
-NEG = elementwise("neg", np.negative, (lambda d, out, x: neg(d),), float_only=False,
+NEG = elementwise("neg", np.negative, (lambda d, out, x: neg(d),),
                   operator="-{}", math="-{}")
 
 
@@ -48,7 +48,7 @@ def neg(x) -> Node:
 
 # --- add ------------------------------------------------------------------------------------
 
-ADD = elementwise("add", np.add, (lambda d, out, x, y: d, lambda d, out, x, y: d), float_only=False,
+ADD = elementwise("add", np.add, (lambda d, out, x, y: d, lambda d, out, x, y: d),
                   operator="{} + {}", math="{} + {}")
 
 
@@ -72,7 +72,7 @@ def add(x, y) -> Node:
 
 # --- sub ------------------------------------------------------------------------------------
 
-SUB = elementwise("sub", np.subtract, (lambda d, out, x, y: d, lambda d, out, x, y: neg(d)), float_only=False,
+SUB = elementwise("sub", np.subtract, (lambda d, out, x, y: d, lambda d, out, x, y: neg(d)),
                   operator="{} - {}", math="{} - {}")
 
 
@@ -94,7 +94,7 @@ def sub(x, y) -> Node:
 # --- mul ------------------------------------------------------------------------------------
 
 MUL = elementwise("mul", np.multiply, (lambda d, out, x, y: d * y, lambda d, out, x, y: d * x),
-                  float_only=False, operator="{} * {}", math="{} * {}")
+                  operator="{} * {}", math="{} * {}")
 
 
 def mul(x, y) -> Node:

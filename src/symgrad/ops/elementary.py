@@ -83,7 +83,7 @@ def _pow_exponent_rule(d, out, x, y):
 
 # NumPy computes x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs), and so
 # does the scalar code.
-POW = elementwise("pow", np.power, (_pow_base_rule, _pow_exponent_rule), float_only=False,
+POW = elementwise("pow", np.power, (_pow_base_rule, _pow_exponent_rule),
                   operator="{} ** {}", math="math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})")
 
 
@@ -341,10 +341,9 @@ LOGADDEXP = elementwise("logaddexp", np.logaddexp, (lambda d, out, x, y: d * exp
                                                     lambda d, out, x, y: d * exp(y - out)))
 # x mod y = x - y·floor(x / y) and fmod = x - y·trunc(x / y): derivative 1 in x and the
 # (piecewise constant) -floor or -trunc in y, which is (out - x) / y: no floor or trunc node.
-MOD = elementwise("mod", np.mod, (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y)),
-                  float_only=False, operator="{} % {}")
-FMOD = elementwise("fmod", np.fmod, (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y)),
-                   float_only=False)
+_REMAINDER_CHAIN = (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y))
+MOD = elementwise("mod", np.mod, _REMAINDER_CHAIN, operator="{} % {}")
+FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN)
 
 
 def sinh(x) -> Node:

@@ -165,7 +165,11 @@ def _leaky_chain(d, out, x):
     return where(greater(x, 0.0), d, d * out.params.alpha)
 
 
-LEAKY_RELU = primitive("leaky_relu", lambda x, alpha: np.where(x > 0, x, x * alpha), elementwise_infer("leaky_relu"),
+def _leaky_relu(x, alpha):
+    return np.where(x > 0, x, x * alpha)
+
+
+LEAKY_RELU = primitive("leaky_relu", _leaky_relu, elementwise_infer("leaky_relu", _leaky_relu),
                        vjp=(_leaky_chain,), jvp=(_leaky_chain,))
 
 
@@ -197,11 +201,9 @@ def prelu(x, alpha) -> Node:
 # --- maximum, minimum, clip ----------------------------------------------------------------------
 
 MAXIMUM = elementwise("maximum", np.maximum, (lambda d, out, x, y: _pass_where(greater_equal(x, y), d),
-                                              lambda d, out, x, y: _block_where(greater_equal(x, y), d)),
-                      float_only=False)
+                                              lambda d, out, x, y: _block_where(greater_equal(x, y), d)))
 MINIMUM = elementwise("minimum", np.minimum, (lambda d, out, x, y: _pass_where(less_equal(x, y), d),
-                                              lambda d, out, x, y: _block_where(less_equal(x, y), d)),
-                      float_only=False)
+                                              lambda d, out, x, y: _block_where(less_equal(x, y), d)))
 
 
 def maximum(x, y) -> Node:
