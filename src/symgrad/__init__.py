@@ -11,7 +11,7 @@ differentiated again.
 [array(-4.), array(-4.), array(3.)]
 """
 
-from . import ops
+from . import linalg, ops
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
 from .compile import Function, function

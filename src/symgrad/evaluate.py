@@ -106,10 +106,24 @@ class Plan:
         # Nodes that may broadcast a run-time input dimension: checked at run time that it did not.
         self.runtime_broadcasts = {k: axes for k, node in enumerate(self.nodes)
                                    if (axes := node.op.runtime_broadcast_axes(node.inputs))}
+        self.shared = shared_kernels(self.steps)
+
+    def _shared(self, k: int, values: list, cache: dict):
+        """Step ``k``'s result from its kernel's results, computed once per run and dropped
+        after the last step that shares them."""
+        kernel, index, key, last = self.shared[k]
+        results = cache.get(key)
+        if results is None:
+            node, _, inputs, params, _ = self.steps[k]
+            results = cache[key] = kernel(*[values[i] for i in inputs], **params)
+        if k == last:
+            del cache[key]
+        return results[index]
 
     def run(self, feeds: Mapping[Node, np.ndarray], check_finite: bool = False,
             check_shapes: bool = True) -> list[np.ndarray]:
         values: list[Any] = [None] * len(self.steps)
+        shared, cache = self.shared, {}
         for k, (node, forward, inputs, params, releases) in enumerate(self.steps):
             if node.value is not None:
                 value = node.value
@@ -119,7 +133,10 @@ class Plan:
                     raise _non_finite(node, [], value, "was fed")
             else:
                 try:
-                    value = forward(*[values[i] for i in inputs], **params)
+                    if shared and k in shared:
+                        value = self._shared(k, values, cache)
+                    else:
+                        value = forward(*[values[i] for i in inputs], **params)
                 except Exception as err:
                     err.add_note(f"symgrad: while computing {node.describe()} from "
                                  + ", ".join(summary(values[i]) for i in inputs))
@@ -134,6 +151,21 @@ class Plan:
             for i in releases:
                 values[i] = None
         return [np.asarray(values[k]) for k in self.output_positions]
+
+
+def shared_kernels(steps: Sequence) -> dict[int, tuple]:
+    """For each step ``(node, forward, input positions, params, releases)`` whose op shares a
+    kernel (``Op.shares``): ``(kernel, index, key, last)``. Steps with one key (the kernel, the
+    input positions and the parameters) take their results from one call of the kernel; ``last``
+    is the position of the last of them."""
+    found, last = {}, {}
+    for k, (node, _, inputs, params, _) in enumerate(steps):
+        if node.op.shares is not None:
+            kernel, index = node.op.shares
+            key = (kernel, inputs, node.params)
+            found[k] = (kernel, index, key)
+            last[key] = k
+    return {k: (kernel, index, key, last[key]) for k, (kernel, index, key) in found.items()}
 
 
 def check_computed(node: Node, inputs: list, value, runtime_broadcasts: list | None) -> None:

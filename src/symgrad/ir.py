@@ -138,7 +138,11 @@ class Op:
     - ``own_buffers``: writes with ``out=`` only into buffers made by its own
       op and never into one it reads (matmul: BLAS cannot);
     - ``bounded``: the result lies in [-1, 1] for every input, so polynomials
-      in it cannot overflow (see :func:`symgrad.rewrite.polynomial_form`).
+      in it cannot overflow (see :func:`symgrad.rewrite.polynomial_form`);
+    - ``shares``: ``(kernel, index)`` for one result of a computation with
+      several (eigh's w and v): ``forward`` is ``kernel(...)[index]``, and the
+      executors call ``kernel`` once per evaluation for all the nodes that
+      apply ops sharing it to the same inputs with the same parameters.
     """
 
     name: str
@@ -157,6 +161,7 @@ class Op:
     math: str | None = field(default=None, compare=False)
     own_buffers: bool = field(default=False, compare=False)
     bounded: bool = field(default=False, compare=False)
+    shares: tuple | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

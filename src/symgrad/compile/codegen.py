@@ -141,6 +141,7 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
                  many: bool, gen: Generated, namer: Namer) -> str:
     """The NumPy version of the function, as source defining ``name``."""
     calls: dict[int, emit.Call] = {}
+    shared: dict[tuple, list] = {}  # kernel key -> [variable, kernel call, first step, last step]
     probed: dict[int, np.dtype | None] = {}
     samples: dict[int, object] = {}
     for step in steps:
@@ -149,7 +150,10 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
             if step.op is CONSTANT:
                 gen.namespace[namer.name(step)] = step.value
             continue
-        calls[id(step)] = emit.array_call(step, [namer.name(i) for i in step.inputs], gen.bind)
+        if step.op.shares is not None:
+            calls[id(step)] = _shared_call(step, shared, gen, namer)
+        else:
+            calls[id(step)] = emit.array_call(step, [namer.name(i) for i in step.inputs], gen.bind)
         probed[id(step)] = _probe_dtype(step, [samples[id(i)] for i in step.inputs])
         samples[id(step)] = _sample(step)
 
@@ -169,6 +173,9 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
         body.append(f"{', '.join(pooled.values())}, = buffers")
     for k, step in enumerate(steps):
         call = calls.get(id(step))
+        group = shared.get(_kernel_key(step)) if step.op.shares is not None else None
+        if group is not None and group[2] is step:
+            body.append(f"{group[0]} = {group[1]}    # {step.op.shares[0].__name__.strip('_')}: one call for all its results")
         if call is not None:
             var = namer.name(step)
             out = buffers.out_for.get(k)
@@ -185,6 +192,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
                 checkers.append(_Checker(step))
                 body.append(f"{check}[{len(checkers) - 1}]({var}, {', '.join(namer.name(i) for i in step.inputs)})")
         dead = [namer.name(s) for s in buffers.release_after.get(k, ())]
+        if group is not None and group[3] is step:
+            dead.append(group[0])
         if dead:
             body.append(f"del {', '.join(dead)}")
     results = []
@@ -200,6 +209,27 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     body.append("return " + _pack(results, many))
     header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
     return "\n".join([header] + ["    " + line for line in body])
+
+
+def _kernel_key(step: Step) -> tuple:
+    return step.op.shares[0], tuple(id(i) for i in step.inputs), tuple(sorted(step.params.items()))
+
+
+def _shared_call(step: Step, shared: dict, gen: Generated, namer: Namer) -> emit.Call:
+    """``t7_all[1]``: one result of a kernel (``Op.shares``) called once, by the line before the
+    first step that needs it, for every step that applies it to the same inputs and parameters."""
+    kernel, index = step.op.shares
+    key = _kernel_key(step)
+    group = shared.get(key)
+    if group is None:
+        args = [namer.name(i) for i in step.inputs]
+        for name, value in step.params.items():
+            text = emit.literal(value)
+            args.append(f"{name}={text if text is not None else gen.bind(f'p_{name}', value)}")
+        call = f"{gen.bind('f_' + kernel.__name__.strip('_'), kernel)}({', '.join(args)})"
+        group = shared[key] = [namer._unique(f"{namer.name(step)}_all"), call, step, step]
+    group[3] = step
+    return emit.Call(f"{group[0]}[{index}]")
 
 
 def _may_share_folded(step: Step, calls: dict) -> bool:

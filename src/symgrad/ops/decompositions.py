@@ -1,0 +1,843 @@
+"""Linear algebra beyond products: solves, inverses, determinants and decompositions.
+
+NumPy's names and batching: every op takes ``(..., n, n)`` (or ``(..., m, n)``)
+arrays and works on the last two axes; the batch axes in front broadcast where
+NumPy's do (solve, solve_triangular). Like LAPACK, ``cholesky`` and ``eigh``
+read only the lower triangle, and ``solve_triangular`` only the triangle it is
+told to: their derivatives with respect to the other entries are zero.
+
+A decomposition with several results (slogdet, eigh, svd, qr) is one op per
+result, each with its own rules (the reverse rules of the whole decomposition
+are the sums of the results' separate contributions); the ops of one
+decomposition share a kernel (``Op.shares``), which both executors call once
+per evaluation.
+
+Rules use the stable forms: solves and triangular solves, never an explicit
+inverse where a solve serves (det's and slogdet's reverse rules need the whole
+inverse transpose, and take it from ``inv``); cholesky's and qr's rules by
+triangular solves.
+
+Where a derivative does not exist, the result is not a finite number:
+
+- inv, det and slogdet of a singular matrix: the derivatives need a solve or
+  an inverse, which raise NumPy's ``LinAlgError`` (with a note naming the
+  node) when LAPACK meets an exactly singular matrix; a nearly singular one
+  gives the large, correct derivative of that matrix;
+- eigh's eigenvectors at repeated eigenvalues, svd's singular vectors at
+  repeated singular values (or at zero ones, when the matrix is not square):
+  the factors ``1 / (w_j - w_i)`` are infinite, so the derivatives are inf
+  or NaN, and ``check_finite=True`` names the node that produced them. The
+  eigenvalues and singular values themselves stay differentiable there;
+- qr of a rank-deficient matrix: R has a zero on its diagonal, and the
+  triangular solves of the rules raise ``LinAlgError``; qr of a wide matrix
+  (fewer rows than columns) has no derivative rules (a GradientError).
+
+``pinv``'s rules are those of a matrix of constant rank (pinv jumps where the
+rank changes).
+
+Examples
+--------
+>>> import numpy as np
+>>> import symgrad as sg
+>>> a = sg.matrix("a", 2, 2)
+>>> sign, logdet = sg.linalg.slogdet(a)
+>>> g = sg.grad(logdet, a)            # inv(a).T
+>>> sg.evaluate([logdet, g], {"a": np.array([[2.0, 0.0], [0.0, 4.0]])})[1]
+array([[0.5 , 0.  ],
+       [0.  , 0.25]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..ir import UNDEFINED, Node, as_nodes, zero_rule
+from ..types import broadcast_shapes, combine_dtypes, require_float
+from ._define import primitive
+from .elementary import abs, sqrt, square
+from .linalg import matmul
+from .reductions import max as amax, min as amin, sum
+from .select import equal, where
+from .shape import getitem, transpose
+
+# --- helpers that build nodes --------------------------------------------------------------
+
+
+def _mT(x: Node) -> Node:
+    """Swap the last two axes (a batch of transposes)."""
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return transpose(x, tuple(axes))
+
+
+def _col(v: Node) -> Node:
+    """(..., n) -> (..., n, 1)."""
+    return getitem(v, (Ellipsis, None))
+
+
+def _row(v: Node) -> Node:
+    """(..., n) -> (..., 1, n)."""
+    return getitem(v, (Ellipsis, None, slice(None)))
+
+
+def _constant(x: Node, value: np.ndarray) -> Node:
+    return x.graph.constant(value)
+
+
+def _eye(x: Node, n: int) -> Node:
+    return _constant(x, np.eye(n, dtype=x.dtype))
+
+
+def _diagonal(x: Node) -> Node:
+    """The diagonals of a batch of square matrices, (..., n, n) -> (..., n)."""
+    return sum(x * _eye(x, x.shape[-1]), -1)
+
+
+def _trace(x: Node) -> Node:
+    return sum(_diagonal(x), -1)
+
+
+def _triangle(x: Node, lower: bool, k: int = 0) -> Node:
+    """np.tril(x, k) or np.triu(x, k) of a batch (a private stand-in for sg.tril/sg.triu)."""
+    n, m = x.shape[-2:]
+    mask = np.tril(np.ones((n, m), bool), k) if lower else np.triu(np.ones((n, m), bool), k)
+    return where(_constant(x, mask), x, 0.0)
+
+
+def _phi(x: Node) -> Node:
+    """The lower triangle with its diagonal halved: the map in Cholesky's derivative."""
+    n = x.shape[-1]
+    return x * _constant(x, (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(x.dtype))
+
+
+def _copy_lower(x: Node) -> Node:
+    """The symmetric matrix with x's lower triangle (LAPACK reads only that triangle)."""
+    return _triangle(x, True) + _mT(_triangle(x, True, -1))
+
+
+def _lower_adjoint(g: Node) -> Node:
+    """The adjoint of :func:`_copy_lower`: the cotangent of the matrix whose lower triangle was read."""
+    return _phi(g + _mT(g))
+
+
+def _off_diagonal_inverse(d: Node) -> Node:
+    """1 / d off the diagonal, 0 on it, with d's diagonal kept out of every derivative (no 0 * inf)."""
+    diagonal = _constant(d, np.eye(d.shape[-1], dtype=bool))
+    return where(diagonal, 0.0, 1.0 / where(diagonal, 1.0, d))
+
+
+def _apply(m: Node, v: Node) -> Node:
+    """A batch of matrices times a batch of vectors: (..., n, k) @ (..., k) -> (..., n)."""
+    return getitem(matmul(m, _col(v)), (Ellipsis, 0))
+
+
+# --- shape rules ---------------------------------------------------------------------------
+
+def _matrix(name: str, a: Node, square: bool = True) -> tuple[int, int]:
+    """Check that ``a`` is a (batch of) float matrices with static matrix dimensions."""
+    require_float(name, a.dtype, a)
+    if a.ndim < 2:
+        raise ShapeError(f"{name}: {a.describe()} is not a matrix; it needs at least 2 dimensions")
+    rows, cols = a.shape[-2:]
+    if rows is None or cols is None:
+        raise ShapeError(f"{name}: the matrix dimensions of {a.describe()} must be known when the graph is built")
+    if square and rows != cols:
+        raise ShapeError(f"{name}: {a.describe()} is not square ({rows} x {cols})")
+    return rows, cols
+
+
+def _square_infer(name: str, result):
+    """Shape rule of an op of one square matrix; ``result(batch, n)`` is the result's shape."""
+    def infer(a, **_):
+        n, _ = _matrix(name, a)
+        return result(a.shape[:-2], n), a.dtype
+    return infer
+
+
+def _solve_infer(name: str):
+    """``a`` (..., n, n) and ``b`` (n,) or (..., n, k), batch axes broadcasting (NumPy 2's rule)."""
+    def infer(a, b, **_):
+        n, _ = _matrix(name, a)
+        require_float(name, b.dtype, b)
+        dtype = combine_dtypes(name, [a.dtype, b.dtype], (a, b))
+        if b.ndim == 0:
+            raise ShapeError(f"{name}: the right-hand side {b.describe()} must be a vector or a matrix")
+        rows = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if rows is not None and rows != n:
+            raise ShapeError(f"{name}: {a.describe()} and the right-hand side {b.describe()} do not match "
+                             f"({n} rows against {rows})")
+        if b.ndim == 1:
+            return a.shape[:-2] + (n,), dtype
+        batch = broadcast_shapes(name, [a.shape[:-2], b.shape[:-2]], (a, b))
+        return batch + b.shape[-2:], dtype
+    return infer
+
+
+# --- solve ---------------------------------------------------------------------------------
+
+def _solve_b_bar(out_bar, out, a, b):
+    if b.ndim == 1:
+        return _solve_vector(_mT(a), out_bar)
+    return solve(_mT(a), out_bar)
+
+
+def _solve_vector(a: Node, v: Node) -> Node:
+    """solve for a batch of vectors (..., n), whatever their number of dimensions."""
+    return getitem(solve(a, _col(v)), (Ellipsis, 0))
+
+
+def _solve_a_bar(out_bar, out, a, b):
+    b_bar = _solve_b_bar(out_bar, out, a, b)
+    if b.ndim == 1:
+        return -(_col(b_bar) * _row(out))
+    return -matmul(b_bar, _mT(out))
+
+
+def _solve_a_dot(a_dot, out, a, b):
+    if b.ndim == 1:
+        return -_solve_vector(a, _apply(a_dot, out))
+    return -solve(a, matmul(a_dot, out))
+
+
+def _solve_b_dot(b_dot, out, a, b):
+    return _solve_vector(a, b_dot) if b.ndim == 1 else solve(a, b_dot)
+
+
+SOLVE = primitive("solve", np.linalg.solve, _solve_infer("solve"),
+                  vjp=(_solve_a_bar, _solve_b_bar), jvp=(_solve_a_dot, _solve_b_dot),
+                  broadcasts=True, core_dims=2)
+
+
+def solve(a, b) -> Node:
+    """x with ``a @ x == b``, as ``np.linalg.solve``: ``b`` is (n,) or (..., n, k).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.solve(sg.constant([[2.0, 0.0], [0.0, 4.0]]), sg.constant([1.0, 1.0])).eval()
+    array([0.5 , 0.25])
+    """
+    return SOLVE(a, b)
+
+
+# --- inv, det, slogdet ---------------------------------------------------------------------
+
+INV = primitive("inv", np.linalg.inv, _square_infer("inv", lambda batch, n: batch + (n, n)),
+                vjp=(lambda out_bar, out, a: -matmul(_mT(out), matmul(out_bar, _mT(out))),),
+                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),))
+
+
+def inv(a) -> Node:
+    """The inverse of a (batch of) square matrices, as ``np.linalg.inv``.
+
+    Prefer :func:`solve` to ``inv(a) @ b``: it is cheaper and more accurate.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.inv(sg.constant([[2.0, 0.0], [0.0, 4.0]])).eval()
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
+    """
+    return INV(a)
+
+
+def _scalar_times_inverse_transpose(s: Node, a: Node) -> Node:
+    """s[..., None, None] * inv(a).T: d log|det a| / da scaled (the whole inverse is the answer here)."""
+    return getitem(s, (Ellipsis, None, None)) * _mT(inv(a))
+
+
+DET = primitive("det", np.linalg.det, _square_infer("det", lambda batch, n: batch),
+                vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar * out, a),),
+                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),))
+
+
+def det(a) -> Node:
+    """The determinant of a (batch of) square matrices, as ``np.linalg.det``.
+
+    Its derivative is ``det(a) * inv(a).T``; at a singular matrix the inverse
+    does not exist and evaluating the derivative raises ``LinAlgError``. For
+    logarithms of determinants use :func:`slogdet`, which cannot overflow.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.det(sg.constant([[2.0, 1.0], [1.0, 3.0]])).eval()
+    array(5.)
+    """
+    return DET(a)
+
+
+def _slogdet(a):
+    """np.linalg.slogdet as a tuple: (sign, log|det|)."""
+    sign, logabsdet = np.linalg.slogdet(a)
+    return sign, logabsdet
+
+
+_SLOGDET_SHAPE = _square_infer("slogdet", lambda batch, n: batch)
+SLOGDET_SIGN = primitive("slogdet_sign", lambda a: _slogdet(a)[0], _SLOGDET_SHAPE,
+                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0))
+SLOGDET_LOGABSDET = primitive(
+    "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
+    vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
+    jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
+    shares=(_slogdet, 1))
+
+
+def slogdet(a) -> tuple[Node, Node]:
+    """``(sign, logabsdet)`` of a (batch of) square matrices, as ``np.linalg.slogdet``.
+
+    The sign is piecewise constant (zero derivative); the derivative of
+    ``logabsdet`` is ``inv(a).T``. A singular matrix gives sign 0 and
+    logabsdet -inf, and its derivative raises ``LinAlgError``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sign, logdet = sg.linalg.slogdet(sg.constant([[-2.0, 0.0], [0.0, 3.0]]))
+    >>> sg.evaluate([sign, logdet])
+    [array(-1.), array(1.79175947)]
+    """
+    (a,) = as_nodes(a)
+    return SLOGDET_SIGN(a), SLOGDET_LOGABSDET(a)
+
+
+# --- triangular solves ---------------------------------------------------------------------
+
+BLOCK = 64  # rows solved one by one before the rest is updated by one matrix product
+
+
+def triangular_solve_numpy(a: np.ndarray, b: np.ndarray, lower: bool = True) -> np.ndarray:
+    """x with ``tril(a) @ x == b`` (``triu`` when ``lower`` is false), in NumPy alone.
+
+    Blocked substitution: within a block of rows, row by row; the rows below
+    (above) are then updated by one matrix product, so most of the work is
+    BLAS's. ``b`` is (..., n, k); the batch axes broadcast. A zero on the
+    diagonal raises ``LinAlgError``, as LAPACK's solvers do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> triangular_solve_numpy(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([[2.0], [3.0]]))
+    array([[1.],
+           [2.]])
+    """
+    n = a.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
+    diagonal = np.diagonal(a, axis1=-2, axis2=-1)
+    if not np.all(diagonal != 0):
+        raise np.linalg.LinAlgError("singular matrix: the triangular factor has a zero on its diagonal")
+    starts = range(0, n, BLOCK) if lower else reversed(range(0, n, BLOCK))
+    for start in starts:
+        stop = min(start + BLOCK, n)
+        for i in (range(start, stop) if lower else range(stop - 1, start - 1, -1)):
+            known = slice(start, i) if lower else slice(i + 1, stop)
+            if (i > start) if lower else (i < stop - 1):
+                x[..., i, :] -= np.matmul(a[..., i:i + 1, known], x[..., known, :])[..., 0, :]
+            x[..., i, :] /= diagonal[..., i, None]
+        rest = slice(stop, n) if lower else slice(0, start)
+        if (stop < n) if lower else (start > 0):
+            x[..., rest, :] -= np.matmul(a[..., rest, start:stop], x[..., start:stop, :])
+    return x
+
+
+def _solve_triangular(a: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:
+    vector = b.ndim == 1
+    if vector:
+        b = b[..., None]
+    if a.ndim == 2 and b.ndim == 2:
+        try:  # LAPACK's trsm through SciPy, when it is installed (the "linalg" extra)
+            from scipy.linalg import solve_triangular as lapack  # optional, and slow to import: only here
+        except ImportError:
+            lapack = None
+        if lapack is not None:
+            x = lapack(a, b, lower=lower, check_finite=False)
+            return x[:, 0] if vector else x
+    x = triangular_solve_numpy(a, b, lower)
+    return x[..., 0] if vector else x
+
+
+def _tri_b_bar(out_bar, out, a, b):
+    lower = out.params.lower
+    if b.ndim == 1:
+        return getitem(solve_triangular(_mT(a), _col(out_bar), lower=not lower), (Ellipsis, 0))
+    return solve_triangular(_mT(a), out_bar, lower=not lower)
+
+
+def _tri_a_bar(out_bar, out, a, b):
+    b_bar = _tri_b_bar(out_bar, out, a, b)
+    outer = _col(b_bar) * _row(out) if b.ndim == 1 else matmul(b_bar, _mT(out))
+    return -_triangle(outer, out.params.lower)
+
+
+def _tri_a_dot(a_dot, out, a, b):
+    lower = out.params.lower
+    a_dot = _triangle(a_dot, lower)
+    if b.ndim == 1:
+        return -getitem(solve_triangular(a, _col(_apply(a_dot, out)), lower=lower), (Ellipsis, 0))
+    return -solve_triangular(a, matmul(a_dot, out), lower=lower)
+
+
+def _tri_b_dot(b_dot, out, a, b):
+    return solve_triangular(a, b_dot, lower=out.params.lower)
+
+
+SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular"),
+                             vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
+                             broadcasts=True, core_dims=2)
+
+
+def solve_triangular(a, b, lower: bool = True) -> Node:
+    """x with ``tril(a) @ x == b`` (``triu(a)`` when ``lower`` is false), SciPy's name.
+
+    Only that triangle of ``a`` is read (its derivative is zero elsewhere).
+    ``b`` is (n,) or (..., n, k), and batch axes broadcast, as in
+    :func:`solve`. Computed by substitution: LAPACK's through SciPy when it
+    is installed (the ``linalg`` extra, for 2-d operands), else a blocked
+    substitution in NumPy.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> l = sg.constant([[2.0, 0.0], [1.0, 1.0]])
+    >>> sg.linalg.solve_triangular(l, sg.constant([2.0, 3.0])).eval()
+    array([1., 2.])
+    """
+    a, b = as_nodes(a, b)
+    return a.graph.apply(SOLVE_TRIANGULAR, (a, b), {"lower": bool(lower)})
+
+
+# --- cholesky ------------------------------------------------------------------------------
+
+def _cholesky_dot(a_dot, out, a):
+    """L (Phi(L^-1 S L^-T)), S the symmetric tangent whose lower triangle is a_dot's."""
+    z = solve_triangular(out, _copy_lower(a_dot), lower=True)
+    x = _mT(solve_triangular(out, _mT(z), lower=True))
+    return matmul(out, _phi(x))
+
+
+def _cholesky_bar(out_bar, out, a):
+    """The lower adjoint of L^-T Phi(L^T L_bar) L^-1, by two triangular solves."""
+    upper = _mT(out)
+    p = _phi(matmul(upper, out_bar))
+    z = solve_triangular(upper, p, lower=False)
+    g = _mT(solve_triangular(upper, _mT(z), lower=False))
+    return _lower_adjoint(g)
+
+
+CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
+                     vjp=(_cholesky_bar,), jvp=(_cholesky_dot,))
+
+
+def cholesky(a) -> Node:
+    """The lower Cholesky factor L (``L @ L.T == a``) of symmetric positive-definite matrices.
+
+    As ``np.linalg.cholesky``, only the lower triangle of ``a`` is read; a
+    matrix that is not positive definite raises ``LinAlgError``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.cholesky(sg.constant([[4.0, 2.0], [2.0, 5.0]])).eval()
+    array([[2., 0.],
+           [1., 2.]])
+    """
+    return CHOLESKY(a)
+
+
+# --- eigh and eigvalsh ---------------------------------------------------------------------
+
+def _eigh(a):
+    w, v = np.linalg.eigh(a)
+    return w, v
+
+
+def _eigen_gaps(w: Node) -> Node:
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (inf at a repeated eigenvalue)."""
+    return _off_diagonal_inverse(_row(w) - _col(w))
+
+
+def _eigvals_bar(out_bar, out, a):
+    v = EIGH_V(a)
+    return _lower_adjoint(matmul(v * _row(out_bar), _mT(v)))
+
+
+def _eigvals_dot(a_dot, out, a):
+    v = EIGH_V(a)
+    return sum(v * matmul(_copy_lower(a_dot), v), -2)
+
+
+def _eigvecs_bar(out_bar, out, a):
+    f = _eigen_gaps(EIGH_W(a))
+    return _lower_adjoint(matmul(out, matmul(f * matmul(_mT(out), out_bar), _mT(out))))
+
+
+def _eigvecs_dot(a_dot, out, a):
+    f = _eigen_gaps(EIGH_W(a))
+    return matmul(out, f * matmul(_mT(out), matmul(_copy_lower(a_dot), out)))
+
+
+_EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
+EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
+                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0))
+EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
+                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1))
+EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
+                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,))
+
+
+def eigh(a) -> tuple[Node, Node]:
+    """``(w, v)``: the eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices.
+
+    As ``np.linalg.eigh``, only the lower triangle of ``a`` is read. The
+    eigenvalues are differentiable everywhere they are distinct or not; the
+    eigenvectors are not differentiable at a repeated eigenvalue, where their
+    derivatives are inf or NaN (``check_finite=True`` names the node).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> w, v = sg.linalg.eigh(sg.constant([[2.0, 0.0], [0.0, 1.0]]))
+    >>> w.eval()
+    array([1., 2.])
+    """
+    (a,) = as_nodes(a)
+    return EIGH_W(a), EIGH_V(a)
+
+
+def eigvalsh(a) -> Node:
+    """The eigenvalues (ascending) of symmetric matrices, as ``np.linalg.eigvalsh``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.eigvalsh(sg.constant([[2.0, 1.0], [1.0, 2.0]])).eval()
+    array([1., 3.])
+    """
+    return EIGVALSH(a)
+
+
+# --- svd -----------------------------------------------------------------------------------
+
+def _svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+def _svd_parts(a: Node):
+    return SVD_U(a), SVD_S(a), _mT(SVD_VH(a))
+
+
+def _singular_gaps(s: Node) -> Node:
+    """F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal, 0 on it."""
+    s2 = square(s)
+    return _off_diagonal_inverse(_row(s2) - _col(s2))
+
+
+def _s_bar(out_bar, out, a):
+    u, _, v = _svd_parts(a)
+    return matmul(u * _row(out_bar), _mT(v))
+
+
+def _s_dot(a_dot, out, a):
+    u, _, v = _svd_parts(a)
+    return sum(u * matmul(a_dot, v), -2)
+
+
+def _u_bar(out_bar, out, a):
+    u, s, v = _svd_parts(a)
+    k = matmul(_mT(u), out_bar)
+    inner = (_singular_gaps(s) * (k - _mT(k))) * _row(s)
+    result = matmul(u, matmul(inner, _mT(v)))
+    if a.shape[-2] > s.shape[-1]:  # the part of out_bar outside u's columns
+        result = result + matmul((out_bar - matmul(u, k)) / _row(s), _mT(v))
+    return result
+
+
+def _vh_bar(out_bar, out, a):
+    u, s, v = _svd_parts(a)
+    v_bar = _mT(out_bar)
+    k = matmul(_mT(v), v_bar)
+    inner = _col(s) * (_singular_gaps(s) * (k - _mT(k)))
+    result = matmul(u, matmul(inner, _mT(v)))
+    if a.shape[-1] > s.shape[-1]:
+        result = result + matmul(u / _row(s), _mT(v_bar - matmul(v, k)))
+    return result
+
+
+def _u_dot(a_dot, out, a):
+    u, s, v = _svd_parts(a)
+    p = matmul(_mT(u), matmul(a_dot, v))
+    result = matmul(u, _singular_gaps(s) * (p * _row(s) + _col(s) * _mT(p)))
+    if a.shape[-2] > s.shape[-1]:
+        result = result + (matmul(a_dot, v) - matmul(u, p)) / _row(s)
+    return result
+
+
+def _vh_dot(a_dot, out, a):
+    u, s, v = _svd_parts(a)
+    p = matmul(_mT(u), matmul(a_dot, v))
+    v_dot = matmul(v, _singular_gaps(s) * (_col(s) * p + _mT(p) * _row(s)))
+    if a.shape[-1] > s.shape[-1]:
+        at_u = matmul(_mT(a_dot), u)
+        v_dot = v_dot + (at_u - matmul(v, _mT(p))) / _row(s)
+    return _mT(v_dot)
+
+
+def _svd_infer(which: str):
+    def infer(a):
+        m, n = _matrix("svd", a, square=False)
+        k = np.minimum(m, n).item()
+        shapes = {"u": (m, k), "s": (k,), "vh": (k, n)}
+        return a.shape[:-2] + shapes[which], a.dtype
+    return infer
+
+
+SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0))
+SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1))
+SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
+                   shares=(_svd, 2))
+
+
+def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
+    """``(u, s, vh)`` with ``a == u @ (s[..., None] * vh)``: the reduced SVD, as ``np.linalg.svd``.
+
+    For an m x n matrix and k = min(m, n): u is m x k, s (descending) has k
+    values and vh is k x n. Only the reduced form is differentiable (the
+    extra columns of the full one are arbitrary), so ``full_matrices=True``
+    is accepted for square matrices only. The singular values are
+    differentiable where they are distinct or not; the singular vectors are
+    not at repeated singular values (nor at zero ones of a non-square
+    matrix), where their derivatives are inf or NaN.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> u, s, vh = sg.linalg.svd(sg.constant([[3.0, 0.0], [0.0, -4.0]]))
+    >>> s.eval()
+    array([4., 3.])
+    """
+    (a,) = as_nodes(a)
+    if full_matrices and a.ndim >= 2 and a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"svd: full_matrices=True for the non-square {a.describe()}: only the reduced "
+                         "SVD (full_matrices=False) is supported, as the extra columns have no derivative")
+    return SVD_U(a), SVD_S(a), SVD_VH(a)
+
+
+# --- qr ------------------------------------------------------------------------------------
+
+def _qr(a):
+    q, r = np.linalg.qr(a)
+    return q, r
+
+
+def _right_solve_upper_transpose(x: Node, r: Node) -> Node:
+    """x @ inv(r).T for an upper-triangular r, by a triangular solve."""
+    return _mT(solve_triangular(r, _mT(x), lower=False))
+
+
+def _qr_wide(a: Node) -> bool:
+    return a.shape[-2] < a.shape[-1]
+
+
+def _q_bar(out_bar, out, a):
+    if _qr_wide(a):
+        return UNDEFINED
+    r = QR_R(a)
+    w = _copy_lower(matmul(_mT(out_bar), out))
+    return _right_solve_upper_transpose(out_bar - matmul(out, w), r)
+
+
+def _r_bar(out_bar, out, a):
+    if _qr_wide(a):
+        return UNDEFINED
+    q = QR_Q(a)
+    return _right_solve_upper_transpose(matmul(q, _copy_lower(matmul(out, _mT(out_bar)))), out)
+
+
+def _qr_tangents(a_dot, a):
+    """(B, C - Omega): B = a_dot inv(R), C = Q^T B, Omega its antisymmetric part from C's lower triangle."""
+    q, r = QR_Q(a), QR_R(a)
+    b = _mT(solve_triangular(_mT(r), _mT(a_dot), lower=True))
+    c = matmul(_mT(q), b)
+    below = _triangle(c, True, -1)
+    return b, c - below + _mT(below)
+
+
+def _q_dot(a_dot, out, a):
+    if _qr_wide(a):
+        return UNDEFINED
+    b, upper = _qr_tangents(a_dot, a)
+    return b - matmul(out, upper)
+
+
+def _r_dot(a_dot, out, a):
+    if _qr_wide(a):
+        return UNDEFINED
+    _, upper = _qr_tangents(a_dot, a)
+    return matmul(upper, out)
+
+
+def _qr_infer(which: str):
+    def infer(a):
+        m, n = _matrix("qr", a, square=False)
+        k = np.minimum(m, n).item()
+        return a.shape[:-2] + ((m, k) if which == "q" else (k, n)), a.dtype
+    return infer
+
+
+QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0))
+QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1))
+
+
+def qr(a) -> tuple[Node, Node]:
+    """``(q, r)``: the reduced QR decomposition, as ``np.linalg.qr`` (mode "reduced").
+
+    Differentiable for matrices with at least as many rows as columns and
+    full column rank (R's diagonal nonzero); for a wide matrix the
+    derivative raises GradientError, for a rank-deficient one LinAlgError.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> q, r = sg.linalg.qr(sg.constant([[3.0, 0.0], [4.0, 1.0]]))
+    >>> r.eval().round(6)
+    array([[-5. , -0.8],
+           [ 0. ,  0.6]])
+    """
+    (a,) = as_nodes(a)
+    return QR_Q(a), QR_R(a)
+
+
+# --- pinv ----------------------------------------------------------------------------------
+
+def _pinv_dot(a_dot, out, a):
+    """d pinv = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X, for X = pinv(A) of constant rank."""
+    at_dot = _mT(a_dot)
+    left = matmul(out, matmul(_mT(out), at_dot))
+    right = matmul(at_dot, matmul(_mT(out), out))
+    return (-matmul(out, matmul(a_dot, out)) + left - matmul(matmul(left, a), out)
+            + right - matmul(out, matmul(a, right)))
+
+
+def _pinv_bar(out_bar, out, a):
+    """The adjoint of :func:`_pinv_dot`."""
+    xt = _mT(out)
+    first = matmul(_mT(out_bar), matmul(out, xt))
+    second = matmul(xt, matmul(out, _mT(out_bar)))
+    return (-matmul(xt, matmul(out_bar, xt)) + first - matmul(a, matmul(out, first))
+            + second - matmul(matmul(second, out), a))
+
+
+def _pinv_infer(a):
+    m, n = _matrix("pinv", a, square=False)
+    return a.shape[:-2] + (n, m), a.dtype
+
+
+PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,))
+
+
+def pinv(a) -> Node:
+    """The Moore-Penrose pseudo-inverse, as ``np.linalg.pinv`` (its default cutoff).
+
+    The derivative is that of a matrix of constant rank; pinv is not
+    continuous where the rank changes.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.pinv(sg.constant([[1.0, 0.0], [0.0, 0.0]])).eval()
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    return PINV(a)
+
+
+# --- norm ----------------------------------------------------------------------------------
+
+def _euclidean(x: Node, axes: tuple, keepdims: bool) -> Node:
+    """sqrt(sum(x^2)) with derivative 0 (a subgradient) at x = 0, where sqrt would give 0/0."""
+    total = sum(square(x), axes, keepdims)
+    zero = equal(total, 0.0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, total)))
+
+
+def _restore(result: Node, x: Node, axes: tuple, keepdims: bool) -> Node:
+    """Put the reduced ``axes`` back as length 1 (keepdims)."""
+    if not keepdims:
+        return result
+    return getitem(result, tuple(None if i in axes else slice(None) for i in range(x.ndim)))
+
+
+def _matrix_norm(x: Node, ord, rows: int, cols: int, keepdims: bool) -> Node:
+    if ord in (None, "fro"):
+        return _euclidean(x, (rows, cols), keepdims)
+    if ord in ("nuc", 2, -2):
+        others = [i for i in range(x.ndim) if i not in (rows, cols)]
+        s = SVD_S(transpose(x, tuple(others + [rows, cols])))
+        value = sum(s, -1) if ord == "nuc" else getitem(s, (Ellipsis, 0 if ord == 2 else -1))
+        return _restore(value, x, (rows, cols), keepdims)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed, other = (rows, cols) if ord in (1, -1) else (cols, rows)
+        totals = sum(abs(x), summed, keepdims=True)
+        pick = amax if ord in (1, np.inf) else amin
+        value = pick(totals, (rows, cols), keepdims=True)
+        return value if keepdims else getitem(value, tuple(0 if i in (rows, cols) else slice(None)
+                                                          for i in range(x.ndim)))
+    raise ValueError(f"norm: invalid order {ord!r} for matrices (None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf)")
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
+    """Vector and matrix norms, as ``np.linalg.norm``.
+
+    Vectors (``axis`` an int, or a 1-d ``x``): ``ord`` None or 2 (Euclidean),
+    1, inf, -inf. Matrices (``axis`` a pair, or a 2-d ``x``): None or "fro"
+    (Frobenius), "nuc" (nuclear: the sum of singular values), 2 and -2 (the
+    largest and smallest singular value), 1, -1, inf, -inf. With ``ord`` and
+    ``axis`` both None, the Euclidean norm of all elements.
+
+    At x = 0 the Euclidean and Frobenius norms get the derivative 0 (a
+    subgradient, as ``abs`` at 0); the 1- and inf-norms follow ``abs``,
+    ``max`` and ``min`` (ties share the gradient).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.linalg.norm(sg.constant([3.0, -4.0])).eval()
+    array(5.)
+    >>> sg.linalg.norm(sg.constant([[1.0, 2.0], [3.0, 4.0]]), 1).eval()
+    array(6.)
+    """
+    (x,) = as_nodes(x)
+    require_float("norm", x.dtype, x)
+    if axis is None:
+        if ord is None:
+            return _euclidean(x, tuple(range(x.ndim)), keepdims)
+        if x.ndim not in (1, 2):
+            raise ShapeError(f"norm: ord={ord!r} needs axis for {x.describe()} (a vector or a matrix has 1 or 2 "
+                             "dimensions)")
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -x.ndim <= a < x.ndim:
+            raise ShapeError(f"norm: axis {a} is out of range for {x.describe()}")
+    axes = tuple(int(a) % x.ndim for a in axes)
+    if len(axes) == 2 and axes[0] != axes[1]:
+        return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
+    if len(axes) != 1:
+        raise ShapeError(f"norm: axis must be an int or a pair of distinct axes, not {axis!r}")
+    if ord in (None, 2):
+        return _euclidean(x, axes, keepdims)
+    if ord == 1:
+        return sum(abs(x), axes, keepdims)
+    if ord in (np.inf, -np.inf):
+        return (amax if ord > 0 else amin)(abs(x), axes, keepdims)
+    raise ValueError(f"norm: invalid order {ord!r} for vectors (None, 1, 2, inf, -inf)")
+
+
+__all__ = ["SOLVE", "INV", "DET", "SLOGDET_SIGN", "SLOGDET_LOGABSDET", "SOLVE_TRIANGULAR", "CHOLESKY",
+           "EIGH_W", "EIGH_V", "EIGVALSH", "SVD_U", "SVD_S", "SVD_VH", "QR_Q", "QR_R", "PINV",
+           "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "eigh", "eigvalsh", "svd", "qr",
+           "norm", "pinv", "triangular_solve_numpy"]
