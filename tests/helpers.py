@@ -361,5 +361,54 @@ for sa, sb in (((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))):
 case("rmod_scalar", lambda x: 7.5 % x, lambda x: 7.5 % x, uniform(2.1, 2.4, 2, 3))
 case("mod_scalar", lambda x: x % 2.0, lambda x: x % 2.0, uniform(0.1, 1.9, 2, 3) + 2.0 * RNG.integers(-2, 2, (2, 3)))
 
+# --- linear algebra: sg.linalg (drawn after the cases above, which keep their values) ---------------
+
+def well_conditioned(*shape):
+    """Square matrices (batched over leading axes) with singular values near sqrt(n)."""
+    n = shape[-1]
+    return normal(*shape) + 2.0 * np.sqrt(n) * np.eye(n)
+
+
+def spd(*shape):
+    """Symmetric positive-definite matrices with distinct eigenvalues, an upper triangle of noise
+    (cholesky and eigh read the lower one only)."""
+    m = normal(*shape)
+    n = shape[-1]
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n) + np.triu(normal(*shape), 1)
+
+
+def np_lower_symmetric(a):
+    """The symmetric matrix LAPACK sees when it reads a's lower triangle."""
+    return np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
+
+
+L = sg.linalg
+case("solve[3x3,3]", L.solve, np.linalg.solve, well_conditioned(3, 3), normal(3))
+case("solve[2x3x3,2x3x2]", L.solve, np.linalg.solve, well_conditioned(2, 3, 3), normal(2, 3, 2))
+case("solve[2x3x3,3x2]", L.solve, np.linalg.solve, well_conditioned(2, 3, 3), normal(3, 2))
+case("inv[2x3x3]", L.inv, np.linalg.inv, well_conditioned(2, 3, 3))
+case("det[3x3]", L.det, np.linalg.det, well_conditioned(3, 3))
+case("slogdet[2x3x3]", lambda a: L.slogdet(a)[1], lambda a: np.linalg.slogdet(a)[1], -well_conditioned(2, 3, 3))
+case("cholesky[2x3x3]", L.cholesky, np.linalg.cholesky, spd(2, 3, 3))
+case("solve_triangular[lower]", L.solve_triangular, lambda a, b: np.linalg.solve(np.tril(a), b),
+     well_conditioned(3, 3), normal(3, 2))
+case("solve_triangular[upper,2x3x3,3]", lambda a, b: L.solve_triangular(a, b, lower=False),
+     lambda a, b: np.linalg.solve(np.triu(a), b[..., None])[..., 0], well_conditioned(2, 3, 3), normal(3))
+case("eigh_w[2x3x3]", lambda a: L.eigh(a)[0], lambda a: np.linalg.eigh(a)[0], spd(2, 3, 3))
+# squares: the eigenvectors' signs are arbitrary
+case("eigh_v[3x3]", lambda a: L.eigh(a)[1] ** 2, lambda a: np.linalg.eigh(a)[1] ** 2, spd(3, 3))
+case("eigvalsh[3x3]", L.eigvalsh, np.linalg.eigvalsh, spd(3, 3))
+case("svd_s[2x4x3]", lambda a: L.svd(a)[1], lambda a: np.linalg.svd(a)[1], normal(2, 4, 3))
+case("svd_u[4x3]", lambda a: L.svd(a)[0] ** 2, lambda a: np.linalg.svd(a, full_matrices=False)[0] ** 2,
+     normal(4, 3))
+case("svd_vh[3x4]", lambda a: L.svd(a)[2] ** 2, lambda a: np.linalg.svd(a, full_matrices=False)[2] ** 2,
+     normal(3, 4))
+case("qr[4x3]", lambda a: L.qr(a)[0] + L.qr(a)[1][..., :1, :], lambda a: np.linalg.qr(a)[0] + np.linalg.qr(a)[1][:1],
+     normal(4, 3))
+case("pinv[2x4x3]", L.pinv, np.linalg.pinv, normal(2, 4, 3))
+case("norm[fro]", L.norm, np.linalg.norm, normal(3, 4))
+case("norm[nuc]", lambda a: L.norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc"), normal(3, 4))
+case("norm[vector,axis1]", lambda a: L.norm(a, axis=1), lambda a: np.linalg.norm(a, axis=1), normal(3, 4))
+
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"

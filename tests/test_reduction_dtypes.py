@@ -273,6 +273,7 @@ def test_mean_of_float32_and_float64_adds_no_cast(dtype):
 INTS = [np.dtype("int64"), np.dtype("int8"), np.dtype("uint16")]  # index arrays and labels
 BOOL = [np.dtype("bool")]
 ANY, MATRIX, ROW = DTYPES, (2, 3), (1, 3)
+LAPACK = [np.dtype("float32"), np.dtype("float64")]
 UNARY = ([ANY], [MATRIX], [{}])
 BINARY = ([ANY, ANY], [MATRIX, ROW], [{}])
 REDUCE = ([ANY], [MATRIX], [{"axis": (0,), "keepdims": False}, {"axis": (0, 1), "keepdims": True}])
@@ -307,6 +308,13 @@ OP_CASES = {
     "tail_like": ([ANY, ANY], [(4, 3), MATRIX], [{"axis": 0}]),
     "check_sizes": ([ANY], [MATRIX], [{"axes": (0,), "sizes": (2,), "stands_for": "input", "node": "add %1",
                                        "input": "input 0"}]),
+    # linear algebra (float32 and float64 only: LAPACK's; integers are refused when the node is built, as
+    # test_linalg.py checks). NumPy's ones are singular from 2 x 2 on, so the square ops take 1 x 1.
+    **{name: ([LAPACK], [(1, 1)], [{}]) for name in ("inv", "det", "slogdet_sign", "slogdet_logabsdet",
+                                                      "cholesky", "eigh_w", "eigh_v", "eigvalsh")},
+    **{name: ([LAPACK], [MATRIX], [{}]) for name in ("svd_u", "svd_s", "svd_vh", "qr_q", "qr_r", "pinv")},
+    "solve": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{}]),
+    "solve_triangular": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{"lower": True}, {"lower": False}]),
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()

@@ -26,6 +26,7 @@ FEEDS = {
     "v": np.array([0.7, -0.1, 1.3]),
     "M": np.array([[0.2, -0.4, 0.9], [1.1, 0.6, -1.5]]),
     "X": np.array([[0.9, -0.35, 1.6], [-1.3, 0.45, 0.1]]),  # no ties, none equal to x's entries
+    "S": np.array([[4.0, 0.5, -0.3], [0.5, 3.0, 0.2], [-0.3, 0.2, 2.0]]),  # positive definite, no repeated eigenvalues
 }
 
 
@@ -87,8 +88,22 @@ def every_op_graph():
     flags = [sg.equal(X, x), sg.not_equal(X, x), sg.less(X, x), sg.less_equal(X, x), sg.greater_equal(X, x)]
     discrete = sg.sum(sg.one_hot(labels, 3)) + sg.sum(sg.cast(sg.argmax(X, 1) + sg.argmin(X, 1), "float64"))
     discrete = discrete + sum(sg.sum(sg.cast(f, "float64")) for f in flags)
+    # linear algebra: each op, its reverse rules (with a second pass) and its forward rules
+    S = sg.matrix("S", 3, 3)
+    L = sg.linalg
+    sign, logdet = L.slogdet(S)
+    w, V = L.eigh(S)
+    U, s, Vh = L.svd(A)
+    Q, R = L.qr(A.T)
+    algebra = (sg.sum(L.solve(S, x)) + sg.sum(L.inv(S)) + L.det(S) + sign * logdet + sg.sum(L.cholesky(S))
+               + sg.sum(L.solve_triangular(S, S, lower=False)) + sg.sum(w) + sg.sum(V ** 2) + sg.sum(L.eigvalsh(S))
+               + sg.sum(U ** 2) + sg.sum(s) + sg.sum(Vh ** 2) + sg.sum(Q) + sg.sum(R) + sg.sum(L.pinv(A)))
+    gS = sg.grad(algebra, S)
+    hS = sg.hvp(algebra, S, sg.constant(np.eye(3)))
+    jS = sg.jvp(algebra, S, np.ones((3, 3)))
     return dict(cost=cost, gx=gx, gv=gv, gM=gM, hv=hv, jv=jv, jc=jc,
-                matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete)
+                matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete,
+                algebra=algebra, gS=gS, hS=hS, jS=jS)
 
 
 def round_trip(outputs, tmp_path):

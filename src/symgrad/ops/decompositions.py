@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ir import UNDEFINED, Node, as_nodes, zero_rule
 from ..types import broadcast_shapes, combine_dtypes, require_float
 from ._define import primitive
@@ -134,9 +134,16 @@ def _apply(m: Node, v: Node) -> Node:
 
 # --- shape rules ---------------------------------------------------------------------------
 
+def _lapack_float(name: str, x: Node) -> None:
+    """float32 or float64: what LAPACK computes in (NumPy refuses float16; integers are not differentiable)."""
+    require_float(name, x.dtype, x)
+    if x.dtype.itemsize < 4:
+        raise DTypeError(f"{name}: {x.describe()} must be float32 or float64 (LAPACK has no {x.dtype})")
+
+
 def _matrix(name: str, a: Node, square: bool = True) -> tuple[int, int]:
     """Check that ``a`` is a (batch of) float matrices with static matrix dimensions."""
-    require_float(name, a.dtype, a)
+    _lapack_float(name, a)
     if a.ndim < 2:
         raise ShapeError(f"{name}: {a.describe()} is not a matrix; it needs at least 2 dimensions")
     rows, cols = a.shape[-2:]
@@ -159,7 +166,7 @@ def _solve_infer(name: str):
     """``a`` (..., n, n) and ``b`` (n,) or (..., n, k), batch axes broadcasting (NumPy 2's rule)."""
     def infer(a, b, **_):
         n, _ = _matrix(name, a)
-        require_float(name, b.dtype, b)
+        _lapack_float(name, b)
         dtype = combine_dtypes(name, [a.dtype, b.dtype], (a, b))
         if b.ndim == 0:
             raise ShapeError(f"{name}: the right-hand side {b.describe()} must be a vector or a matrix")
