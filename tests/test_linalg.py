@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from example_modules import load_example
 from finite_differences import along
 from symgrad.ops.decompositions import triangular_solve_numpy
 
@@ -328,3 +329,40 @@ def test_listing_drawing_saving_and_source_show_each_result(tmp_path):
         np.testing.assert_array_equal(got, want)
     source = sg.function([x], outputs).source
     assert source.count("f_eigh(") == 1 and source.count("f_slogdet(") == 1
+
+
+# --- the Gaussian-process example ----------------------------------------------------------------
+
+def gp_gradient_by_hand(theta, x, y):
+    """d NLL / d theta = 1/2 tr((K^-1 - alpha alpha^T) dK/dtheta), written out in NumPy."""
+    length, signal, noise = np.exp(theta)
+    d2 = (x[:, None] - x[None, :]) ** 2
+    shape = signal ** 2 * np.exp(-0.5 * d2 / length ** 2)
+    k = shape + noise ** 2 * np.eye(len(x))
+    k_inv = np.linalg.inv(k)
+    alpha = k_inv @ y
+    middle = k_inv - np.outer(alpha, alpha)
+    dk = [shape * d2 / length ** 2, 2 * shape, 2 * noise ** 2 * np.eye(len(x))]
+    return np.array([0.5 * np.sum(middle * d) for d in dk])
+
+
+def test_gaussian_process_example_fits_by_newton_cg(capsys):
+    example = load_example("gaussian_process")
+    results = example.main()
+    printed = capsys.readouterr().out
+    assert "iterations" in printed and "length scale" in printed
+    assert np.linalg.norm(results["gradient"]) < 1e-8 and results["steps"] < 20
+    x, y = example.make_data()
+    np.testing.assert_allclose(gp_gradient_by_hand(results["theta"], x, y), 0.0, atol=1e-7)
+    length, signal, noise = np.exp(results["theta"])
+    assert 0.05 < noise < 0.2  # the data's noise is 0.1
+    # away from the optimum the gradient is the hand-written one, and the Hessian its finite difference
+    theta = sg.vector("theta", 3)
+    nll = example.negative_log_likelihood(theta, x, y)
+    point = np.log(np.array([0.7, 1.3, 0.4]))
+    gradient = sg.grad(nll, theta)
+    np.testing.assert_allclose(gradient.eval({theta: point}), gp_gradient_by_hand(point, x, y), rtol=1e-9)
+    hessian = sg.hessian(nll, theta).eval({theta: point})
+    numeric = np.stack([(gp_gradient_by_hand(point + 1e-6 * e, x, y) - gp_gradient_by_hand(point - 1e-6 * e, x, y))
+                        / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6)
