@@ -366,3 +366,17 @@ def test_gaussian_process_example_fits_by_newton_cg(capsys):
     numeric = np.stack([(gp_gradient_by_hand(point + 1e-6 * e, x, y) - gp_gradient_by_hand(point - 1e-6 * e, x, y))
                         / 2e-6 for e in np.eye(3)])
     np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n, batch", [(150, (2,)), (64, ()), (65, ())])
+def test_cholesky_reverse_rule_across_blocks_matches_the_formula(n, batch):
+    """Murray's blocked reverse sweep against A_bar = Phi(G + G^T), G = L^-T Phi(L^T L_bar) L^-1 in NumPy."""
+    a = spd(*batch, n, n)
+    l_bar = RNG.standard_normal(batch + (n, n))
+    x = sg.placeholder("a", a.shape)
+    got = sg.vjp(L.cholesky(x), x, l_bar).eval({x: a})
+    chol = np.linalg.cholesky(a)
+    halve = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
+    inverse = np.linalg.inv(chol)
+    g = np.swapaxes(inverse, -1, -2) @ ((np.swapaxes(chol, -1, -2) @ l_bar) * halve) @ inverse
+    np.testing.assert_allclose(got, (g + np.swapaxes(g, -1, -2)) * halve, rtol=1e-9, atol=1e-11)

@@ -314,6 +314,7 @@ OP_CASES = {
                                                       "cholesky", "eigh_w", "eigh_v", "eigvalsh")},
     **{name: ([LAPACK], [MATRIX], [{}]) for name in ("svd_u", "svd_s", "svd_vh", "qr_q", "qr_r", "pinv")},
     "solve": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{}]),
+    "cholesky_grad": ([LAPACK, LAPACK], [(1, 1), (1, 1)], [{}]),
     "solve_triangular": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{"lower": True}, {"lower": False}]),
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only

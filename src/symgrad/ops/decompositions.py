@@ -417,6 +417,13 @@ def solve_triangular(a, b, lower: bool = True) -> Node:
 
 
 # --- cholesky ------------------------------------------------------------------------------
+#
+# For L = cholesky(A), A's lower triangle read: L_dot = L Phi(L^-1 S L^-T), S the symmetric tangent
+# with a_dot's lower triangle, and the reverse rule is A_bar = Phi(G + G^T), G = L^-T Phi(L^T L_bar) L^-1.
+# The reverse rule is its own op, cholesky_grad(L, L_bar), computed by Murray's blocked algorithm
+# (I. Murray, "Differentiation of the Cholesky decomposition", 2016): the cost of one more Cholesky
+# factorisation instead of a matrix product and two triangular solves with n right-hand sides. Its
+# own rules (for second and higher derivatives) are the formula's, differentiated by hand below.
 
 def _cholesky_dot(a_dot, out, a):
     """L (Phi(L^-1 S L^-T)), S the symmetric tangent whose lower triangle is a_dot's."""
@@ -425,17 +432,86 @@ def _cholesky_dot(a_dot, out, a):
     return matmul(out, _phi(x))
 
 
-def _cholesky_bar(out_bar, out, a):
-    """The lower adjoint of L^-T Phi(L^T L_bar) L^-1, by two triangular solves."""
-    upper = _mT(out)
-    p = _phi(matmul(upper, out_bar))
+def _between_inverses(l: Node, p: Node) -> Node:
+    """L^-T p L^-1, by two triangular solves."""
+    upper = _mT(l)
     z = solve_triangular(upper, p, lower=False)
-    g = _mT(solve_triangular(upper, _mT(z), lower=False))
-    return _lower_adjoint(g)
+    return _mT(solve_triangular(upper, _mT(z), lower=False))
+
+
+def _unblocked_reverse(d: np.ndarray, a_bar: np.ndarray) -> None:
+    """Murray's level-2 reverse sweep over one diagonal block, in place: a_bar holds L_bar's block on
+    entry and A_bar's on exit."""
+    for i in range(d.shape[-1] - 1, -1, -1):
+        pivot = d[..., i, i]
+        c_bar = a_bar[..., i + 1:, i]
+        d_bar = (a_bar[..., i, i] - np.sum(d[..., i + 1:, i] * c_bar, -1) / pivot) / pivot
+        c_bar /= pivot[..., None]
+        if i > 0:
+            row = d[..., i, :i]
+            a_bar[..., i, :i] -= (d_bar[..., None] * row
+                                  + np.matmul(c_bar[..., None, :], d[..., i + 1:, :i])[..., 0, :])
+            a_bar[..., i + 1:, :i] -= c_bar[..., :, None] * row[..., None, :]
+        a_bar[..., i, i] = d_bar / 2
+
+
+def _cholesky_grad(l: np.ndarray, l_bar: np.ndarray) -> np.ndarray:
+    """A_bar from L and L_bar: Murray's blocked reverse mode, right to left over blocks of columns."""
+    n = l.shape[-1]
+    batch = np.broadcast_shapes(l.shape[:-2], l_bar.shape[:-2])
+    l = np.broadcast_to(l, batch + (n, n))
+    a_bar = np.tril(np.broadcast_to(l_bar, batch + (n, n))).astype(np.result_type(l, l_bar))
+    swap = (lambda x: np.swapaxes(x, -1, -2))
+    for stop in range(n, 0, -BLOCK):
+        start = max(0, stop - BLOCK)
+        r, d = l[..., start:stop, :start], l[..., start:stop, start:stop]
+        b, c = l[..., stop:, :start], l[..., stop:, start:stop]
+        if stop < n:
+            c_bar = a_bar[..., stop:, start:stop]
+            c_bar[...] = swap(_solve_triangular(swap(d), swap(c_bar), lower=False))  # c_bar D^-1
+            if start > 0:
+                a_bar[..., stop:, :start] -= np.matmul(c_bar, r)
+            a_bar[..., start:stop, start:stop] -= np.tril(np.matmul(swap(c_bar), c))
+        _unblocked_reverse(d, a_bar[..., start:stop, start:stop])
+        if start > 0:
+            d_bar = a_bar[..., start:stop, start:stop]
+            update = np.matmul(d_bar + swap(d_bar), r)
+            if stop < n:
+                update += np.matmul(swap(a_bar[..., stop:, start:stop]), b)
+            a_bar[..., start:stop, :start] -= update
+    return a_bar
+
+
+def _cholesky_grad_l_dot(l_dot, out, l, l_bar):
+    """d/dL of Phi(G + G^T): Phi(Y + Y^T - W - W^T), Y = L^-T Phi(L_dot^T L_bar) L^-1,
+    W = (G + G^T) L_dot L^-1, and G + G^T = out + out^T (out is Phi of it)."""
+    l_dot = _triangle(l_dot, True)  # the kernel reads L's lower triangle only
+    y = _between_inverses(l, _phi(matmul(_mT(l_dot), l_bar)))
+    w = _mT(solve_triangular(_mT(l), _mT(matmul(out + _mT(out), l_dot)), lower=False))
+    return _phi(y + _mT(y) - w - _mT(w))
+
+
+def _cholesky_grad_l_bar(out_bar, out, l, l_bar):
+    """The adjoint of :func:`_cholesky_grad_l_dot`: the lower triangle of -(G + G^T) H L^-T + L_bar Phi(Z)^T,
+    H = copy_lower(out_bar), Z = L^-1 H L^-T."""
+    h = _copy_lower(out_bar)
+    z = solve_triangular(l, _mT(solve_triangular(l, h, lower=True)), lower=True)
+    h_l = _mT(solve_triangular(l, matmul(h, out + _mT(out)), lower=True))
+    return _triangle(matmul(l_bar, _mT(_phi(z))) - h_l, True)
+
+
+CHOLESKY_GRAD = primitive(
+    "cholesky_grad", _cholesky_grad, lambda l, l_bar: (broadcast_shapes(
+        "cholesky_grad", [l.shape, l_bar.shape], (l, l_bar)), combine_dtypes("cholesky_grad", [l.dtype, l_bar.dtype],
+                                                                               (l, l_bar))),
+    # linear in L_bar, whose adjoint is cholesky's forward rule
+    vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
+    jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
+    broadcasts=True, core_dims=2)
 
 
 CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
-                     vjp=(_cholesky_bar,), jvp=(_cholesky_dot,))
+                     vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,))
 
 
 def cholesky(a) -> Node:
@@ -844,7 +920,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
     raise ValueError(f"norm: invalid order {ord!r} for vectors (None, 1, 2, inf, -inf)")
 
 
-__all__ = ["SOLVE", "INV", "DET", "SLOGDET_SIGN", "SLOGDET_LOGABSDET", "SOLVE_TRIANGULAR", "CHOLESKY",
+__all__ = ["SOLVE", "INV", "DET", "SLOGDET_SIGN", "SLOGDET_LOGABSDET", "SOLVE_TRIANGULAR", "CHOLESKY", "CHOLESKY_GRAD",
            "EIGH_W", "EIGH_V", "EIGVALSH", "SVD_U", "SVD_S", "SVD_VH", "QR_Q", "QR_R", "PINV",
            "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "eigh", "eigvalsh", "svd", "qr",
            "norm", "pinv", "triangular_solve_numpy"]
