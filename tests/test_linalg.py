@@ -380,3 +380,14 @@ def test_cholesky_reverse_rule_across_blocks_matches_the_formula(n, batch):
     inverse = np.linalg.inv(chol)
     g = np.swapaxes(inverse, -1, -2) @ ((np.swapaxes(chol, -1, -2) @ l_bar) * halve) @ inverse
     np.testing.assert_allclose(got, (g + np.swapaxes(g, -1, -2)) * halve, rtol=1e-9, atol=1e-11)
+
+
+def test_jacobian_of_inv_and_hessian_of_logdet_are_the_closed_forms():
+    """d inv(A)[i, j] / dA[k, l] = -inv[i, k] inv[l, j]; d2 log|det A| / dA[i, j] dA[k, l] = -inv[j, k] inv[l, i]."""
+    a = well_conditioned(3, 3)
+    x = sg.matrix("a", 3, 3)
+    inverse = np.linalg.inv(a)
+    jacobian = sg.jacobian(L.inv(x), x).eval({x: a})
+    np.testing.assert_allclose(jacobian, -np.einsum("ik,lj->ijkl", inverse, inverse), rtol=1e-10, atol=1e-12)
+    hessian = sg.hessian(L.slogdet(x)[1], x).eval({x: a})
+    np.testing.assert_allclose(hessian, -np.einsum("jk,li->ijkl", inverse, inverse), rtol=1e-10, atol=1e-12)

@@ -175,7 +175,8 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
         call = calls.get(id(step))
         group = shared.get(_kernel_key(step)) if step.op.shares is not None else None
         if group is not None and group[2] is step:
-            body.append(f"{group[0]} = {group[1]}    # {step.op.shares[0].__name__.strip('_')}: one call for all its results")
+            kernel = step.op.shares[0].__name__.strip("_")
+            body.append(f"{group[0]} = {group[1]}    # {kernel}: one call for all its results")
         if call is not None:
             var = namer.name(step)
             out = buffers.out_for.get(k)

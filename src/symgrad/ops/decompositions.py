@@ -15,7 +15,8 @@ per evaluation.
 Rules use the stable forms: solves and triangular solves, never an explicit
 inverse where a solve serves (det's and slogdet's reverse rules need the whole
 inverse transpose, and take it from ``inv``); cholesky's and qr's rules by
-triangular solves.
+triangular solves. Cholesky's reverse rule is an op of its own,
+``cholesky_grad``, computed by Murray's blocked algorithm.
 
 Where a derivative does not exist, the result is not a finite number:
 
