@@ -230,10 +230,15 @@ def test_ops_the_format_cannot_name_are_refused_when_saving(tmp_path):
             sg.save(g.apply(twin, [x]), tmp_path / "f.json")
 
 
+ODD_PARAM_OP = sg.Op("test_odd_param", lambda x, alpha: x, lambda x, alpha: (x.shape, x.dtype))
+
+
 def test_unsavable_parameter_is_a_format_error(tmp_path):
     with sg.Graph() as graph:
         x = sg.scalar("x")
-        odd = graph.apply(sg.ops.LEAKY_RELU, (x,), {"alpha": frozenset({1})})
+        odd = graph.apply(ODD_PARAM_OP, (x,), {"alpha": frozenset({1})})
+        with pytest.raises(sg.DTypeError, match="leaky_relu: the slope alpha must be a real number, not frozenset"):
+            graph.apply(sg.ops.LEAKY_RELU, (x,), {"alpha": frozenset({1})})  # a built-in op refuses it outright
     with pytest.raises(FormatError, match="alpha"):
         sg.save(odd, tmp_path / "odd.json")
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op
 from ..types import broadcast_shapes, combine_dtypes
 
@@ -40,7 +40,7 @@ def primitive(name: str, forward: Callable, infer: Callable, **facts) -> Op:
     return Op(name, forward, infer, pure=True, **facts)
 
 
-def elementwise_infer(op_name: str, forward: Callable) -> Callable:
+def elementwise_infer(op_name: str, forward: Callable, params: tuple = ()) -> Callable:
     """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes.
 
     With a float operand the result has that float's dtype (``combine_dtypes``).
@@ -49,9 +49,15 @@ def elementwise_infer(op_name: str, forward: Callable) -> Callable:
     of bool is an error, raised here as a :class:`DTypeError`): the executors run
     ``forward`` and cast its result to the static dtype, so a static dtype that
     disagreed would silently wrap (square of int8 as float64) or lose precision
-    (exp of int8 as float64, computed in float16).
+    (exp of int8 as float64, computed in float16). The op takes the parameters
+    named in ``params`` and no others (a file or a direct call cannot slip one in).
     """
+    accepted = frozenset(params)
+
     def infer(*nodes, **params):
+        if not accepted.issuperset(params):
+            raise ShapeError(f"{op_name}: takes no parameter {sorted(set(params) - accepted)} "
+                             f"(applied to {', '.join(n.describe() for n in nodes)})")
         first = nodes[0]
         if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
             shape, dtype = first.shape, first.dtype
