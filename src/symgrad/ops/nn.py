@@ -59,7 +59,7 @@ def log_softmax(x, axis: int = -1) -> Node:
     >>> sg.softmax(sg.constant([1e8, 1e8], dtype="float32")).eval()
     array([0.5, 0.5], dtype=float32)
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="log_softmax")
     return LOG_SOFTMAX(x, axis=normalize_axes("log_softmax", x.shape, axis, x))
 
 
@@ -103,7 +103,7 @@ def one_hot(labels, depth: int, dtype="float64") -> Node:
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    (labels,) = as_nodes(labels)
+    (labels,) = as_nodes(labels, op="one_hot")
     depth = check_int_argument("one_hot", depth, labels, 0, "depth")
     return ONE_HOT(labels, depth=depth, dtype=check_dtype(dtype, f"one_hot of {labels.describe()}"))
 
@@ -122,7 +122,7 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
     >>> round(float(sg.cross_entropy(z, sg.constant([0, 1])).eval()), 4)
     0.1269
     """
-    logits, labels = as_nodes(logits, labels)
+    logits, labels = as_nodes(logits, labels, op="cross_entropy")
     if not is_float(logits.dtype):
         raise DTypeError(f"cross_entropy: logits {logits.describe()} must be floats")
     if logits.ndim == 0:
@@ -162,7 +162,7 @@ def sigmoid_cross_entropy(logits, labels) -> Node:
     >>> float(sg.sigmoid_cross_entropy(sg.constant([800.0]), sg.constant([0.0])).eval())
     800.0
     """
-    logits, labels = as_nodes(logits, labels)
+    logits, labels = as_nodes(logits, labels, op="sigmoid_cross_entropy")
     return mean(softplus(logits) - labels * logits)
 
 
@@ -175,7 +175,7 @@ def mse(prediction, target) -> Node:
     >>> sg.mse(sg.constant([1.0, 3.0]), sg.constant([0.0, 0.0])).eval()
     array(5.)
     """
-    prediction, target = as_nodes(prediction, target)
+    prediction, target = as_nodes(prediction, target, op="mse")
     return mean(square(prediction - target))
 
 

@@ -22,7 +22,7 @@ from ..types import (check_bool_argument, float_result, is_float, normalize_axes
 from ._define import primitive
 from .elementary import SQUARE, exp
 from .select import cast, equal, stop_gradient, where
-from .shape import broadcast_like, getitem, zeros_like
+from .shape import broadcast_like, getitem, reshape, zeros_like
 
 
 _INT, _UINT = np.dtype(np.int_), np.dtype(np.uint)  # NumPy's default (platform) integers
@@ -80,7 +80,7 @@ def _spread(out_bar, out, x):
 
 
 def _reduce(op: Op, x, axis, keepdims) -> Node:
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op=op.name)
     axes = normalize_axes(op.name, x.shape, axis, x)
     keepdims = check_bool_argument(op.name, keepdims, x)
     return x.graph.apply(op, (x,), {"axis": axes, "keepdims": keepdims})
@@ -169,7 +169,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Node:
     >>> sg.sum(sg.square(sg.vector("w", 3))).op.name
     'sum_squares'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="sum")
     axes = normalize_axes("sum", x.shape, axis, x)
     keepdims = check_bool_argument("sum", keepdims, x)
     if axis is not None and not axes and not keepdims:
@@ -195,7 +195,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Node:
     >>> sg.mean(sg.constant([True, True, True, False])).eval()
     array(0.75)
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="mean")
     axes = normalize_axes("mean", x.shape, axis, x)
     keepdims = check_bool_argument("mean", keepdims, x)
     terms = cast(x, _mean_dtype(x.dtype))
@@ -262,8 +262,8 @@ ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("arg
                    vjp=(undefined_rule,), jvp=(undefined_rule,))
 
 
-def argmax(x, axis: int = -1) -> Node:
-    """Index of the largest element along ``axis`` (integer; no derivative).
+def argmax(x, axis: int | None = -1) -> Node:
+    """Index of the largest element along ``axis`` (integer; no derivative); ``None``: of all elements.
 
     Examples
     --------
@@ -274,13 +274,15 @@ def argmax(x, axis: int = -1) -> Node:
     return _arg(ARGMAX, x, axis)
 
 
-def argmin(x, axis: int = -1) -> Node:
-    """Index of the smallest element along ``axis`` (integer; no derivative)."""
+def argmin(x, axis: int | None = -1) -> Node:
+    """Index of the smallest element along ``axis`` (integer; no derivative); ``None``: of all elements."""
     return _arg(ARGMIN, x, axis)
 
 
 def _arg(op, x, axis) -> Node:
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op=op.name)
+    if axis is None:  # as NumPy: the index into the flattened array
+        x, axis = reshape(x, (-1,)), 0
     if x.ndim == 0:
         raise ShapeError(f"{op.name}: {x.describe()} has no axis to reduce")
     return x.graph.apply(op, (x,), {"axis": normalize_axis(op.name, x.ndim, axis, x)})

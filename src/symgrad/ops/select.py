@@ -190,7 +190,7 @@ def leaky_relu(x, alpha: float = 0.01) -> Node:
     >>> sg.leaky_relu(sg.constant([-1.0, 2.0]), 0.1).eval()
     array([-0.1,  2. ])
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="leaky_relu")
     return LEAKY_RELU(x, alpha=check_float_argument("leaky_relu", alpha, x, "the slope alpha (use sg.prelu for a node)"))
 
 
@@ -203,7 +203,7 @@ def prelu(x, alpha) -> Node:
     >>> sg.prelu(sg.constant([-1.0, 2.0]), 0.25).eval()
     array([-0.25,  2.  ])
     """
-    x, alpha = as_nodes(x, alpha)
+    x, alpha = as_nodes(x, alpha, op="prelu")
     return add(relu(x), mul(alpha, minimum(x, 0.0)))
 
 
@@ -250,7 +250,7 @@ def clip(x, low, high) -> Node:
     >>> sg.clip(sg.constant([-5.0, 0.5, 5.0]), 0.0, 1.0).eval()
     array([0. , 0.5, 1. ])
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="clip")
     if low is not None:
         x = maximum(x, low)
     return x if high is None else minimum(x, high)
@@ -279,7 +279,7 @@ def cast(x, dtype) -> Node:
     >>> sg.cast(sg.constant([1.5]), "float32").type
     'f32[1]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="cast")
     dtype = check_dtype(dtype, f"cast of {x.describe()}")
     if x.dtype == dtype:
         return x

@@ -76,7 +76,7 @@ def reshape(x, shape) -> Node:
     >>> sg.reshape(sg.constant([1.0, 2.0, 3.0, 4.0]), (2, -1)).type
     'f64[2,2]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="reshape")
     shape = check_shape_argument("reshape", shape, x, inferred=True)
     if shape == x.shape:
         return x
@@ -118,7 +118,7 @@ def transpose(x, axes=None) -> Node:
     >>> sg.transpose(sg.constant([[1.0, 2.0, 3.0]])).type
     'f64[3,1]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="transpose")
     ndim = len(x.shape)
     if axes is None:
         axes = tuple(range(ndim))[::-1]
@@ -171,7 +171,7 @@ def broadcast_to(x, shape) -> Node:
     >>> sg.broadcast_to(sg.constant(1.0), (2, 3)).type
     'f64[2,3]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="broadcast_to")
     shape = check_shape_argument("broadcast_to", shape, x)
     if shape == x.shape:
         return x
@@ -498,7 +498,7 @@ def getitem(x, index) -> Node:
     >>> v[[0, 0, 1]].type
     'f64[3,2]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="getitem")
     spec, arrays = _index_spec(x, index)
     return x.graph.apply(GETITEM, (x, *arrays), {"spec": spec})
 
@@ -514,7 +514,7 @@ def expand_dims(x, axis) -> Node:
     >>> sg.expand_dims(sg.constant([1.0, 2.0]), (0, -1)).type
     'f64[1,2,1]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="expand_dims")
     count = len(axis) if isinstance(axis, (tuple, list)) else 1
     axes = normalize_axes("expand_dims", (None,) * (x.ndim + count), axis, x)
     return getitem(x, tuple(None if i in axes else slice(None) for i in range(x.ndim + count)))
@@ -647,7 +647,7 @@ def concatenate(xs, axis: int | None = 0) -> Node:
     >>> sg.concatenate([sg.constant([1.0]), sg.constant([2.0, 3.0])]).eval()
     array([1., 2., 3.])
     """
-    xs = as_nodes(*_arrays("concatenate", xs))
+    xs = as_nodes(*_arrays("concatenate", xs), op="concatenate")
     if axis is None:
         xs = tuple(reshape(x, (-1,)) for x in xs)
         axis = 0
@@ -681,7 +681,7 @@ def stack(xs, axis: int = 0) -> Node:
     >>> sg.stack([sg.constant([1.0, 2.0]), sg.constant([3.0, 4.0])]).type
     'f64[2,2]'
     """
-    xs = as_nodes(*_arrays("stack", xs))
+    xs = as_nodes(*_arrays("stack", xs), op="stack")
     for x in xs[1:]:  # a run-time dimension may stand for any static one
         if x.ndim != xs[0].ndim or any(a is not None and b is not None and a != b
                                        for a, b in zip(x.shape, xs[0].shape)):
