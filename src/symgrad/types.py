@@ -53,6 +53,7 @@ symgrad.errors.ShapeError: broadcast_to: the shape (2.7, 3) for x must hold ints
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -156,6 +157,8 @@ def check_shape_argument(op_name: str, shape, what, inferred: bool = False) -> t
     """
     if _is_int(shape):
         shape = (shape,)
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:  # NumPy takes an array of ints as a shape
+        shape = tuple(shape.tolist())
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
         raise ShapeError(f"{op_name}: the shape {shape!r} for {label(what)} must be an int or a tuple of ints")
     dims = []
@@ -216,7 +219,9 @@ def _same(a, b) -> bool:
 def check_dtype(dtype, what: str) -> np.dtype:
     """``dtype`` as a NumPy dtype symgrad can hold: bool, integer or float."""
     try:
-        dtype = np.dtype(dtype)
+        with warnings.catch_warnings():  # NumPy's deprecated aliases ('a') are refused below anyway
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dtype = np.dtype(dtype)
     except TypeError:
         raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
     if dtype.kind not in "biuf":

@@ -250,10 +250,11 @@ def clip(x, low, high) -> Node:
     >>> sg.clip(sg.constant([-5.0, 0.5, 5.0]), 0.0, 1.0).eval()
     array([0. , 0.5, 1. ])
     """
-    (x,) = as_nodes(x, op="clip")
+    bounds = [b for b in (low, high) if b is not None]
+    x, *bounds = as_nodes(x, *bounds, op="clip")
     if low is not None:
-        x = maximum(x, low)
-    return x if high is None else minimum(x, high)
+        x = maximum(x, bounds.pop(0))
+    return x if high is None else minimum(x, bounds.pop(0))
 
 
 # --- cast and stop_gradient -----------------------------------------------------------------------

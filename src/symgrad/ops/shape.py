@@ -310,7 +310,8 @@ def _index_spec(x: Node, index) -> tuple[tuple, list]:
                     f"getitem: boolean mask indexing of {x.describe()} gives a data-dependent shape; "
                     "use sg.where instead")
             if node.dtype.kind not in "iu":
-                raise DTypeError(f"getitem: index array {node.describe()} must be integer, not {node.dtype}")
+                raise DTypeError(f"getitem: index array {node.describe()} for {x.describe()} must be integer, "
+                                 f"not {node.dtype}")
             spec.append(("array", len(arrays)))
             arrays.append(node)
     return tuple(spec), arrays
@@ -352,7 +353,7 @@ def _check_spec(spec, arrays: tuple, x: Node, op_name: str) -> None:
             continue
         raise ShapeError(f"{op_name}: bad index item {item!r} in the spec of {x.describe()}")
     if count != len(arrays) or ellipses > 1:
-        raise ShapeError(f"{op_name}: the spec of {x.describe()} names {count} index arrays and {ellipses} "
+        raise IndexingError(f"{op_name}: the spec of {x.describe()} names {count} index arrays and {ellipses} "
                          f"ellipses; {len(arrays)} arrays and at most one ellipsis were given")
     for array in arrays:
         if array.dtype.kind not in "iu":
