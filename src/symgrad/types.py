@@ -121,11 +121,11 @@ def check_shape(shape, what: str) -> Shape:
 
 
 def check_name(name, what: str, required: bool = True):
-    """A node's name: a non-empty string (or ``None`` where ``required`` is false)."""
-    if name is None and not required:
-        return None
+    """A node's name: a non-empty string where ``required`` (a placeholder), else a string or ``None``."""
+    if not required and (name is None or isinstance(name, str)):
+        return name
     if not isinstance(name, str) or not name:
-        needed = "a non-empty string" + ("" if required else " or None")
+        needed = "a non-empty string" if required else "a string or None"
         raise GraphError(f"{what}: the name must be {needed}, not {_kind(name)}")
     return name
 
