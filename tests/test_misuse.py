@@ -491,3 +491,49 @@ if __name__ == "__main__":
     print(f"{len(MISUSES)} misuses")
     for result, count in counts.most_common():
         print(f"  {count:4}  {result}")
+
+
+# --- what NumPy accepts is accepted, and means what it means in NumPy ----------------------------------------
+A = np.array([[0.5, -2.0, 3.0], [1.5, 4.0, -1.0]])
+W = np.array([0.25, -1.5, 2.0])
+ACCEPTED = [
+    ("x[()]", lambda x, w: x[()], lambda a, b: a[()]),
+    ("clip without a lower bound", lambda x, w: sg.clip(x, None, 1.0), lambda a, b: np.clip(a, None, 1.0)),
+    ("clip without an upper bound", lambda x, w: sg.clip(x, 0.0, None), lambda a, b: np.clip(a, 0.0, None)),
+    ("clip without bounds", lambda x, w: sg.clip(x, None, None), lambda a, b: np.clip(a, None, None)),
+    ("argmax of all", lambda x, w: sg.argmax(x, None), lambda a, b: np.argmax(a, None)),
+    ("argmin of all", lambda x, w: sg.argmin(x, axis=None), lambda a, b: np.argmin(a, None)),
+    ("argmax axis np.int8", lambda x, w: sg.argmax(x, np.int8(0)), lambda a, b: np.argmax(a, 0)),
+    ("expand_dims of a tuple", lambda x, w: sg.expand_dims(x, (0, -1)), lambda a, b: np.expand_dims(a, (0, -1))),
+    ("transpose given a tuple", lambda x, w: x.transpose((1, 0)), lambda a, b: a.transpose((1, 0))),
+    ("transpose given a list", lambda x, w: sg.transpose(x, [-1, 0]), lambda a, b: np.transpose(a, [-1, 0])),
+    ("concatenate axis None", lambda x, w: sg.concatenate([x, w], None),
+     lambda a, b: np.concatenate([a, b], axis=None)),
+    ("concatenate an array's rows", lambda x, w: sg.concatenate(x), lambda a, b: np.concatenate(a)),
+    ("concatenate axis -1", lambda x, w: sg.concatenate([x, x], -1), lambda a, b: np.concatenate([a, a], -1)),
+    ("stack axis -1", lambda x, w: sg.stack([w, w], -1), lambda a, b: np.stack([b, b], -1)),
+    ("broadcast_to an int array shape", lambda x, w: sg.broadcast_to(w, np.array([2, 3])),
+     lambda a, b: np.broadcast_to(b, np.array([2, 3]))),
+    ("broadcast_to an int", lambda x, w: sg.broadcast_to(w[:1], 4), lambda a, b: np.broadcast_to(b[:1], 4)),
+    ("reshape with np.int64", lambda x, w: sg.reshape(x, (np.int64(3), -1)), lambda a, b: a.reshape(3, -1)),
+    ("sum keepdims np.bool_", lambda x, w: sg.sum(x, 0, keepdims=np.True_), lambda a, b: a.sum(0, keepdims=True)),
+    ("sum over axis list", lambda x, w: sg.sum(x, [0, -1]), lambda a, b: a.sum((0, 1))),
+    ("index with np.int64 slice", lambda x, w: w[np.int64(1):], lambda a, b: b[1:]),
+    ("index with an empty list", lambda x, w: w[[]], lambda a, b: b[[]]),
+    ("leaky_relu int slope", lambda x, w: sg.leaky_relu(w, 1), lambda a, b: np.where(b > 0, b, b * 1.0)),
+    ("one_hot depth np.int32", lambda x, w: sg.one_hot(sg.constant([2, 0]), np.int32(3)),
+     lambda a, b: np.eye(3)[[2, 0]]),
+]
+
+
+@pytest.mark.parametrize("build, numpy", [c[1:] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
+def test_valid_arguments_at_the_edges_give_numpys_values_in_both_executors(build, numpy):
+    with sg.Graph():
+        x, w = sg.matrix("x", 2, 3), sg.vector("w", 3)
+        out = build(x, w)
+        expected = numpy(A, W)
+        evaluated = sg.evaluate(out, {x: A, w: W})
+        compiled = sg.function([x, w], out)(A, W)
+    for value in (evaluated, compiled):
+        assert value.shape == expected.shape and value.dtype == expected.dtype
+        np.testing.assert_array_equal(value, expected)

@@ -464,6 +464,8 @@ def _scatter_jvp(index):
 
 def _getitem_spelling(args, params):
     spec = params["spec"]
+    if not spec:
+        return f"{args[0]}[()]"  # x[()]: a view of all of x (x[] is no Python)
     index = index_text(spec, args[1:])
     if len(spec) == 1 and spec[0][0] == "array":
         index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
