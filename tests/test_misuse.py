@@ -376,7 +376,8 @@ def _cross_entropy_label_compiled():
     return sg.function([logits, labels], sg.cross_entropy(logits, labels))(np.zeros((2, 3)), np.array([7, 0]))
 
 
-for _label, _misuse in [("one_hot-label-3", _one_hot_out_of_range), ("one_hot-label-negative", _one_hot_negative_compiled),
+for _label, _misuse in [("one_hot-label-3", _one_hot_out_of_range),
+                        ("one_hot-label-negative", _one_hot_negative_compiled),
                         ("cross_entropy-label-5", _cross_entropy_label_out_of_range),
                         ("cross_entropy-label-compiled", _cross_entropy_label_compiled)]:
     add(f"runtime-{_label}", _misuse, sg.IndexingError, "labels must lie in [0, 3)", "while computing one_hot")

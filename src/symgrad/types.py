@@ -24,7 +24,8 @@ starts with the op's name and names the operand. The helpers:
 - :func:`check_float_argument`: a real number such as leaky_relu's slope;
 - :func:`check_dtype`: a dtype given as an argument (``cast``, ``one_hot``);
 - :func:`check_shape`: a placeholder's shape (``None`` for run-time dimensions);
-- :func:`check_name`: a placeholder's or constant's name.
+- :func:`check_name`: a placeholder's or constant's name;
+- :func:`is_int`: whether a value is an int as NumPy takes one (not a bool).
 
 Axes, shapes and sizes that do not fit raise :class:`~symgrad.errors.ShapeError`;
 flags, numbers and dtypes of the wrong type raise :class:`~symgrad.errors.DTypeError`.
@@ -96,7 +97,7 @@ def compatible(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     """A Python or NumPy integer, and not a bool (NumPy refuses bools as sizes and axes)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -108,13 +109,13 @@ def _kind(value) -> str:
 
 def check_shape(shape, what: str) -> Shape:
     """``shape`` as a tuple of non-negative ints and ``None`` (a placeholder's shape)."""
-    if _is_int(shape) or shape is None:
+    if is_int(shape) or shape is None:
         shape = (shape,)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
         raise ShapeError(f"{what}: shape {shape!r} must be a tuple of non-negative ints or None")
     dims = []
     for d in shape:
-        if d is not None and (not _is_int(d) or d < 0):
+        if d is not None and (not is_int(d) or d < 0):
             raise ShapeError(f"{what}: shape {tuple(shape)} must hold non-negative ints or None")
         dims.append(None if d is None else int(d))
     return tuple(dims)
@@ -138,7 +139,7 @@ def check_int_argument(op_name: str, value, what, minimum: int | None = None, ar
     ...
     symgrad.errors.ShapeError: one_hot: depth must be an int, not bool True (for labels)
     """
-    if not _is_int(value):
+    if not is_int(value):
         raise ShapeError(f"{op_name}: {argument} must be an int, not {_kind(value)} (for {label(what)})")
     if minimum is not None and value < minimum:
         raise ShapeError(f"{op_name}: {argument} {value} must be at least {minimum} (for {label(what)})")
@@ -155,7 +156,7 @@ def check_shape_argument(op_name: str, shape, what, inferred: bool = False) -> t
     >>> check_shape_argument("reshape", [2, None], "x", inferred=True)
     (2, -1)
     """
-    if _is_int(shape):
+    if is_int(shape):
         shape = (shape,)
     if isinstance(shape, np.ndarray) and shape.ndim == 1:  # NumPy takes an array of ints as a shape
         shape = tuple(shape.tolist())
@@ -165,7 +166,7 @@ def check_shape_argument(op_name: str, shape, what, inferred: bool = False) -> t
     for d in shape:
         if d is None and inferred:
             d = -1
-        if not _is_int(d):
+        if not is_int(d):
             raise ShapeError(f"{op_name}: the shape {tuple(shape)} for {label(what)} must hold ints, not {_kind(d)}")
         if d < (-1 if inferred else 0):
             allowed = "non-negative, or -1 (or None) for one inferred dimension" if inferred else "non-negative"
@@ -288,7 +289,7 @@ def normalize_axes(op_name: str, shape: Shape, axis, what) -> tuple:
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    if _is_int(axis):
+    if is_int(axis):
         axes = (axis,)
     elif isinstance(axis, (tuple, list)):
         axes = tuple(axis)
@@ -311,7 +312,7 @@ def normalize_axis(op_name: str, ndim: int, axis, what) -> int:
     ...
     symgrad.errors.ShapeError: transpose: axis 2 is out of range for x (2 dims)
     """
-    if not _is_int(axis):
+    if not is_int(axis):
         raise ShapeError(f"{op_name}: axis must be an int, not {_kind(axis)} (for {label(what)})")
     if not -ndim <= axis < ndim:
         raise ShapeError(f"{op_name}: axis {axis} is out of range for {label(what)} ({ndim} dims)")

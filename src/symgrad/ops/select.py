@@ -173,7 +173,8 @@ _leaky_relu_dtype = elementwise_infer("leaky_relu", _leaky_relu, params=("alpha"
 
 
 def _leaky_relu_infer(x, alpha):
-    require_canonical("leaky_relu", "alpha", alpha, check_float_argument("leaky_relu", alpha, x, "the slope alpha"), x)
+    slope = check_float_argument("leaky_relu", alpha, x, "the slope alpha")
+    require_canonical("leaky_relu", "alpha", alpha, slope, x)
     return _leaky_relu_dtype(x, alpha=alpha)
 
 
@@ -191,7 +192,8 @@ def leaky_relu(x, alpha: float = 0.01) -> Node:
     array([-0.1,  2. ])
     """
     (x,) = as_nodes(x, op="leaky_relu")
-    return LEAKY_RELU(x, alpha=check_float_argument("leaky_relu", alpha, x, "the slope alpha (use sg.prelu for a node)"))
+    alpha = check_float_argument("leaky_relu", alpha, x, "the slope alpha (use sg.prelu for a node)")
+    return LEAKY_RELU(x, alpha=alpha)
 
 
 def prelu(x, alpha) -> Node:

@@ -19,8 +19,8 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
-from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, normalize_axes,
-                     normalize_axis, require_canonical, runtime_broadcast_error)
+from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
+                     normalize_axes, normalize_axis, require_canonical, runtime_broadcast_error)
 from ._define import primitive
 
 
@@ -291,7 +291,7 @@ def _index_spec(x: Node, index) -> tuple[tuple, list]:
             spec.append(("ellipsis",))
         elif isinstance(item, slice):
             parts = (item.start, item.stop, item.step)
-            if not all(part is None or _is_index_int(part) for part in parts):
+            if not all(part is None or is_int(part) for part in parts):
                 raise IndexingError(f"getitem: slice bounds must be ints or None, got {item} on {x.describe()}")
             if item.step is not None and item.step == 0:
                 raise ShapeError(f"getitem: slice step cannot be zero ({item} on {x.describe()})")
@@ -317,10 +317,6 @@ def _index_spec(x: Node, index) -> tuple[tuple, list]:
     return tuple(spec), arrays
 
 
-def _is_index_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _index_array(item, x: Node) -> Node:
     """A list or array used as an index, as a constant; ragged or non-numeric lists are refused."""
     try:
@@ -340,12 +336,12 @@ def _check_spec(spec, arrays: tuple, x: Node, op_name: str) -> None:
     count = ellipses = 0
     for item in spec:
         kind = item[0] if isinstance(item, tuple) and item else None
-        if kind == "slice" and len(item) == 4 and all(p is None or _is_index_int(p) for p in item[1:]) \
+        if kind == "slice" and len(item) == 4 and all(p is None or is_int(p) for p in item[1:]) \
                 and item[3] != 0:
             continue
-        if kind == "int" and len(item) == 2 and _is_index_int(item[1]):
+        if kind == "int" and len(item) == 2 and is_int(item[1]):
             continue
-        if kind == "array" and len(item) == 2 and _is_index_int(item[1]) and item[1] == count:
+        if kind == "array" and len(item) == 2 and is_int(item[1]) and item[1] == count:
             count += 1
             continue
         if kind in ("newaxis", "ellipsis") and len(item) == 1:
