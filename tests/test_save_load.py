@@ -245,10 +245,15 @@ def test_ops_the_format_cannot_name_are_refused_when_saving(tmp_path):
             sg.save(g.apply(twin, [x]), tmp_path / "f.json")
 
 
+ODD_PARAM_OP = sg.Op("test_odd_param", lambda x, alpha: x, lambda x, alpha: (x.shape, x.dtype))
+
+
 def test_unsavable_parameter_is_a_format_error(tmp_path):
     with sg.Graph() as graph:
         x = sg.scalar("x")
-        odd = graph.apply(sg.ops.LEAKY_RELU, (x,), {"alpha": frozenset({1})})
+        odd = graph.apply(ODD_PARAM_OP, (x,), {"alpha": frozenset({1})})
+        with pytest.raises(sg.DTypeError, match="leaky_relu: the slope alpha must be a real number, not frozenset"):
+            graph.apply(sg.ops.LEAKY_RELU, (x,), {"alpha": frozenset({1})})  # a built-in op refuses it outright
     with pytest.raises(FormatError, match="alpha"):
         sg.save(odd, tmp_path / "odd.json")
 
@@ -482,3 +487,117 @@ NOT_GRAPH_FILES = [
 @pytest.mark.parametrize("data, match", [f[1:] for f in NOT_GRAPH_FILES], ids=[f[0] for f in NOT_GRAPH_FILES])
 def test_not_graph_files(data, match, tmp_path):
     must_refuse(data, tmp_path, match)
+
+
+# --- parameters are checked on loading by the rules that check them when building (issue 11) ----
+
+# Values a hostile or careless file may hold where a parameter belongs: out of range, negative,
+# bools, floats where ints belong, strings, nested lists, dtypes, null.
+WRONG_PARAMS = [9, -9, -1, 0, 1, True, False, None, "a", "", {"float": "1.0"}, {"float": "nan"},
+                {"dtype": "float32"}, {"dtype": "int8"}, [], [0], [9], [True], [0, 0], [-1], [[0]], [None],
+                [{"float": "2.5"}, 2], [["slice", 1, 2, 0]], [["int", 99]], [["array", 3]], [["ellipsis"]] * 2]
+
+
+def _sub_document(document: dict, k: int) -> tuple[dict, int]:
+    """The file of node ``k`` and its ancestors only (origins dropped), and node ``k``'s new position."""
+    nodes = document["nodes"]
+    keep, stack = set(), [k]
+    while stack:
+        j = stack.pop()
+        if j not in keep:
+            keep.add(j)
+            stack.extend(nodes[j]["inputs"])
+    order = sorted(keep)
+    position = {j: n for n, j in enumerate(order)}
+    records = [{**nodes[j], "inputs": [position[i] for i in nodes[j]["inputs"]], "origin": None} for j in order]
+    return {**document, "nodes": records, "outputs": [position[k]]}, position[k]
+
+
+def test_a_file_with_any_wrong_parameter_is_refused_or_loads_a_graph_that_works():
+    """Every (op, parameter) of every built-in op, each replaced by each wrong value: either
+    FormatError naming the node, or the loaded node lists, draws and evaluates (the value was
+    valid after all, such as another axis in range); never a later AxisError, KeyError or
+    UFuncTypeError from inside listing, to_dot or evaluate."""
+    with sg.Graph():
+        document = to_json(list(every_op_graph().values()))
+    first_of = {}
+    for k, record in enumerate(document["nodes"]):
+        for key in record["params"]:
+            first_of.setdefault((record["op"], key), k)
+    assert len(first_of) >= 20  # every op with parameters, including the ones only derivatives use
+    refused = loaded = 0
+    for (op, key), k in sorted(first_of.items()):
+        for wrong in WRONG_PARAMS:
+            edited, at = _sub_document(document, k)
+            edited = json.loads(json.dumps(edited))
+            edited["nodes"][at]["params"][key] = wrong
+            try:
+                graph, (node,) = from_json(edited)
+            except FormatError as err:
+                assert f"node {at} ({op})" in str(err)
+                refused += 1
+                continue
+            loaded += 1
+            sg.listing(node)
+            sg.to_dot(node)
+            feeds = {name: FEEDS[name] for name in graph.placeholder_names()}
+            shape = sg.evaluate(node, feeds).shape
+            assert len(shape) == node.ndim and all(d is None or d == n for d, n in zip(node.shape, shape))
+    assert refused > 10 * loaded  # nearly every wrong value is refused
+
+
+@pytest.mark.parametrize("op, params, message", [
+    ("max", {"axis": [9]}, r"max: axis 9 is out of range for placeholder 'X' f64\[2,3\]"),
+    ("max", {"keepdims": "no"}, "keepdims must be True or False, not str 'no'"),
+    ("max", {"axis": [True, 1]}, "axis must be an int, not bool True"),
+    ("max", {"axis": 0}, "not in normal form"),
+    ("leaky_relu", {"alpha": "a"}, "the slope alpha must be a real number"),
+    ("leaky_relu", {"alpha": None}, "the slope alpha must be a real number"),
+    ("leaky_relu", {"alpha": 1}, "not in normal form"),
+    ("leaky_relu", {"beta": {"float": "0.1"}}, "beta"),
+    ("getitem", {"spec": [["zzz"]]}, "bad index item"),
+    ("getitem", {"spec": [["slice", None, None, 0]]}, "bad index item"),
+    ("mul", {"axis": 0}, "mul: takes no parameter"),
+])
+def test_wrong_parameters_are_refused_in_the_words_of_the_op(op, params, message):
+    document = valid_document()
+    k, record = next((k, r) for k, r in enumerate(document["nodes"]) if r["op"] == op)
+    record["params"].update(params)
+    with pytest.raises(FormatError, match=rf"load: node {k} \({op}\) cannot be rebuilt: .*{message}"):
+        from_json(document)
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: sg.placeholder("q", (2,), "float128") * 2.0, "'q' f128.*float128, which the format cannot hold"),
+    (lambda: sg.constant(np.ones(2, np.longdouble)), "float128"),
+    (lambda: sg.Op(12345, np.negative, lambda x: (x.shape, x.dtype))(sg.vector("v", 2)), "op named 12345"),
+])
+def test_save_refuses_what_load_would_refuse_and_writes_nothing(build, match, tmp_path):
+    with sg.Graph():
+        outputs = build()
+        with pytest.raises(FormatError, match=match):
+            sg.save(outputs, tmp_path / "g.json")
+    assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("name", ["", None, 123, b"x"])
+def test_names_a_file_cannot_hold_are_refused_when_the_node_is_made(name):
+    with sg.Graph():
+        with pytest.raises(sg.GraphError, match="placeholder: the name must be a non-empty string"):
+            sg.placeholder(name)
+        if name not in ("", None):
+            with pytest.raises(sg.GraphError, match="constant: the name must be a string or None"):
+                sg.constant(1.0, name=name)
+
+
+def test_files_of_earlier_versions_with_negative_axes_still_load():
+    # argmax and concatenate kept the axis as given (-1); the rule takes any axis in range
+    with sg.Graph():
+        x, A = sg.vector("x", 3), sg.matrix("A", 2, 3)
+        document = to_json([sg.argmax(A, 1), sg.concatenate([x, x])])
+    for record in document["nodes"]:
+        if record["op"] in ("argmax", "concatenate"):
+            record["params"]["axis"] = -1
+    graph, (arg, joined) = from_json(document)
+    np.testing.assert_array_equal(sg.evaluate(arg, {"A": FEEDS["A"]}), np.argmax(FEEDS["A"], -1))
+    np.testing.assert_array_equal(sg.evaluate(joined, {"x": FEEDS["x"]}), np.concatenate([FEEDS["x"]] * 2))

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import DTypeError, GradientError, GraphError, RuleError
-from .types import Shape, check_dtype, check_shape, is_float, type_string
+from .types import Shape, check_dtype, check_name, check_shape, is_float, type_string
 
 # --- "no derivative" --------------------------------------------------------------------
 #
@@ -226,7 +226,7 @@ class Op:
 
     def __call__(self, *inputs, **params) -> "Node":
         """Apply the op to nodes (or values, which become constants)."""
-        nodes = as_nodes(*inputs)
+        nodes = as_nodes(*inputs, op=self.name)
         if not nodes:
             raise TypeError(f"{self.name} needs at least one input")
         return nodes[0].graph.apply(self, nodes, params)
@@ -551,6 +551,7 @@ class Graph:
         self._origin.setdefault(node, origin)
 
     def placeholder(self, name: str, shape: Iterable = (), dtype="float64") -> Node:
+        check_name(name, "placeholder")
         shape = check_shape(shape, f"placeholder '{name}'")
         dtype = check_dtype(dtype, f"placeholder '{name}'")
         existing = self._placeholders.get(name)
@@ -571,7 +572,8 @@ class Graph:
         return sorted(self._placeholders)
 
     def constant(self, value, dtype=None, name: str | None = None) -> Node:
-        array = np.array(value, dtype=dtype)  # a private copy: later edits by the user cannot leak in
+        check_name(name, "constant", required=False)
+        array = _array(value, dtype)  # a private copy: later edits by the user cannot leak in
         if array.dtype == object or array.dtype.kind not in "biuf":
             raise DTypeError(f"constant: cannot hold a value of dtype {array.dtype}")
         array.flags.writeable = False
@@ -694,9 +696,19 @@ def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node
     return _weak_constant(value, graph, like)
 
 
+def _array(value, dtype=None) -> np.ndarray:
+    """``np.array(value, dtype)``, NumPy's refusals (ragged lists, unknown dtypes) as symgrad errors."""
+    if dtype is not None:
+        dtype = check_dtype(dtype, "constant")
+    try:
+        return np.array(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise DTypeError(f"constant: cannot turn {type(value).__name__} {value!r:.80} into an array: {err}") from None
+
+
 def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
-    array = np.asarray(value)
-    if array.dtype == object:
+    array = _array(value)
+    if array.dtype.kind not in "biuf":
         raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
     if array.dtype.kind == "b":  # a bool is not a weak number: where(True, a, b) needs its bool
         return graph.constant(array)
@@ -712,13 +724,25 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
     return graph.constant(array)
 
 
-def as_nodes(*values) -> tuple[Node, ...]:
-    """Wrap several operands at once, in one graph, Python numbers typed by their neighbours."""
+def as_nodes(*values, op: str | None = None) -> tuple[Node, ...]:
+    """Wrap several operands at once, in one graph, Python numbers typed by their neighbours.
+
+    ``op`` names the op they are given to in the error for a value that is no array.
+    """
     for v in values:  # the common case, checked without building a list
         if not isinstance(v, Node):
             break
     else:
         return values
+    try:
+        return _as_nodes(values)
+    except DTypeError as err:  # a value that is no array: say which op it was given to, next to what
+        others = [v.describe() for v in values if isinstance(v, Node)]
+        beside = f" (operand of {op or 'an op'} next to {', '.join(others)})" if others else ""
+        raise DTypeError(f"{op + ': ' if op else ''}{err}{beside}") from None
+
+
+def _as_nodes(values: tuple) -> tuple[Node, ...]:
     nodes = [v for v in values if isinstance(v, Node)]
     if not nodes:
         graph = get_default_graph()

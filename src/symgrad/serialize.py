@@ -24,6 +24,14 @@ the module of a custom op first) and rebuilds every node with
 ``Graph.apply``, so shapes and dtypes are inferred again and compared with
 the file. Nothing in the file is executed: no pickle, no eval, no import.
 Anything wrong with the file raises :class:`~symgrad.errors.FormatError`.
+
+Parameters are checked by the op's own shape rule, the one that checks them
+when a user function builds the node: an axis out of range, a float where an
+int belongs or a parameter the op does not take is refused on loading, in
+the same words, rather than failing later in a listing, a drawing or an
+evaluation. Saving refuses what loading would refuse (a dtype the format
+cannot hold, a placeholder without a proper name, an op whose name is not a
+string), so every file ``save`` writes loads.
 """
 
 from __future__ import annotations
@@ -126,6 +134,7 @@ def to_json(graph_or_outputs) -> dict:
     position = {node: k for k, node in enumerate(nodes)}
     records = []
     for node in nodes:
+        _check_savable(node)
         if lookup_op(node.op.name) is not node.op:
             raise FormatError(
                 f"save: {node.describe()} uses an op that is not the one registered under "
@@ -142,6 +151,19 @@ def to_json(graph_or_outputs) -> dict:
             record["origin"] = {"order": origin.order, "primal": position[origin.primal], "kind": origin.kind}
         records.append(record)
     return {"format": FORMAT, "version": VERSION, "nodes": records, "outputs": [position[n] for n in outputs]}
+
+
+def _check_savable(node: Node) -> None:
+    """Refuse, when saving, a node :func:`load` would refuse: no file is written that cannot be read."""
+    if not isinstance(node.op.name, str) or not node.op.name:
+        raise FormatError(f"save: node %{node.id} uses an op named {node.op.name!r}; the format needs a "
+                          "non-empty string")
+    if node.dtype.name not in _DTYPES:
+        raise FormatError(f"save: {node.describe()} has dtype {node.dtype}, which the format cannot hold "
+                          f"(it holds {', '.join(_DTYPES)})")
+    if node.name is not None and not isinstance(node.name, str) or node.op is PLACEHOLDER and not node.name:
+        raise FormatError(f"save: node %{node.id} ({node.op.name}) is named {node.name!r}; the format needs a "
+                          "non-empty string" + (" for a placeholder" if node.op is PLACEHOLDER else " or None"))
 
 
 def _encode_array(array: np.ndarray) -> dict:

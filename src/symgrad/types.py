@@ -5,6 +5,38 @@ time). These functions work on plain shapes and dtypes; a ``what`` or
 ``labels`` argument only names the operands in error messages: a string, or
 a node, whose ``describe()`` is called only when a message is written.
 
+Checking an op's arguments
+--------------------------
+Ops take arguments as NumPy does, and refuse what NumPy refuses: an axis out
+of range is an error (never taken modulo the rank), a float is not an int
+(``broadcast_to(v, (2.7, 3))`` is not truncated), a bool is not an int
+(``sum(axis=True)``), a string is not a bool (``keepdims="no"``), and a
+negative size never makes a node with a negative dimension. Every message
+starts with the op's name and names the operand. The helpers:
+
+- :func:`normalize_axes`: ``axis`` of a reduction (int, tuple, list or None)
+  as a sorted tuple of distinct non-negative axes;
+- :func:`normalize_axis`: one axis (``argmax``, ``concatenate``; ``stack``
+  and ``expand_dims`` pass the rank of their result) as a non-negative int;
+- :func:`check_int_argument`: a size, depth or count (``minimum`` bounds it);
+- :func:`check_shape_argument`: a target shape (``reshape`` may allow one -1);
+- :func:`check_bool_argument`: a flag such as ``keepdims``;
+- :func:`check_float_argument`: a real number such as leaky_relu's slope;
+- :func:`check_dtype`: a dtype given as an argument (``cast``, ``one_hot``);
+- :func:`check_shape`: a placeholder's shape (``None`` for run-time dimensions);
+- :func:`check_name`: a placeholder's or constant's name;
+- :func:`is_int`: whether a value is an int as NumPy takes one (not a bool).
+
+Axes, shapes and sizes that do not fit raise :class:`~symgrad.errors.ShapeError`;
+flags, numbers and dtypes of the wrong type raise :class:`~symgrad.errors.DTypeError`.
+
+The same helpers check a node's parameters in the op's shape rule (``infer``),
+which :meth:`Graph.apply` runs for every node, whether built by a user
+function or read from a file by ``sg.load``: so a file cannot hold
+parameters the functions would refuse. A user function normalises (``-1``
+becomes the last axis, an int becomes a tuple); the shape rule demands the
+normalised form, with :func:`require_canonical`.
+
 Examples
 --------
 >>> from symgrad.types import broadcast_shapes, type_string
@@ -12,15 +44,22 @@ Examples
 (None, 3)
 >>> type_string((2, None), "float64")
 'f64[2,?]'
+>>> normalize_axes("sum", (2, 3), -1, "x")
+(1,)
+>>> check_shape_argument("broadcast_to", (2.7, 3), "x")
+Traceback (most recent call last):
+...
+symgrad.errors.ShapeError: broadcast_to: the shape (2.7, 3) for x must hold ints, not float 2.7
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
 
-from .errors import DTypeError, ShapeError
+from .errors import DTypeError, GraphError, ShapeError
 
 Shape = tuple  # of int | None
 
@@ -58,22 +97,132 @@ def compatible(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
+def is_int(value) -> bool:
+    """A Python or NumPy integer, and not a bool (NumPy refuses bools as sizes and axes)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _kind(value) -> str:
+    """``float 2.7``: a value with its type, for messages."""
+    return f"{type(value).__name__} {value!r}"
+
+
 def check_shape(shape, what: str) -> Shape:
-    """``shape`` as a tuple of non-negative ints and ``None``."""
-    if isinstance(shape, (int, np.integer)) or shape is None:
+    """``shape`` as a tuple of non-negative ints and ``None`` (a placeholder's shape)."""
+    if is_int(shape) or shape is None:
         shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
+        raise ShapeError(f"{what}: shape {shape!r} must be a tuple of non-negative ints or None")
     dims = []
     for d in shape:
-        if d is not None and (not isinstance(d, (int, np.integer)) or d < 0):
+        if d is not None and (not is_int(d) or d < 0):
             raise ShapeError(f"{what}: shape {tuple(shape)} must hold non-negative ints or None")
         dims.append(None if d is None else int(d))
     return tuple(dims)
 
 
+def check_name(name, what: str, required: bool = True):
+    """A node's name: a non-empty string where ``required`` (a placeholder), else a string or ``None``."""
+    if not required and (name is None or isinstance(name, str)):
+        return name
+    if not isinstance(name, str) or not name:
+        needed = "a non-empty string" if required else "a string or None"
+        raise GraphError(f"{what}: the name must be {needed}, not {_kind(name)}")
+    return name
+
+
+def check_int_argument(op_name: str, value, what, minimum: int | None = None, argument: str = "size") -> int:
+    """``value`` as an int: a Python or NumPy integer, not a bool or float, at least ``minimum``.
+
+    >>> check_int_argument("one_hot", True, "labels", 0, "depth")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ShapeError: one_hot: depth must be an int, not bool True (for labels)
+    """
+    if not is_int(value):
+        raise ShapeError(f"{op_name}: {argument} must be an int, not {_kind(value)} (for {label(what)})")
+    if minimum is not None and value < minimum:
+        raise ShapeError(f"{op_name}: {argument} {value} must be at least {minimum} (for {label(what)})")
+    return int(value)
+
+
+def check_shape_argument(op_name: str, shape, what, inferred: bool = False) -> tuple:
+    """A target shape (an int, or a tuple or list of ints) as a tuple of ints.
+
+    With ``inferred`` (reshape), one entry may be -1 or ``None`` (returned as -1):
+    the size that makes the element count match. Otherwise every entry must be
+    a non-negative int.
+
+    >>> check_shape_argument("reshape", [2, None], "x", inferred=True)
+    (2, -1)
+    """
+    if is_int(shape):
+        shape = (shape,)
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:  # NumPy takes an array of ints as a shape
+        shape = tuple(shape.tolist())
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
+        raise ShapeError(f"{op_name}: the shape {shape!r} for {label(what)} must be an int or a tuple of ints")
+    dims = []
+    for d in shape:
+        if d is None and inferred:
+            d = -1
+        if not is_int(d):
+            raise ShapeError(f"{op_name}: the shape {tuple(shape)} for {label(what)} must hold ints, not {_kind(d)}")
+        if d < (-1 if inferred else 0):
+            allowed = "non-negative, or -1 (or None) for one inferred dimension" if inferred else "non-negative"
+            raise ShapeError(f"{op_name}: the shape {tuple(shape)} for {label(what)}: dimensions must be {allowed}")
+        dims.append(int(d))
+    if dims.count(-1) > 1:
+        raise ShapeError(f"{op_name}: at most one dimension of {tuple(shape)} may be -1 or None "
+                         f"(for {label(what)})")
+    return tuple(dims)
+
+
+def check_bool_argument(op_name: str, value, what, argument: str = "keepdims") -> bool:
+    """A flag: ``True`` or ``False`` (a NumPy bool too), never a string, int or None.
+
+    >>> check_bool_argument("sum", "no", "x")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.DTypeError: sum: keepdims must be True or False, not str 'no' (for x)
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise DTypeError(f"{op_name}: {argument} must be True or False, not {_kind(value)} (for {label(what)})")
+    return bool(value)
+
+
+def check_float_argument(op_name: str, value, what, argument: str) -> float:
+    """A real number given as an argument (an int or float; not a bool, string, complex or node)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DTypeError(f"{op_name}: {argument} must be a real number, not {type(value).__name__} "
+                         f"{getattr(value, 'describe', lambda: repr(value))()} (for {label(what)})")
+    return float(value)
+
+
+def require_canonical(op_name: str, argument: str, value, canonical, what) -> None:
+    """A shape rule's check that a parameter is already in the form the user function gives it.
+
+    ``value`` must equal ``canonical`` with the same types throughout: ``(True,)``
+    equals ``(1,)`` in Python, but a file or a direct ``Op`` call holding it is refused.
+    """
+    if not _same(value, canonical):
+        raise ShapeError(f"{op_name}: parameter {argument}={value!r} of {label(what)} is not in normal form "
+                         f"(expected {canonical!r})")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b)))
+    return type(a) is type(b) and (a == b or a != a and b != b)  # nan is itself
+
+
 def check_dtype(dtype, what: str) -> np.dtype:
     """``dtype`` as a NumPy dtype symgrad can hold: bool, integer or float."""
     try:
-        dtype = np.dtype(dtype)
+        with warnings.catch_warnings():  # NumPy's deprecated aliases ('a') are refused below anyway
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dtype = np.dtype(dtype)
     except TypeError:
         raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
     if dtype.kind not in "biuf":
@@ -132,24 +281,42 @@ def require_float(op_name: str, dtype: np.dtype, what) -> None:
 
 
 def normalize_axes(op_name: str, shape: Shape, axis, what) -> tuple:
-    """``axis`` as a sorted tuple of non-negative ints (``None`` means every axis)."""
+    """``axis`` as a sorted tuple of distinct non-negative ints (``None`` means every axis).
+
+    An int, or a tuple or list of ints, each in ``[-ndim, ndim)``; bools,
+    floats and repeated axes are errors, as in NumPy.
+    """
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
+    if is_int(axis):
         axes = (axis,)
     elif isinstance(axis, (tuple, list)):
         axes = tuple(axis)
     else:
-        raise ShapeError(f"{op_name}: axis must be an int, a tuple of ints or None, not {axis!r}")
-    result = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise ShapeError(f"{op_name}: axis {a} is out of range for {label(what)} ({ndim} dims)")
-        result.append(int(a) % ndim)
+        raise ShapeError(f"{op_name}: axis must be an int, a tuple of ints or None, not {_kind(axis)} "
+                         f"(for {label(what)})")
+    result = [normalize_axis(op_name, ndim, a, what) for a in axes]
     if len(set(result)) != len(result):
         raise ShapeError(f"{op_name}: repeated axis in {axis} for {label(what)}")
     return tuple(sorted(result))
+
+
+def normalize_axis(op_name: str, ndim: int, axis, what) -> int:
+    """One axis of an array of ``ndim`` dimensions, in ``[-ndim, ndim)``, as a non-negative int.
+
+    >>> normalize_axis("argmax", 2, -1, "x")
+    1
+    >>> normalize_axis("transpose", 2, 2, "x")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ShapeError: transpose: axis 2 is out of range for x (2 dims)
+    """
+    if not is_int(axis):
+        raise ShapeError(f"{op_name}: axis must be an int, not {_kind(axis)} (for {label(what)})")
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{op_name}: axis {axis} is out of range for {label(what)} ({ndim} dims)")
+    return int(axis) % ndim
 
 
 def runtime_broadcast_error(node: str, input: str, axis: int, input_size: int, result_size: int) -> ShapeError:

@@ -38,6 +38,13 @@ from .shape import getitem, reshape, transpose
 BUILTIN_OPS = frozenset(registered_ops())
 
 
+def _method_axes(axes: tuple):
+    """``x.transpose()``, ``x.transpose(1, 0)`` and ``x.transpose((1, 0))``, as NumPy takes them."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        return axes[0]
+    return axes or None
+
+
 def _reshape(self, *shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -73,7 +80,7 @@ _OPERATORS = {
     "max": lambda self, axis=None, keepdims=False: max(self, axis, keepdims),
     "min": lambda self, axis=None, keepdims=False: min(self, axis, keepdims),
     "reshape": _reshape,
-    "transpose": lambda self, *axes: transpose(self, axes or None),
+    "transpose": lambda self, *axes: transpose(self, _method_axes(axes)),
     "astype": lambda self, dtype: cast(self, dtype),
 }
 for _name, _method in _OPERATORS.items():

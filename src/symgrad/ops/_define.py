@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op
 from ..types import broadcast_shapes, combine_dtypes
 
@@ -40,7 +40,7 @@ def primitive(name: str, forward: Callable, infer: Callable, **facts) -> Op:
     return Op(name, forward, infer, pure=True, **facts)
 
 
-def elementwise_infer(op_name: str, forward: Callable) -> Callable:
+def elementwise_infer(op_name: str, forward: Callable, params: tuple | None = None) -> Callable:
     """Shape/dtype rule of an elementwise op: broadcast the shapes, combine dtypes.
 
     With a float operand the result has that float's dtype (``combine_dtypes``).
@@ -49,9 +49,16 @@ def elementwise_infer(op_name: str, forward: Callable) -> Callable:
     of bool is an error, raised here as a :class:`DTypeError`): the executors run
     ``forward`` and cast its result to the static dtype, so a static dtype that
     disagreed would silently wrap (square of int8 as float64) or lose precision
-    (exp of int8 as float64, computed in float16).
+    (exp of int8 as float64, computed in float16). Given ``params``, the op takes
+    the parameters named there and no others (a file or a direct call cannot slip
+    one in); without, the caller's rule checks its parameters itself.
     """
+    accepted = None if params is None else frozenset(params)
+
     def infer(*nodes, **params):
+        if accepted is not None and not accepted.issuperset(params):
+            raise ShapeError(f"{op_name}: takes no parameter {sorted(set(params) - accepted)} "
+                             f"(applied to {', '.join(n.describe() for n in nodes)})")
         first = nodes[0]
         if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
             shape, dtype = first.shape, first.dtype
@@ -90,7 +97,7 @@ def _forward_dtype(forward: Callable, dtypes: tuple, params: tuple) -> "np.dtype
 def elementwise(name: str, forward: Callable, chain: tuple, **facts) -> Op:
     """An elementwise op whose ``chain`` rules (one per input) serve as both vjp and jvp;
     its dtypes are :func:`elementwise_infer`'s."""
-    return primitive(name, forward, elementwise_infer(name, forward), vjp=chain, jvp=chain,
+    return primitive(name, forward, elementwise_infer(name, forward, params=()), vjp=chain, jvp=chain,
                      broadcasts=True, **facts)
 
 

@@ -40,7 +40,7 @@ def neg(x) -> Node:
     >>> sg.neg(sg.constant([1.0, -2.0])).eval()
     array([-1.,  2.])
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="neg")
     if x.op is NEG:  # -(-x) is x, exactly
         return x.inputs[0]
     return NEG(x)
@@ -61,7 +61,7 @@ def add(x, y) -> Node:
     >>> (sg.constant(2.0) + 3.0).eval()
     array(5.)
     """
-    x, y = as_nodes(x, y)
+    x, y = as_nodes(x, y, op="add")
     if y.op is NEG:  # x + (-b) is x - b, exactly
         return sub(x, y.inputs[0])
     if x.op is NEG:
@@ -85,7 +85,7 @@ def sub(x, y) -> Node:
     >>> sg.sub(5.0, sg.constant(3.0)).eval()
     array(2.)
     """
-    x, y = as_nodes(x, y)
+    x, y = as_nodes(x, y, op="sub")
     if y.op is NEG:  # x - (-b) is x + b, exactly
         return add(x, y.inputs[0])
     return SUB(x, y)
@@ -106,7 +106,7 @@ def mul(x, y) -> Node:
     >>> (sg.constant([1.0, 2.0]) * 3.0).eval()
     array([3., 6.])
     """
-    x, y = as_nodes(x, y)
+    x, y = as_nodes(x, y, op="mul")
     for one, other in ((x, y), (y, x)):
         if (one.value is not None and other.dtype == one.dtype
                 and other.shape == broadcast_shapes("mul", [x.shape, y.shape], (x, y))):

@@ -304,7 +304,7 @@ def pow(x, y) -> Node:
     >>> (sg.constant(3.0) ** 2).eval()
     array(9.)
     """
-    x, y = as_nodes(x, y)
+    x, y = as_nodes(x, y, op="pow")
     if (is_constant(y, 1) and y.dtype == x.dtype and is_float(x.dtype)
             and x.shape == broadcast_shapes("pow", [x.shape, y.shape], (x, y))):
         return x  # x**1 is x, exactly (NumPy computes it as a copy)

@@ -90,7 +90,7 @@ def dot(a, b) -> Node:
     >>> sg.dot(sg.constant([1.0, 2.0]), sg.constant([3.0, 4.0])).eval()
     array(11.)
     """
-    a, b = as_nodes(a, b)
+    a, b = as_nodes(a, b, op="dot")
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.ndim > 2 or b.ndim > 2:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, IndexingError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule
-from ..types import compatible, float_result, is_float, normalize_axes
+from ..types import (check_dtype, check_int_argument, compatible, float_result, is_float, normalize_axes,
+                     normalize_axis, require_canonical)
 from ._define import primitive
 from .elementary import exp, softplus, square
 from .reductions import mean, sum
@@ -28,8 +29,7 @@ def _log_softmax(x, axis):
 
 
 def _log_softmax_infer(x, axis):
-    if not isinstance(axis, tuple) or normalize_axes("log_softmax", x.shape, axis, x) != axis:
-        raise ShapeError(f"log_softmax: axis {axis!r} must be a sorted tuple of distinct axes of {x.describe()}")
+    require_canonical("log_softmax", "axis", axis, normalize_axes("log_softmax", x.shape, axis, x), x)
     if any(x.shape[a] == 0 for a in axis):
         raise ShapeError(f"log_softmax: cannot normalize over the empty axis of {x.describe()}")
     return x.shape, float_result("log_softmax", x.dtype, x)
@@ -59,7 +59,7 @@ def log_softmax(x, axis: int = -1) -> Node:
     >>> sg.softmax(sg.constant([1e8, 1e8], dtype="float32")).eval()
     array([0.5, 0.5], dtype=float32)
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="log_softmax")
     return LOG_SOFTMAX(x, axis=normalize_axes("log_softmax", x.shape, axis, x))
 
 
@@ -77,12 +77,14 @@ def softmax(x, axis: int = -1) -> Node:
 
 def _one_hot(labels, depth, dtype):
     if labels.size and (labels.min() < 0 or labels.max() >= depth):
-        raise ValueError(f"one_hot: labels must lie in [0, {depth}), got values from "
+        raise IndexingError(f"one_hot: labels must lie in [0, {depth}), got values from "
                          f"{labels.min()} to {labels.max()}")
     return (labels[..., None] == np.arange(depth)).astype(dtype)
 
 
 def _one_hot_infer(labels, depth, dtype):
+    require_canonical("one_hot", "depth", depth, check_int_argument("one_hot", depth, labels, 0, "depth"), labels)
+    require_canonical("one_hot", "dtype", dtype, check_dtype(dtype, f"one_hot of {labels.describe()}"), labels)
     if labels.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: labels {labels.describe()} must be integers, not {labels.dtype}")
     return labels.shape + (depth,), dtype
@@ -101,7 +103,9 @@ def one_hot(labels, depth: int, dtype="float64") -> Node:
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    return ONE_HOT(labels, depth=int(depth), dtype=np.dtype(dtype))
+    (labels,) = as_nodes(labels, op="one_hot")
+    depth = check_int_argument("one_hot", depth, labels, 0, "depth")
+    return ONE_HOT(labels, depth=depth, dtype=check_dtype(dtype, f"one_hot of {labels.describe()}"))
 
 
 def cross_entropy(logits, labels, axis: int = -1) -> Node:
@@ -118,10 +122,12 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
     >>> round(float(sg.cross_entropy(z, sg.constant([0, 1])).eval()), 4)
     0.1269
     """
-    logits, labels = as_nodes(logits, labels)
+    logits, labels = as_nodes(logits, labels, op="cross_entropy")
     if not is_float(logits.dtype):
         raise DTypeError(f"cross_entropy: logits {logits.describe()} must be floats")
-    axis = axis % logits.ndim if logits.ndim else 0
+    if logits.ndim == 0:
+        raise ShapeError(f"cross_entropy: logits {logits.describe()} need a class axis")
+    axis = normalize_axis("cross_entropy", logits.ndim, axis, logits)
     if labels.dtype.kind in "iu":
         expected = logits.shape[:axis] + logits.shape[axis + 1:]
         depth = logits.shape[axis]
@@ -156,7 +162,7 @@ def sigmoid_cross_entropy(logits, labels) -> Node:
     >>> float(sg.sigmoid_cross_entropy(sg.constant([800.0]), sg.constant([0.0])).eval())
     800.0
     """
-    logits, labels = as_nodes(logits, labels)
+    logits, labels = as_nodes(logits, labels, op="sigmoid_cross_entropy")
     return mean(softplus(logits) - labels * logits)
 
 
@@ -169,7 +175,7 @@ def mse(prediction, target) -> Node:
     >>> sg.mse(sg.constant([1.0, 3.0]), sg.constant([0.0, 0.0])).eval()
     array(5.)
     """
-    prediction, target = as_nodes(prediction, target)
+    prediction, target = as_nodes(prediction, target, op="mse")
     return mean(square(prediction - target))
 
 

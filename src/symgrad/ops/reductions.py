@@ -17,11 +17,12 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, undefined_rule
-from ..types import float_result, is_float, normalize_axes, reduced_shape, require_float
+from ..types import (check_bool_argument, float_result, is_float, normalize_axes, normalize_axis, reduced_shape,
+                     require_canonical, require_float)
 from ._define import primitive
 from .elementary import SQUARE, exp
 from .select import cast, equal, stop_gradient, where
-from .shape import broadcast_like, getitem, zeros_like
+from .shape import broadcast_like, getitem, reshape, zeros_like
 
 
 _INT, _UINT = np.dtype(np.int_), np.dtype(np.uint)  # NumPy's default (platform) integers
@@ -52,6 +53,8 @@ def _reduction_infer(name, result_dtype, empty_ok=False):
     Only a reduction with an identity (a sum) may reduce an empty axis, as in NumPy.
     """
     def infer(x, axis, keepdims):
+        require_canonical(name, "axis", axis, normalize_axes(name, x.shape, axis, x), x)
+        require_canonical(name, "keepdims", keepdims, check_bool_argument(name, keepdims, x), x)
         if not empty_ok and any(x.shape[a] == 0 for a in axis):
             raise ShapeError(f"{name}: cannot reduce the empty axis of {x.describe()}")
         return reduced_shape(x.shape, axis, keepdims), result_dtype(name, x)
@@ -77,9 +80,10 @@ def _spread(out_bar, out, x):
 
 
 def _reduce(op: Op, x, axis, keepdims) -> Node:
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op=op.name)
     axes = normalize_axes(op.name, x.shape, axis, x)
-    return x.graph.apply(op, (x,), {"axis": axes, "keepdims": bool(keepdims)})
+    keepdims = check_bool_argument(op.name, keepdims, x)
+    return x.graph.apply(op, (x,), {"axis": axes, "keepdims": keepdims})
 
 
 SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims),
@@ -165,8 +169,9 @@ def sum(x, axis=None, keepdims: bool = False) -> Node:
     >>> sg.sum(sg.square(sg.vector("w", 3))).op.name
     'sum_squares'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="sum")
     axes = normalize_axes("sum", x.shape, axis, x)
+    keepdims = check_bool_argument("sum", keepdims, x)
     if axis is not None and not axes and not keepdims:
         return cast(x, _sum_dtype(x.dtype))  # a sum over no axis still has np.sum's dtype
     if (x.op is SQUARE and x.ndim and len(axes) == x.ndim and not keepdims
@@ -190,8 +195,9 @@ def mean(x, axis=None, keepdims: bool = False) -> Node:
     >>> sg.mean(sg.constant([True, True, True, False])).eval()
     array(0.75)
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="mean")
     axes = normalize_axes("mean", x.shape, axis, x)
+    keepdims = check_bool_argument("mean", keepdims, x)
     terms = cast(x, _mean_dtype(x.dtype))
     total = sum(terms, axes, keepdims)
     sizes = [x.shape[a] for a in axes]
@@ -241,11 +247,12 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Node:
 
 def _arg_infer(name):
     def infer(x, axis):
-        if not -x.ndim <= axis < x.ndim:
-            raise ShapeError(f"{name}: axis {axis} is out of range for {x.describe()}")
+        if x.ndim == 0:
+            raise ShapeError(f"{name}: {x.describe()} has no axis to reduce")
+        axis = normalize_axis(name, x.ndim, axis, x)  # files of earlier versions hold -1
         if x.shape[axis] == 0:
             raise ShapeError(f"{name}: cannot reduce the empty axis {axis} of {x.describe()}")
-        return tuple(d for i, d in enumerate(x.shape) if i != axis % x.ndim), np.dtype(np.intp)
+        return tuple(d for i, d in enumerate(x.shape) if i != axis), np.dtype(np.intp)
     return infer
 
 
@@ -255,8 +262,8 @@ ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("arg
                    vjp=(undefined_rule,), jvp=(undefined_rule,))
 
 
-def argmax(x, axis: int = -1) -> Node:
-    """Index of the largest element along ``axis`` (integer; no derivative).
+def argmax(x, axis: int | None = -1) -> Node:
+    """Index of the largest element along ``axis`` (integer; no derivative); ``None``: of all elements.
 
     Examples
     --------
@@ -264,14 +271,21 @@ def argmax(x, axis: int = -1) -> Node:
     >>> sg.argmax(sg.constant([[1.0, 9.0], [8.0, 2.0]])).eval()
     array([1, 0])
     """
-    (x,) = as_nodes(x)
-    return x.graph.apply(ARGMAX, (x,), {"axis": int(axis)})
+    return _arg(ARGMAX, x, axis)
 
 
-def argmin(x, axis: int = -1) -> Node:
-    """Index of the smallest element along ``axis`` (integer; no derivative)."""
-    (x,) = as_nodes(x)
-    return x.graph.apply(ARGMIN, (x,), {"axis": int(axis)})
+def argmin(x, axis: int | None = -1) -> Node:
+    """Index of the smallest element along ``axis`` (integer; no derivative); ``None``: of all elements."""
+    return _arg(ARGMIN, x, axis)
+
+
+def _arg(op, x, axis) -> Node:
+    (x,) = as_nodes(x, op=op.name)
+    if axis is None:  # as NumPy: the index into the flattened array
+        x, axis = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        raise ShapeError(f"{op.name}: {x.describe()} has no axis to reduce")
+    return x.graph.apply(op, (x,), {"axis": normalize_axis(op.name, x.ndim, axis, x)})
 
 
 __all__ = ["SUM", "SUM_SQUARES", "MAX", "MIN", "LOGSUMEXP", "ARGMAX", "ARGMIN",

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..ir import Node, Op, as_nodes, disconnected_rule, undefined_rule, zero_rule
-from ..types import broadcast_shapes, check_dtype, combine_dtypes
+from ..types import broadcast_shapes, check_dtype, check_float_argument, combine_dtypes, require_canonical
 from ._define import elementwise, elementwise_infer, primitive, unary
 from .arith import add, mul
 
@@ -169,7 +169,16 @@ def _leaky_relu(x, alpha):
     return np.where(x > 0, x, x * alpha)
 
 
-LEAKY_RELU = primitive("leaky_relu", _leaky_relu, elementwise_infer("leaky_relu", _leaky_relu),
+_leaky_relu_dtype = elementwise_infer("leaky_relu", _leaky_relu, params=("alpha",))
+
+
+def _leaky_relu_infer(x, alpha):
+    slope = check_float_argument("leaky_relu", alpha, x, "the slope alpha")
+    require_canonical("leaky_relu", "alpha", alpha, slope, x)
+    return _leaky_relu_dtype(x, alpha=alpha)
+
+
+LEAKY_RELU = primitive("leaky_relu", _leaky_relu, _leaky_relu_infer,
                        vjp=(_leaky_chain,), jvp=(_leaky_chain,))
 
 
@@ -182,7 +191,9 @@ def leaky_relu(x, alpha: float = 0.01) -> Node:
     >>> sg.leaky_relu(sg.constant([-1.0, 2.0]), 0.1).eval()
     array([-0.1,  2. ])
     """
-    return LEAKY_RELU(x, alpha=float(alpha))
+    (x,) = as_nodes(x, op="leaky_relu")
+    alpha = check_float_argument("leaky_relu", alpha, x, "the slope alpha (use sg.prelu for a node)")
+    return LEAKY_RELU(x, alpha=alpha)
 
 
 def prelu(x, alpha) -> Node:
@@ -194,7 +205,7 @@ def prelu(x, alpha) -> Node:
     >>> sg.prelu(sg.constant([-1.0, 2.0]), 0.25).eval()
     array([-0.25,  2.  ])
     """
-    x, alpha = as_nodes(x, alpha)
+    x, alpha = as_nodes(x, alpha, op="prelu")
     return add(relu(x), mul(alpha, minimum(x, 0.0)))
 
 
@@ -233,18 +244,29 @@ def minimum(x, y) -> Node:
 def clip(x, low, high) -> Node:
     """x limited to [low, high]; the gradient passes where low <= x <= high.
 
+    Either bound may be ``None`` (no bound on that side), as in ``np.clip``.
+
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.clip(sg.constant([-5.0, 0.5, 5.0]), 0.0, 1.0).eval()
     array([0. , 0.5, 1. ])
     """
-    return minimum(maximum(x, low), high)
+    bounds = [b for b in (low, high) if b is not None]
+    x, *bounds = as_nodes(x, *bounds, op="clip")
+    if low is not None:
+        x = maximum(x, bounds.pop(0))
+    return x if high is None else minimum(x, bounds.pop(0))
 
 
 # --- cast and stop_gradient -----------------------------------------------------------------------
 
-CAST = primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), lambda x, dtype: (x.shape, dtype),
+def _cast_infer(x, dtype):
+    require_canonical("cast", "dtype", dtype, check_dtype(dtype, f"cast of {x.describe()}"), x)
+    return x.shape, dtype
+
+
+CAST = primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), _cast_infer,
                  vjp=(lambda out_bar, out, x: cast(out_bar, x.dtype),),
                  jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True)
 
@@ -260,7 +282,7 @@ def cast(x, dtype) -> Node:
     >>> sg.cast(sg.constant([1.5]), "float32").type
     'f32[1]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="cast")
     dtype = check_dtype(dtype, f"cast of {x.describe()}")
     if x.dtype == dtype:
         return x

@@ -19,7 +19,8 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
-from ..types import broadcast_shapes, combine_dtypes, runtime_broadcast_error
+from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
+                     normalize_axes, normalize_axis, require_canonical, runtime_broadcast_error)
 from ._define import primitive
 
 
@@ -30,12 +31,8 @@ def _same_rule(d, out, *inputs):
 # --- reshape ----------------------------------------------------------------------
 
 def _reshape_infer(x, shape):
-    if any(d < -1 for d in shape):
-        raise ShapeError(f"reshape: cannot reshape {x.describe()} into {shape}: "
-                         "dimensions must be non-negative, or -1 (or None) for one inferred dimension")
+    require_canonical("reshape", "shape", shape, check_shape_argument("reshape", shape, x, inferred=True), x)
     unknown = [i for i, d in enumerate(shape) if d == -1]
-    if len(unknown) > 1:
-        raise ShapeError(f"reshape: at most one dimension of {shape} may be -1 or None")
     known = math.prod(d for d in shape if d != -1)
     if None in x.shape:
         if not unknown:
@@ -79,13 +76,8 @@ def reshape(x, shape) -> Node:
     >>> sg.reshape(sg.constant([1.0, 2.0, 3.0, 4.0]), (2, -1)).type
     'f64[2,2]'
     """
-    (x,) = as_nodes(x)
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    if not all(d is None or isinstance(d, (int, np.integer)) for d in shape):
-        raise ShapeError(f"reshape: the new shape {tuple(shape)} of {x.describe()} must hold ints (-1 or None "
-                         "for one inferred dimension)")
-    shape = tuple(-1 if d is None else int(d) for d in shape)
+    (x,) = as_nodes(x, op="reshape")
+    shape = check_shape_argument("reshape", shape, x, inferred=True)
     if shape == x.shape:
         return x
     if x.op is RESHAPE:  # a chain of reshapes is one reshape
@@ -98,7 +90,8 @@ def reshape(x, shape) -> Node:
 # --- transpose ------------------------------------------------------------------------
 
 def _transpose_infer(x, axes):
-    if sorted(axes) != list(range(len(x.shape))):
+    if not isinstance(axes, tuple) or sorted(normalize_axis("transpose", x.ndim, a, x) for a in axes) != list(
+            range(x.ndim)) or any(a < 0 for a in axes):
         raise ShapeError(f"transpose: axes {axes} are not a permutation of the {len(x.shape)} axes of {x.describe()}")
     return tuple(x.shape[a] for a in axes), x.dtype
 
@@ -125,9 +118,18 @@ def transpose(x, axes=None) -> Node:
     >>> sg.transpose(sg.constant([[1.0, 2.0, 3.0]])).type
     'f64[3,1]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="transpose")
     ndim = len(x.shape)
-    axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(a) % ndim if ndim else int(a) for a in axes)
+    if axes is None:
+        axes = tuple(range(ndim))[::-1]
+    else:
+        if not isinstance(axes, (tuple, list)):
+            raise ShapeError(f"transpose: axes must be a tuple of ints or None, not {type(axes).__name__} "
+                             f"{axes!r} (for {x.describe()})")
+        given, axes = axes, tuple(normalize_axis("transpose", ndim, a, x) for a in axes)
+        if sorted(axes) != list(range(ndim)):
+            raise ShapeError(f"transpose: axes {tuple(given)} are not a permutation of the {ndim} axes of "
+                             f"{x.describe()}")
     if axes == tuple(range(ndim)):
         return x
     if x.op is TRANSPOSE:  # transpose of a transpose is one transpose
@@ -139,6 +141,7 @@ def transpose(x, axes=None) -> Node:
 # --- broadcasting -------------------------------------------------------------------------
 
 def _broadcast_to_infer(x, shape):
+    require_canonical("broadcast_to", "shape", shape, check_shape_argument("broadcast_to", shape, x), x)
     result = broadcast_shapes("broadcast_to", [x.shape, tuple(shape)], (x, f"target shape {tuple(shape)}"))
     if result != tuple(shape):
         hint = "; a run-time (None) dimension does not broadcast" if None in x.shape else ""
@@ -168,8 +171,8 @@ def broadcast_to(x, shape) -> Node:
     >>> sg.broadcast_to(sg.constant(1.0), (2, 3)).type
     'f64[2,3]'
     """
-    (x,) = as_nodes(x)
-    shape = tuple(int(d) for d in shape)
+    (x,) = as_nodes(x, op="broadcast_to")
+    shape = check_shape_argument("broadcast_to", shape, x)
     if shape == x.shape:
         return x
     return x.graph.apply(BROADCAST_TO, (x,), {"shape": shape})
@@ -215,7 +218,21 @@ def _check_sizes_rule(index):
     return _same_rule if index == 0 else disconnected_rule
 
 
-def _check_sizes_infer(x, *like, axes, sizes, **_):
+_STANDS_FOR = ("input", "result", "given")
+
+
+def _check_sizes_infer(x, *like, axes, sizes, stands_for, node, input):
+    if len(like) > 1 or not isinstance(axes, tuple) or not isinstance(sizes, tuple) or len(axes) != len(sizes):
+        raise ShapeError(f"check_sizes: needs axes and sizes of one length and at most one other input, "
+                         f"for {x.describe()}")
+    for axis, size in zip(axes, sizes):
+        require_canonical("check_sizes", "axes", axis, normalize_axis("check_sizes", x.ndim, axis, x), x)
+        if size is not None:
+            check_int_argument("check_sizes", size, x, 0)
+        elif not like or axis - x.ndim + like[0].ndim < 0:
+            raise ShapeError(f"check_sizes: a size of None needs another input to take it from, for {x.describe()}")
+    if stands_for not in _STANDS_FOR or not isinstance(node, str) or not isinstance(input, str):
+        raise ShapeError(f"check_sizes: stands_for must be one of {_STANDS_FOR} and node, input strings")
     # A checked axis has the size it was checked against: a cotangent checked against a run-time
     # size is run-time again, so it does not look static (and get checked again) further down.
     shape = list(x.shape)
@@ -273,25 +290,70 @@ def _index_spec(x: Node, index) -> tuple[tuple, list]:
         elif item is Ellipsis:
             spec.append(("ellipsis",))
         elif isinstance(item, slice):
-            for part in (item.start, item.stop, item.step):
-                if part is not None and not isinstance(part, (int, np.integer)):
-                    raise ShapeError(f"getitem: slice bounds must be Python ints, got {item} on {x.describe()}")
-            spec.append(("slice", item.start, item.stop, item.step))
+            parts = (item.start, item.stop, item.step)
+            if not all(part is None or is_int(part) for part in parts):
+                raise IndexingError(f"getitem: slice bounds must be ints or None, got {item} on {x.describe()}")
+            if item.step is not None and item.step == 0:
+                raise ShapeError(f"getitem: slice step cannot be zero ({item} on {x.describe()})")
+            spec.append(("slice", *(None if part is None else int(part) for part in parts)))
         elif isinstance(item, (bool, np.bool_)):
             raise ShapeError(f"getitem: a bool index on {x.describe()} is not supported; use sg.where")
         elif isinstance(item, (int, np.integer)):
             spec.append(("int", int(item)))
+        elif not isinstance(item, (Node, np.ndarray, list, tuple)):
+            raise IndexingError(f"getitem: only ints, slices, None, ... and integer arrays index {x.describe()}, "
+                                f"not {type(item).__name__} {item!r}")
         else:
-            node = as_node(item, x.graph) if not isinstance(item, Node) else item
+            node = item if isinstance(item, Node) else _index_array(item, x)
             if node.dtype.kind == "b":
                 raise ShapeError(
                     f"getitem: boolean mask indexing of {x.describe()} gives a data-dependent shape; "
                     "use sg.where instead")
             if node.dtype.kind not in "iu":
-                raise DTypeError(f"getitem: index array {node.describe()} must be integer, not {node.dtype}")
+                raise DTypeError(f"getitem: index array {node.describe()} for {x.describe()} must be integer, "
+                                 f"not {node.dtype}")
             spec.append(("array", len(arrays)))
             arrays.append(node)
     return tuple(spec), arrays
+
+
+def _index_array(item, x: Node) -> Node:
+    """A list or array used as an index, as a constant; ragged or non-numeric lists are refused."""
+    try:
+        array = np.asarray(item)
+    except ValueError as err:  # a ragged list
+        raise IndexingError(f"getitem: the index {item!r} on {x.describe()} is not a regular array: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise IndexingError(f"getitem: the index array {item!r} on {x.describe()} must hold integers, "
+                            f"not {array.dtype}")
+    return as_node(array if array.size else array.astype(np.intp), x.graph)  # [] indexes nothing
+
+
+def _check_spec(spec, arrays: tuple, x: Node, op_name: str) -> None:
+    """A getitem spec's shape: what :func:`_index_spec` makes; a file or a direct call must match it."""
+    if not isinstance(spec, tuple):
+        raise ShapeError(f"{op_name}: spec {spec!r} of {x.describe()} must be a tuple of index items")
+    count = ellipses = 0
+    for item in spec:
+        kind = item[0] if isinstance(item, tuple) and item else None
+        if kind == "slice" and len(item) == 4 and all(p is None or is_int(p) for p in item[1:]) \
+                and item[3] != 0:
+            continue
+        if kind == "int" and len(item) == 2 and is_int(item[1]):
+            continue
+        if kind == "array" and len(item) == 2 and is_int(item[1]) and item[1] == count:
+            count += 1
+            continue
+        if kind in ("newaxis", "ellipsis") and len(item) == 1:
+            ellipses += kind == "ellipsis"
+            continue
+        raise ShapeError(f"{op_name}: bad index item {item!r} in the spec of {x.describe()}")
+    if count != len(arrays) or ellipses > 1:
+        raise IndexingError(f"{op_name}: the spec of {x.describe()} names {count} index arrays and {ellipses} "
+                         f"ellipses; {len(arrays)} arrays and at most one ellipsis were given")
+    for array in arrays:
+        if array.dtype.kind not in "iu":
+            raise DTypeError(f"{op_name}: index array {array.describe()} must be integer, not {array.dtype}")
 
 
 def _index_tuple(spec, arrays) -> tuple:
@@ -347,6 +409,7 @@ def _loosen_runtime_items(x: Node, spec: tuple) -> tuple[tuple, set]:
 
 
 def _getitem_infer(x, *arrays, spec):
+    _check_spec(spec, arrays, x, "getitem")
     # Index stand-ins twice, with two different sizes for the run-time
     # dimensions: dimensions that differ between the two are run-time ones.
     loose_spec, loose_arrays = _loosen_runtime_items(x, spec)
@@ -397,6 +460,8 @@ def _scatter_jvp(index):
 
 def _getitem_spelling(args, params):
     spec = params["spec"]
+    if not spec:
+        return f"{args[0]}[()]"  # x[()]: a view of all of x (x[] is no Python)
     index = index_text(spec, args[1:])
     if len(spec) == 1 and spec[0][0] == "array":
         index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
@@ -406,8 +471,17 @@ def _getitem_spelling(args, params):
 GETITEM = primitive("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
-SCATTER_ADD = primitive("scatter_add", _scatter_forward,
-                        lambda d, like, *arrays, spec: (like.shape, d.dtype),
+def _scatter_infer(d, like, *arrays, spec):
+    # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
+    shape, _ = _getitem_infer(like, *arrays, spec=spec)
+    if len(shape) != d.ndim or any(a is not None and b is not None and a != b for a, b in zip(shape, d.shape)):
+        raise ShapeError(f"scatter_add: {d.describe()} does not fit the index of {like.describe()} "
+                         f"(which selects {shape})")
+    combine_dtypes("scatter_add", [d.dtype, like.dtype], (d, like))
+    return like.shape, d.dtype
+
+
+SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
                         vjp=_scatter_vjp, jvp=_scatter_jvp)
 
 
@@ -423,23 +497,26 @@ def getitem(x, index) -> Node:
     >>> v[[0, 0, 1]].type
     'f64[3,2]'
     """
-    (x,) = as_nodes(x)
+    (x,) = as_nodes(x, op="getitem")
     spec, arrays = _index_spec(x, index)
     return x.graph.apply(GETITEM, (x, *arrays), {"spec": spec})
 
 
-def expand_dims(x, axis: int) -> Node:
-    """Insert a length-1 axis at ``axis``.
+def expand_dims(x, axis) -> Node:
+    """Insert a length-1 axis at ``axis`` (an int or a tuple of ints: axes of the result).
 
     Examples
     --------
     >>> import symgrad as sg
     >>> sg.expand_dims(sg.constant([1.0, 2.0]), 0).type
     'f64[1,2]'
+    >>> sg.expand_dims(sg.constant([1.0, 2.0]), (0, -1)).type
+    'f64[1,2,1]'
     """
-    (x,) = as_nodes(x)
-    axis = axis % (x.ndim + 1)
-    return getitem(x, (slice(None),) * axis + (None,))
+    (x,) = as_nodes(x, op="expand_dims")
+    count = len(axis) if isinstance(axis, (tuple, list)) else 1
+    axes = normalize_axes("expand_dims", (None,) * (x.ndim + count), axis, x)
+    return getitem(x, tuple(None if i in axes else slice(None) for i in range(x.ndim + count)))
 
 
 # --- concatenate and stack ----------------------------------------------------------------
@@ -449,9 +526,7 @@ def _concatenate_infer(*xs, axis):
     for x in xs[1:]:
         if x.ndim != first.ndim:
             raise ShapeError(f"concatenate: {first.describe()} and {x.describe()} differ in rank")
-    if not -first.ndim <= axis < first.ndim:
-        raise ShapeError(f"concatenate: axis {axis} is out of range for {first.describe()}")
-    axis %= first.ndim
+    axis = normalize_axis("concatenate", first.ndim, axis, first)
     shape = list(first.shape)
     for x in xs[1:]:
         for i, (a, b) in enumerate(zip(shape, x.shape)):
@@ -518,6 +593,8 @@ def _cut_forward(head):
 
 def _cut_infer(head):
     def infer(d, like, axis):
+        name = "head_like" if head else "tail_like"
+        require_canonical(name, "axis", axis, normalize_axis(name, min(d.ndim, like.ndim), axis, d), d)
         shape = list(d.shape)
         size, total = like.shape[axis], d.shape[axis]
         shape[axis] = size if head else (None if None in (size, total) else total - size)
@@ -560,8 +637,8 @@ CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis
                  vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all)
 
 
-def concatenate(xs, axis: int = 0) -> Node:
-    """Join arrays along an existing axis.
+def concatenate(xs, axis: int | None = 0) -> Node:
+    """Join arrays along an existing axis (``axis=None``: flatten them first, as NumPy).
 
     Examples
     --------
@@ -569,12 +646,29 @@ def concatenate(xs, axis: int = 0) -> Node:
     >>> sg.concatenate([sg.constant([1.0]), sg.constant([2.0, 3.0])]).eval()
     array([1., 2., 3.])
     """
-    xs = as_nodes(*xs)
-    if not xs:
-        raise ShapeError("concatenate: needs at least one array")
+    xs = as_nodes(*_arrays("concatenate", xs), op="concatenate")
+    if axis is None:
+        xs = tuple(reshape(x, (-1,)) for x in xs)
+        axis = 0
+    for x in xs:
+        if x.ndim == 0:
+            raise ShapeError(f"concatenate: zero-dimensional {x.describe()} cannot be concatenated")
+    axis = normalize_axis("concatenate", xs[0].ndim, axis, xs[0])
     if len(xs) == 1:
         return xs[0]
-    return xs[0].graph.apply(CONCATENATE, xs, {"axis": int(axis)})
+    return xs[0].graph.apply(CONCATENATE, xs, {"axis": axis})
+
+
+def _arrays(op_name: str, xs) -> tuple:
+    """The sequence of arrays concatenate and stack take: a list or tuple, not one node or a number."""
+    if isinstance(xs, Node) and xs.ndim:
+        xs = list(xs)  # as NumPy: an array is the sequence of its rows
+    elif not isinstance(xs, (list, tuple)):
+        shown = xs.describe() if isinstance(xs, Node) else repr(xs)
+        raise ShapeError(f"{op_name}: takes a sequence of arrays, not {type(xs).__name__} {shown}")
+    if not xs:
+        raise ShapeError(f"{op_name}: needs at least one array")
+    return tuple(xs)
 
 
 def stack(xs, axis: int = 0) -> Node:
@@ -586,14 +680,13 @@ def stack(xs, axis: int = 0) -> Node:
     >>> sg.stack([sg.constant([1.0, 2.0]), sg.constant([3.0, 4.0])]).type
     'f64[2,2]'
     """
-    xs = as_nodes(*xs)
-    if not xs:
-        raise ShapeError("stack: needs at least one array")
+    xs = as_nodes(*_arrays("stack", xs), op="stack")
     for x in xs[1:]:  # a run-time dimension may stand for any static one
         if x.ndim != xs[0].ndim or any(a is not None and b is not None and a != b
                                        for a, b in zip(x.shape, xs[0].shape)):
             raise ShapeError(f"stack: {xs[0].describe()} and {x.describe()} differ in shape")
-    return concatenate([expand_dims(x, axis) for x in xs], axis % (xs[0].ndim + 1))
+    axis = normalize_axis("stack", xs[0].ndim + 1, axis, xs[0])
+    return concatenate([expand_dims(x, axis) for x in xs], axis)
 
 
 # The ops and functions defined here (not the names imported above).
