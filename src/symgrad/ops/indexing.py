@@ -212,15 +212,18 @@ def take_along_axis(arr, indices, axis=-1) -> Node:
 def _update_infer(name: str):
     def infer(x, v, *arrays, spec, **_):
         indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
-        what = f"x.at[{index_text(spec)}].{name}"
+        what = f"at_{name} (x.at[{index_text(spec)}].{name})"
         part = f"the indexed part {type_string(indexed, x.dtype)} of {x.describe()}"
         shape = broadcast_shapes(what, [indexed, v.shape], (part, v))
         if v.ndim > len(indexed) or not compatible(shape, indexed):
             raise ShapeError(f"{what}: values {v.describe()} do not broadcast to {part}")
+        if v.dtype.kind == "f" and x.dtype.kind == "f" and v.dtype != x.dtype:
+            raise DTypeError(f"at_{name}: cannot mix {x.describe()} and values {v.describe()} in x.at[...].{name}; "
+                             "cast one explicitly with sg.cast")
         if not (v.dtype == x.dtype or (v.dtype.kind in "biu" and (
                 x.dtype.kind == "f" or np.can_cast(v.dtype, x.dtype, "safe")))):
-            raise DTypeError(f"{what}: values {v.describe()} would be cast silently into {x.describe()}; "
-                             "cast them to its dtype with sg.cast first")
+            raise DTypeError(f"at_{name}: values {v.describe()} would be cast silently into {x.describe()} by "
+                             f"x.at[...].{name}; cast them to its dtype with sg.cast first")
         return x.shape, x.dtype
     return infer
 
