@@ -248,8 +248,10 @@ def repeat(x, repeats, axis=None) -> Node:
             return x
         if None not in x.shape:
             wide = list(x.shape)
-            wide.insert(axis + 1, r)
-            spread = broadcast_to(getitem(x, _along(axis + 1, None)), tuple(wide))
+            wide.insert(axis + 1, 1)
+            spread = reshape(x, tuple(wide))
+            wide[axis + 1] = r
+            spread = broadcast_to(spread, tuple(wide))
             merged = list(x.shape)
             merged[axis] = n * r
             return reshape(spread, tuple(merged))
@@ -282,7 +284,7 @@ def tile(x, reps) -> Node:
                 x = concatenate([x] * r, a) if r else getitem(x, _along(a, slice(0, 0)))
         return x
     # (1, n0, 1, n1, ...) broadcast to (r0, n0, r1, n1, ...) and merged pairwise
-    spread = getitem(x, tuple(item for _ in range(x.ndim) for item in (None, slice(None))))
+    spread = reshape(x, tuple(d for n in x.shape for d in (1, n)))
     wide = tuple(d for r, n in zip(reps, x.shape) for d in (r, n))
     return reshape(broadcast_to(spread, wide), tuple(r * n for r, n in zip(reps, x.shape)))
 
