@@ -122,8 +122,9 @@ def take(a, indices, axis=None, mode: str = "raise") -> Node:
 # --- take_along_axis and its adjoint ------------------------------------------------------------
 
 def _along_index(shape: tuple, source_shape: tuple, indices, axis: int) -> tuple:
-    """The index tuple reading a result of ``shape`` from an array of ``source_shape``: the
-    indices on ``axis``, an open grid on the others (zeros where the source has length 1)."""
+    """The index tuple that np.take_along_axis reads with (a result of ``shape`` from an array of
+    ``source_shape``): the indices on ``axis``, an open grid on the others (zeros where the source
+    has length 1). Its adjoint adds at the same places."""
     items = []
     for k, n in enumerate(shape):
         if k == axis:
@@ -132,14 +133,6 @@ def _along_index(shape: tuple, source_shape: tuple, indices, axis: int) -> tuple
             grid = np.arange(n) if source_shape[k] == n else np.zeros(n, np.intp)
             items.append(grid.reshape((-1,) + (1,) * (len(shape) - 1 - k)))
     return tuple(items)
-
-
-def _along_shape(arr_shape, indices_shape, axis):
-    return np.broadcast_shapes(arr_shape[:axis] + (1,) + arr_shape[axis + 1:], indices_shape)
-
-
-def _take_along_forward(arr, indices, axis):
-    return arr[_along_index(_along_shape(arr.shape, indices.shape, axis), arr.shape, indices, axis)]
 
 
 def _scatter_along_forward(d, like, indices, axis):
@@ -166,8 +159,9 @@ def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
     return d.graph.apply(SCATTER_ALONG_AXIS, (d, like, indices), {"axis": axis})
 
 
+# NumPy's own function, which broadcasts indices and arr against each other on the other axes.
 TAKE_ALONG_AXIS = primitive(
-    "take_along_axis", _take_along_forward, _take_along_infer,
+    "take_along_axis", np.take_along_axis, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
