@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from ..errors import DTypeError, GradientError, IndexingError, ShapeError
-from ..format import index_text
+from ..format import index_text, value_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import broadcast_shapes, compatible, type_string
 from ._define import primitive
@@ -205,8 +205,12 @@ def take_along_axis(arr, indices, axis=-1) -> Node:
 
 def _update_infer(name: str):
     def infer(x, v, *arrays, spec, **_):
-        indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
-        what = f"at_{name} (x.at[{index_text(spec)}].{name})"
+        shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
+        what = f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
+        try:
+            indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
+        except IndexingError as err:
+            raise IndexingError(f"{what}: {str(err).removeprefix('getitem: ')}") from None
         part = f"the indexed part {type_string(indexed, x.dtype)} of {x.describe()}"
         shape = broadcast_shapes(what, [indexed, v.shape], (part, v))
         if v.ndim > len(indexed) or not compatible(shape, indexed):

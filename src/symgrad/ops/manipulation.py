@@ -431,6 +431,10 @@ def _pieces(op_name: str, x: Node, indices_or_sections, axis: int, even: bool) -
 def split(x, indices_or_sections, axis: int = 0) -> list[Node]:
     """Split into equal sections, or at the given indices, along ``axis`` (``np.split``): a list of nodes.
 
+    Each piece is a slice of ``x``, so each piece's cotangent is scattered back
+    into zeros shaped like ``x``: a gradient through k pieces costs k times the
+    size of ``x`` (concatenate the pieces' uses where k is large).
+
     Examples
     --------
     >>> import symgrad as sg
