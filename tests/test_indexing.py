@@ -160,6 +160,23 @@ def test_multiply_with_zeros_among_repeated_factors_is_exact():
     np.testing.assert_array_equal(hessian, expected)
 
 
+def test_multiply_gradient_is_the_product_of_the_others_on_random_repeats():
+    # brute force: d out[p] / d v_k = x[p] * product of the other values at p (zeros included)
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        index = rng.integers(-4, 4, 12)
+        v_value = rng.choice([0.0, 0.5, -1.5, 2.0], 12)
+        x_value = rng.standard_normal(4)
+        w = rng.standard_normal(4)
+        out, gx, gv = gradients(lambda x, v: x.at[index].multiply(v), x_value, v_value, w)
+        places = index % 4
+        product = np.array([np.prod(v_value[places == p]) for p in range(4)])
+        np.testing.assert_allclose(out, x_value * product, rtol=1e-15)
+        np.testing.assert_allclose(gx, w * product, rtol=1e-15)
+        others = [np.prod(v_value[(places == places[k]) & (np.arange(12) != k)]) for k in range(12)]
+        np.testing.assert_allclose(gv, (w * x_value)[places] * others, rtol=1e-15, atol=0)
+
+
 def test_multiply_derivative_needs_known_repeats():
     x, v, i = sg.vector("x", 3), sg.vector("v", 2), sg.vector("i", 2, dtype="int64")
     y = x.at[i].multiply(v)
@@ -192,6 +209,25 @@ def test_min_and_max_share_the_derivative_among_ties(kind):
         hv = sg.hvp(cost, [x, v], [np.ones(3), np.ones(5)])
         for h in sg.evaluate(hv, {x: x_value, v: v_value}):
             np.testing.assert_array_equal(h, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["min", "max"])
+def test_min_and_max_shares_on_random_ties(kind):
+    # small integer values: many ties; brute force: each candidate attaining the result at its
+    # place gets the place's cotangent divided by the number of such candidates
+    pick = np.minimum if kind == "min" else np.maximum
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        index = rng.integers(0, 4, 10)
+        x_value, v_value = rng.integers(-1, 2, 4).astype(float), rng.integers(-1, 2, 10).astype(float)
+        w = rng.standard_normal(4)
+        out, gx, gv = gradients(lambda x, v: getattr(x.at[index], kind)(v), x_value, v_value, w)
+        expected = x_value.copy()
+        pick.at(expected, index, v_value)
+        np.testing.assert_array_equal(out, expected)
+        count = (x_value == expected) + np.array([np.sum(v_value[index == p] == expected[p]) for p in range(4)])
+        np.testing.assert_allclose(gx, w * (x_value == expected) / count, rtol=1e-15)
+        np.testing.assert_allclose(gv, (w / count)[index] * (v_value == expected[index]), rtol=1e-15)
 
 
 def test_take_checks_bounds_when_built_and_when_run():
