@@ -409,6 +409,88 @@ case("pinv[2x4x3]", L.pinv, np.linalg.pinv, normal(2, 4, 3))
 case("norm[fro]", L.norm, np.linalg.norm, normal(3, 4))
 case("norm[nuc]", lambda a: L.norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc"), normal(3, 4))
 case("norm[vector,axis1]", lambda a: L.norm(a, axis=1), lambda a: np.linalg.norm(a, axis=1), normal(3, 4))
+# --- shapes and indexing: NumPy's manipulation routines, take, and x.at[...] updates ---------------
+
+
+def np_at(ufunc, index):
+    """The NumPy reference of x.at[index].<update>(v): np.<ufunc>.at on a copy (a plain
+    assignment for set, where the last of repeated indices lands)."""
+    def ref(x, v):
+        out = x.copy()
+        if ufunc is None:
+            out[index] = v
+        else:
+            ufunc.at(out, index, v)
+        return out
+    return ref
+
+
+def _weighted(pieces, axis):
+    """Pieces joined back, each scaled differently: a gradient tells them apart."""
+    return sg.concatenate([p * float(k + 1) for k, p in enumerate(pieces)], axis)
+
+
+def _np_weighted(pieces, axis):
+    return np.concatenate([p * float(k + 1) for k, p in enumerate(pieces)], axis)
+
+
+case("squeeze", lambda x: sg.squeeze(x, 1), lambda x: np.squeeze(x, 1), normal(2, 1, 3))
+case("squeeze_all", lambda x: x.squeeze(), np.squeeze, normal(1, 3, 1))
+case("moveaxis", lambda x: sg.moveaxis(x, [0, 2], [-1, 0]), lambda x: np.moveaxis(x, [0, 2], [-1, 0]),
+     normal(2, 3, 4))
+case("swapaxes", lambda x: x.swapaxes(0, -1), lambda x: np.swapaxes(x, 0, -1), normal(2, 3, 4))
+case("flip", lambda x: sg.flip(x, 1), lambda x: np.flip(x, 1), normal(2, 3))
+case("flip_all", sg.flip, np.flip, normal(2, 3))
+case("roll", lambda x: sg.roll(x, (1, -2), (0, 1)), lambda x: np.roll(x, (1, -2), (0, 1)), normal(2, 3))
+case("roll_flat", lambda x: sg.roll(x, 4), lambda x: np.roll(x, 4), normal(2, 3))
+case("repeat", lambda x: sg.repeat(x, 2, axis=1), lambda x: np.repeat(x, 2, axis=1), normal(2, 3))
+case("repeat_counts", lambda x: x.repeat([0, 2, 3], axis=1), lambda x: np.repeat(x, [0, 2, 3], axis=1),
+     normal(2, 3))
+case("repeat_flat", lambda x: sg.repeat(x, 3), lambda x: np.repeat(x, 3), normal(2, 3))
+case("tile", lambda x: sg.tile(x, (2, 1, 2)), lambda x: np.tile(x, (2, 1, 2)), normal(2, 3))
+for mode in ("constant", "edge", "reflect"):
+    case(f"pad_{mode}", lambda x, mode=mode: sg.pad(x, ((1, 2), (3, 1)), mode),
+         lambda x, mode=mode: np.pad(x, ((1, 2), (3, 1)), mode), normal(2, 3))
+case("pad_constant_values", lambda x: sg.pad(x, 2, constant_values=((1.5, -1.0), (0.5, 2.0))),
+     lambda x: np.pad(x, 2, constant_values=((1.5, -1.0), (0.5, 2.0))), normal(2, 3))
+case("split", lambda x: _weighted(sg.split(x, 3, axis=1), 1), lambda x: _np_weighted(np.split(x, 3, axis=1), 1),
+     normal(2, 6))
+case("split_indices", lambda x: _weighted(sg.split(x, [1, 1, 3]), 0), lambda x: _np_weighted(np.split(x, [1, 1, 3]), 0),
+     normal(5, 2))
+case("array_split", lambda x: _weighted(sg.array_split(x, 3, axis=1), 1),
+     lambda x: _np_weighted(np.array_split(x, 3, axis=1), 1), normal(2, 7))
+case("hstack", lambda x, y: sg.hstack([x, y * 2.0]), lambda x, y: np.hstack([x, y * 2.0]), normal(2, 3), normal(2, 1))
+case("vstack", lambda x, y: sg.vstack([x, y * 2.0]), lambda x, y: np.vstack([x, y * 2.0]), normal(2, 3), normal(3))
+case("column_stack", lambda x, y: sg.column_stack([x, y * 2.0]), lambda x, y: np.column_stack([x, y * 2.0]),
+     normal(3), normal(3, 2))
+case("atleast_3d", lambda x: sg.atleast_3d(x) * 2.0, lambda x: np.atleast_3d(x) * 2.0, normal(2, 3))
+case("ravel", lambda x: sg.ravel(x.T), lambda x: np.ravel(x.T), normal(2, 3))
+case("flatten", lambda x: x.flatten(), lambda x: x.flatten(), normal(2, 3))
+case("take", lambda x: sg.take(x, [[2, -1], [0, 2]], axis=1), lambda x: np.take(x, [[2, -1], [0, 2]], axis=1),
+     normal(2, 3))
+case("take_flat_runtime_indices", lambda x, i: sg.take(x, i), lambda x, i: np.take(x, i), normal(2, 3), labels(5, 6))
+case("take_along_axis", lambda x, i: sg.take_along_axis(x, i, axis=1),
+     lambda x, i: np.take_along_axis(x, i, axis=1), normal(3, 4), RNG.integers(0, 4, (3, 5)))
+case("take_along_axis_broadcast", lambda x: sg.take_along_axis(x, np.array([[0], [2], [2]]), axis=0),
+     lambda x: np.take_along_axis(x, np.array([[0], [2], [2]]), axis=0), normal(3, 4))
+case("at_set", lambda x, v: x.at[[2, 0, 2]].set(v), np_at(None, [2, 0, 2]), normal(3, 2), normal(3, 2))
+case("at_set_slice", lambda x, v: x.at[:, 1:].set(v), np_at(None, (slice(None), slice(1, None))), normal(3, 3),
+     normal(2))
+case("at_set_runtime_indices", lambda x, i, v: x.at[i].set(v), lambda x, i, v: np_at(None, i)(x, v), normal(4, 2),
+     np.array([3, 1, 3]), normal(3, 1))
+case("at_add", lambda x, v: x.at[:, [0, 2, 0]].add(v), np_at(np.add, (slice(None), [0, 2, 0])), normal(2, 3),
+     normal(2, 3))
+case("at_add_runtime_indices", lambda x, i, v: x.at[i].add(v), lambda x, i, v: np_at(np.add, i)(x, v),
+     normal(4, 2), labels(6, 4), normal(6, 2))
+case("at_multiply", lambda x, v: x.at[[1, 1, 0, 1]].multiply(v), np_at(np.multiply, [1, 1, 0, 1]), normal(3, 2),
+     normal(4, 2))
+case("at_multiply_unique_runtime", lambda x, i, v: x.at[i].multiply(v, unique_indices=True),
+     lambda x, i, v: np_at(np.multiply, i)(x, v), normal(4, 2), np.array([3, 0]), normal(2, 2))
+_ties_apart = distinct(7, 2)
+case("at_min", lambda x, v: x.at[[1, 1, 0, 2]].min(v), np_at(np.minimum, [1, 1, 0, 2]), _ties_apart[:3],
+     _ties_apart[3:])
+case("at_max", lambda x, v: x.at[[1, 1, 0, 2]].max(v), np_at(np.maximum, [1, 1, 0, 2]), _ties_apart[:3],
+     _ties_apart[3:])
 
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"

@@ -15,8 +15,9 @@ PACKAGE = Path(sg.__file__).parent
 # organised"). Modules of one layer do not import each other.
 LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
-    ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"], ["ops.reductions"],
-    ["ops.linalg"], ["ops.decompositions"], ["ops.nn"], ["ops", "linalg"],
+    ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"],
+    ["ops.manipulation", "ops.indexing"], ["ops.reductions"], ["ops.linalg"], ["ops.decompositions"], ["ops.nn"],
+    ["ops", "linalg"],
     ["rewrite"], ["autodiff"], ["derivatives"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],

@@ -316,6 +316,18 @@ OP_CASES = {
     "solve": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{}]),
     "cholesky_grad": ([LAPACK, LAPACK], [(1, 1), (1, 1)], [{}]),
     "solve_triangular": ([LAPACK, LAPACK], [(1, 1), (1, 2)], [{"lower": True}, {"lower": False}]),
+    # shapes and indexing (issue 14); an update's values are floats of x's dtype or ints and bools
+    # (NumPy would cast anything silently: symgrad refuses what does not fit, tested in test_indexing)
+    "roll": ([ANY], [MATRIX], [{"shift": (1,), "axis": (1,)}, {"shift": (2,), "axis": None}]),
+    **{name: ([ANY], [MATRIX if name == "pad" else (3, 5)],
+              [{"pad_width": ((1, 0), (0, 2)), "mode": mode, **extra} for mode in ("constant", "edge", "reflect")])
+       for name, extra in (("pad", {"constant_values": ((0.0, 0.0), (0.0, 0.0))}), ("pad_adjoint", {}))},
+    "take_along_axis": ([ANY, INTS], [MATRIX, MATRIX], [{"axis": 1}]),
+    "scatter_along_axis": ([ANY, ANY, INTS], [MATRIX, MATRIX, MATRIX], [{"axis": 0}]),
+    "last_writes": ([ANY, INTS], [MATRIX, (2,)], [{"spec": (("array", 0),)}]),
+    **{name: ([[np.dtype("float32"), np.dtype("float64")], [np.dtype("bool"), np.dtype("int8")], INTS],
+              [MATRIX, ROW, (2,)], [{"spec": (("array", 0),)}])
+       for name in ("at_set", "at_add", "at_multiply", "at_min", "at_max")},
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()

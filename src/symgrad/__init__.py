@@ -30,6 +30,8 @@ from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, a
                   mod, mse, mul, neg, not_equal, one_hot, pow, power, prelu, reciprocal, relu, remainder, reshape,
                   round, sigmoid, sigmoid_cross_entropy, sign, sin, sinh, softmax, softplus, sqrt, square, stack,
                   stop_gradient, sub, sum, tan, tanh, transpose, true_divide, where, zeros_like)
+from .ops import (array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, flip, hstack, moveaxis, pad, ravel,
+                  repeat, roll, split, squeeze, swapaxes, take, take_along_axis, tile, vstack)
 from .serialize import Loaded, load, save
 
 __version__ = "0.1.0"

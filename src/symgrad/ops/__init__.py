@@ -6,6 +6,9 @@
 - :mod:`.elementary`: exp, log, pow, sqrt, trigonometry, tanh, sigmoid, softplus, abs, sign, floor, round
 - :mod:`.shape`: reshape, transpose, broadcasting, indexing, concatenate, stack, and the
   run-time-shape adjoints (``*_like``)
+- :mod:`.manipulation`: NumPy's squeeze, moveaxis, swapaxes, flip, roll, repeat, tile, pad, split,
+  array_split, hstack, vstack, column_stack, atleast_1d/2d/3d, ravel
+- :mod:`.indexing`: take, take_along_axis, and the functional updates ``x.at[index].set(v)`` and kin
 - :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax
 - :mod:`.linalg`: matmul, dot
 - :mod:`.decompositions`: solve, inv, det, slogdet, solve_triangular, cholesky, eigh, eigvalsh, svd,
@@ -23,8 +26,12 @@ from .arith import add, div, mul, neg, sub
 from .decompositions import *  # noqa: F401,F403
 from .elementary import *  # noqa: F401,F403
 from .elementary import abs, mod, pow, round  # shadowing builtins on purpose
+from .indexing import *  # noqa: F401,F403
+from .indexing import At, no_item_assignment, take
 from .linalg import *  # noqa: F401,F403
 from .linalg import matmul
+from .manipulation import *  # noqa: F401,F403
+from .manipulation import ravel, repeat, squeeze, swapaxes
 from .nn import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
 from .reductions import max, mean, min, sum
@@ -82,6 +89,14 @@ _OPERATORS = {
     "reshape": _reshape,
     "transpose": lambda self, *axes: transpose(self, _method_axes(axes)),
     "astype": lambda self, dtype: cast(self, dtype),
+    "flatten": lambda self: ravel(self),
+    "ravel": lambda self: ravel(self),
+    "squeeze": lambda self, axis=None: squeeze(self, axis),
+    "swapaxes": lambda self, axis1, axis2: swapaxes(self, axis1, axis2),
+    "repeat": lambda self, repeats, axis=None: repeat(self, repeats, axis),
+    "take": lambda self, indices, axis=None, mode="raise": take(self, indices, axis, mode),
+    "at": property(lambda self: At(self)),
+    "__setitem__": no_item_assignment,
 }
 for _name, _method in _OPERATORS.items():
     setattr(Node, _name, _method)

@@ -1,0 +1,524 @@
+"""Indexing beyond ``x[index]``: ``take``, ``take_along_axis``, and functional updates in
+JAX's spelling, ``x.at[index].set(v)`` / ``.add(v)`` / ``.multiply(v)`` / ``.min(v)`` /
+``.max(v)`` (nodes are immutable, so ``x[index] = v`` is an error pointing here).
+
+``take`` is a getitem with an index array on one axis. ``take_along_axis`` is a
+primitive with its adjoint ``scatter_along_axis`` (an add, so repeated indices
+accumulate), which keeps run-time dimensions working.
+
+The updates take every index getitem takes; ``v`` broadcasts to the indexed
+part, and the result has ``x``'s shape and dtype. With repeated indices:
+
+- ``add``, ``multiply``, ``min``, ``max`` accumulate every update (as JAX and
+  ``np.add.at``): ``x.at[[0, 0]].add([1, 2])`` adds 3;
+- ``set`` writes the last of them, as NumPy's ``x[[0, 0]] = [1, 2]`` does: the
+  cotangent of the result goes to that last value only (``last_writes`` marks
+  the values that land), the overwritten ones get zero;
+- ``min`` and ``max`` share the derivative equally among the tied candidates
+  (``x`` and the updates that attain the result), like ``sg.max``;
+- ``multiply``'s derivative with respect to an update is the cotangent times
+  ``x`` times the product of the *other* updates at its index, formed by
+  multiplying gathers (no division, so zeros are exact). That needs the
+  repeats at build time: constant index arrays on a static shape, or
+  ``unique_indices=True``, which is then checked at run time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import DTypeError, GradientError, IndexingError, ShapeError
+from ..format import index_text, value_text
+from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
+from ..types import broadcast_shapes, compatible, type_string
+from ._define import primitive
+from .elementary import mod
+from .select import clip, equal, where
+from .shape import GETITEM, _index_spec, _index_tuple, broadcast_to, concatenate, getitem, reshape, zeros_like
+
+
+def _axis(op_name: str, x: Node, axis) -> int:
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise ShapeError(f"{op_name}: axis must be an int or None, not {axis!r} (for {x.describe()})")
+    if not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f"{op_name}: axis {axis} is out of range for {x.describe()} ({x.ndim} dims)")
+    return int(axis) % x.ndim
+
+
+def _check_bounds(op_name: str, values: np.ndarray, x: Node, axis: int) -> None:
+    """Constant indices are checked when the node is built; others by NumPy at run time."""
+    n = x.shape[axis]
+    if n is None or values.size == 0:
+        return
+    bad = values[(values < -n) | (values >= n)]
+    if bad.size:
+        raise IndexingError(f"{op_name}: index {int(bad.flat[0])} is out of bounds for axis {axis} of "
+                            f"{x.describe()} (size {n})")
+
+
+def _int_indices(op_name: str, indices, x: Node):
+    """An index node, or a NumPy integer array for a constant (an empty list is an empty int array)."""
+    if isinstance(indices, Node):
+        if indices.dtype.kind not in "iu":
+            raise DTypeError(f"{op_name}: indices {indices.describe()} must be integers, not {indices.dtype} "
+                             f"(for {x.describe()})")
+        return indices
+    values = np.asarray(indices)
+    if values.size == 0 and values.dtype.kind == "f":
+        values = values.astype(np.intp)
+    if values.dtype.kind not in "iu":
+        raise DTypeError(f"{op_name}: indices {indices!r} must be integers, not {values.dtype} "
+                         f"(for {x.describe()})")
+    return values
+
+
+# --- take ------------------------------------------------------------------------------------
+
+def take(a, indices, axis=None, mode: str = "raise") -> Node:
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None), as ``np.take``.
+
+    ``mode="raise"`` (NumPy's default) checks constant indices when the node
+    is built and run-time ones when it runs; ``"wrap"`` and ``"clip"`` map
+    indices into range first. Repeated indices are fine: their cotangents add up.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.take(sg.constant([[1.0, 2.0], [3.0, 4.0]]), [1, 1, 0], axis=1).eval()
+    array([[2., 2., 1.],
+           [4., 4., 3.]])
+    """
+    (a,) = as_nodes(a)
+    if mode not in ("raise", "wrap", "clip"):
+        raise ShapeError(f"take: mode {mode!r} is not one of 'raise', 'wrap', 'clip' (for {a.describe()})")
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    axis = _axis("take", a, axis)
+    n = a.shape[axis]
+    index = _int_indices("take", indices, a)
+    if mode != "raise" and n is None:
+        raise ShapeError(f"take: mode {mode!r} needs the length of axis {axis} of {a.describe()}, "
+                         "which is known only at run time")
+    if mode != "raise" and n == 0:
+        raise IndexingError(f"take: cannot take from the empty axis {axis} of {a.describe()}")
+    if isinstance(index, Node):
+        if mode == "wrap":
+            index = mod(index, n)
+        elif mode == "clip":
+            index = clip(index, 0, n - 1)
+    else:
+        if mode == "wrap":
+            index = index % n
+        elif mode == "clip":
+            index = np.clip(index, 0, n - 1)
+        _check_bounds("take", index, a, axis)
+        if index.ndim == 0:
+            index = int(index)
+    return getitem(a, (slice(None),) * axis + (index,))
+
+
+# --- take_along_axis and its adjoint ------------------------------------------------------------
+
+def _along_index(shape: tuple, source_shape: tuple, indices, axis: int) -> tuple:
+    """The index tuple that np.take_along_axis reads with (a result of ``shape`` from an array of
+    ``source_shape``): the indices on ``axis``, an open grid on the others (zeros where the source
+    has length 1). Its adjoint adds at the same places."""
+    items = []
+    for k, n in enumerate(shape):
+        if k == axis:
+            items.append(indices)
+        else:
+            grid = np.arange(n) if source_shape[k] == n else np.zeros(n, np.intp)
+            items.append(grid.reshape((-1,) + (1,) * (len(shape) - 1 - k)))
+    return tuple(items)
+
+
+def _scatter_along_forward(d, like, indices, axis):
+    out = np.zeros(like.shape, d.dtype)
+    np.add.at(out, _along_index(d.shape, like.shape, indices, axis), d)
+    return out
+
+
+def _take_along_infer(arr, indices, axis):
+    if indices.dtype.kind not in "iu":
+        raise DTypeError(f"take_along_axis: indices {indices.describe()} must be integers, not {indices.dtype}")
+    if indices.ndim != arr.ndim:
+        raise ShapeError(f"take_along_axis: indices {indices.describe()} and {arr.describe()} must have the "
+                         "same number of dimensions")
+    outer = arr.shape[:axis] + (1,) + arr.shape[axis + 1:]
+    return broadcast_shapes("take_along_axis", [outer, indices.shape], (arr, indices)), arr.dtype
+
+
+def _take_along(arr: Node, indices: Node, axis: int) -> Node:
+    return arr.graph.apply(TAKE_ALONG_AXIS, (arr, indices), {"axis": axis})
+
+
+def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
+    return d.graph.apply(SCATTER_ALONG_AXIS, (d, like, indices), {"axis": axis})
+
+
+# NumPy's own function, which broadcasts indices and arr against each other on the other axes.
+TAKE_ALONG_AXIS = primitive(
+    "take_along_axis", np.take_along_axis, _take_along_infer,
+    vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
+    jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
+# The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
+SCATTER_ALONG_AXIS = primitive(
+    "scatter_along_axis", _scatter_along_forward, lambda d, like, i, axis: (like.shape, d.dtype),
+    vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
+         disconnected_rule),
+    jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
+         disconnected_rule))
+
+
+def take_along_axis(arr, indices, axis=-1) -> Node:
+    """``arr`` read at ``indices`` along ``axis``, matching 1-d slices (``np.take_along_axis``).
+
+    ``indices`` has ``arr``'s number of dimensions and broadcasts against it
+    on the other axes; with ``axis=None`` both are flattened first.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.constant([[10.0, 30.0, 20.0], [60.0, 40.0, 50.0]])
+    >>> sg.take_along_axis(x, [[1], [0]], axis=1).eval()
+    array([[30.],
+           [60.]])
+    """
+    (arr,) = as_nodes(arr)
+    index = _int_indices("take_along_axis", indices, arr)
+    if axis is None:
+        if index.ndim != 1:
+            raise ShapeError(f"take_along_axis: with axis=None the indices must be 1-d, not {index.shape} "
+                             f"(for {arr.describe()})")
+        arr, axis = reshape(arr, (-1,)), 0
+    axis = _axis("take_along_axis", arr, axis)
+    if not isinstance(index, Node):
+        _check_bounds("take_along_axis", index, arr, axis)
+        index = arr.graph.constant(index)
+    return _take_along(arr, index, axis)
+
+
+# --- functional updates: x.at[index].set / add / multiply / min / max ------------------------------
+
+def _update_infer(name: str):
+    def infer(x, v, *arrays, spec, **_):
+        shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
+        what = f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
+        try:
+            indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
+        except IndexingError as err:
+            raise IndexingError(f"{what}: {str(err).removeprefix('getitem: ')}") from None
+        part = f"the indexed part {type_string(indexed, x.dtype)} of {x.describe()}"
+        shape = broadcast_shapes(what, [indexed, v.shape], (part, v))
+        if v.ndim > len(indexed) or not compatible(shape, indexed):
+            raise ShapeError(f"{what}: values {v.describe()} do not broadcast to {part}")
+        if v.dtype.kind == "f" and x.dtype.kind == "f" and v.dtype != x.dtype:
+            raise DTypeError(f"at_{name}: cannot mix {x.describe()} and values {v.describe()} in x.at[...].{name}; "
+                             "cast one explicitly with sg.cast")
+        if not (v.dtype == x.dtype or (v.dtype.kind in "biu" and (
+                x.dtype.kind == "f" or np.can_cast(v.dtype, x.dtype, "safe")))):
+            raise DTypeError(f"at_{name}: values {v.describe()} would be cast silently into {x.describe()} by "
+                             f"x.at[...].{name}; cast them to its dtype with sg.cast first")
+        return x.shape, x.dtype
+    return infer
+
+
+def _update_forward(ufunc):
+    def forward(x, v, *arrays, spec, unique_indices=False):
+        out = np.array(x, copy=True)
+        index = _index_tuple(spec, arrays)
+        if ufunc is None:
+            out[index] = v  # repeated indices: the last write lands, as in NumPy
+        elif arrays:
+            if unique_indices:
+                _require_unique(x.shape, index, spec)
+            ufunc.at(out, index, v)  # repeated indices accumulate
+        else:
+            out[index] = ufunc(out[index], v)
+        return out
+    return forward
+
+
+def _require_unique(shape, index, spec) -> None:
+    targets = np.arange(math.prod(shape)).reshape(shape)[index]
+    if np.unique(targets).size != targets.size:
+        raise IndexingError(f"x.at[{index_text(spec)}].multiply(..., unique_indices=True): "
+                            "the run-time indices repeat")
+
+
+def _last_writes_forward(x, *arrays, spec):
+    index = _index_tuple(spec, arrays)
+    stamps = np.zeros(np.shape(x), np.intp)
+    ids = np.arange(stamps[index].size).reshape(stamps[index].shape)
+    stamps[index] = ids  # the very assignment set makes: the same element lands last
+    return stamps[index] == ids
+
+
+def _last_writes_infer(x, *arrays, spec):
+    indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
+    return indexed, np.dtype(np.bool_)
+
+
+# Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
+# a bool mask of the indexed part, shaped like x[index].
+LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule)
+
+
+def _update(op: Op, x: Node, v: Node, arrays, params) -> Node:
+    return x.graph.apply(op, (x, v, *arrays), dict(params))
+
+
+def _zero(like: Node) -> Node:
+    return like.graph.constant(np.zeros((), like.dtype))
+
+
+def _ones_like(x: Node) -> Node:
+    if None not in x.shape:
+        return x.graph.constant(np.ones(x.shape, x.dtype))
+    return zeros_like(x) + 1
+
+
+def _landed(g: Node, x: Node, arrays, spec) -> Node:
+    """``g`` (shaped like x[index]) where set's values land, zero where a later one overwrote them."""
+    if not arrays:  # basic indexing never repeats a place
+        return g
+    if None not in x.shape and all(a.op is CONSTANT for a in arrays):
+        mask = _last_writes_forward(np.empty(x.shape), *[a.value for a in arrays], spec=spec)
+        return g if mask.all() else where(g.graph.constant(mask), g, 0.0)
+    return where(x.graph.apply(LAST_WRITES, (x, *arrays), {"spec": spec}), g, 0.0)
+
+
+def _rule(index: int, for_x, for_v):
+    return for_x if index == 0 else for_v if index == 1 else disconnected_rule
+
+
+def _tangents(dots, out, x):
+    x_dot, v_dot = dots[0], dots[1]
+    return (zeros_like(x) if x_dot is ZERO else x_dot), v_dot
+
+
+# set: linear in (x, v) jointly, so its tangent is a set of the tangents.
+def _set_jvp_all(dots, out, x, v, *arrays):
+    x_dot, v_dot = _tangents(dots, out, x)
+    return _update(AT_SET, x_dot, _zero(x) if v_dot is ZERO else v_dot, arrays, out.params)
+
+
+AT_SET = primitive(
+    "at_set", _update_forward(None), _update_infer("set"),
+    vjp=lambda index: _rule(
+        index, lambda out_bar, out, x, v, *arrays: _update(AT_SET, out_bar, _zero(out_bar), arrays, out.params),
+        lambda out_bar, out, x, v, *arrays: _landed(GETITEM(out_bar, *arrays, spec=out.params.spec), x, arrays,
+                                                    out.params.spec)),
+    jvp=lambda index: _rule(
+        index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
+        lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
+    jvp_all=_set_jvp_all)
+
+
+def _add_jvp_all(dots, out, x, v, *arrays):
+    x_dot, v_dot = _tangents(dots, out, x)
+    return x_dot if v_dot is ZERO else _update(AT_ADD, x_dot, v_dot, arrays, out.params)
+
+
+AT_ADD = primitive(
+    "at_add", _update_forward(np.add), _update_infer("add"),
+    vjp=lambda index: _rule(
+        index, lambda out_bar, out, x, v, *arrays: out_bar,
+        lambda out_bar, out, x, v, *arrays: GETITEM(out_bar, *arrays, spec=out.params.spec)),
+    jvp=lambda index: _rule(
+        index, lambda x_dot, out, x, v, *arrays: x_dot,
+        lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
+    jvp_all=_add_jvp_all)
+
+
+# --- min and max: the derivative shared among the tied candidates --------------------------------
+
+def _ties(out: Node, x: Node, v: Node, arrays) -> tuple[Node, Node, Node]:
+    """(x attains the result, each update attains it, how many candidates attain it) as floats."""
+    spec = out.params.spec
+    one, zero = (x.graph.constant(np.array(c, x.dtype)) for c in (1, 0))
+    hit_x = where(equal(x, out), one, zero)
+    hit_v = where(equal(v, GETITEM(out, *arrays, spec=spec)), one, zero)
+    return hit_x, hit_v, _update(AT_ADD, hit_x, hit_v, arrays, {"spec": spec})
+
+
+def _extremum_vjp(index):
+    def for_x(out_bar, out, x, v, *arrays):
+        hit_x, _, count = _ties(out, x, v, arrays)
+        return out_bar * hit_x / count
+
+    def for_v(out_bar, out, x, v, *arrays):
+        _, hit_v, count = _ties(out, x, v, arrays)
+        return GETITEM(out_bar / count, *arrays, spec=out.params.spec) * hit_v
+    return _rule(index, for_x, for_v)
+
+
+def _extremum_jvp(index):
+    def for_x(x_dot, out, x, v, *arrays):
+        hit_x, _, count = _ties(out, x, v, arrays)
+        return x_dot * hit_x / count
+
+    def for_v(v_dot, out, x, v, *arrays):
+        _, hit_v, count = _ties(out, x, v, arrays)
+        return _update(AT_ADD, zeros_like(x), v_dot * hit_v, arrays, {"spec": out.params.spec}) / count
+    return _rule(index, for_x, for_v)
+
+
+AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
+                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
+                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+
+
+# --- multiply: the product of the other updates at a repeated index ------------------------------
+
+def _others_product(out: Node, x: Node, v: Node, arrays) -> Node | None:
+    """For each update (shaped like x[index]): the product of the other updates at its place;
+    None when no place repeats."""
+    spec = out.params.spec
+    if not arrays or out.params.unique_indices:
+        return None
+    if None in x.shape or not all(a.op is CONSTANT for a in arrays):
+        raise GradientError(
+            f"at_multiply: the derivative of {out.describe()} with respect to its values needs to know "
+            "which indices repeat (each value's derivative holds the product of the others at its place): "
+            "use constant index arrays on an array of static shape, or x.at[...].multiply(v, "
+            "unique_indices=True) when the run-time indices never repeat (checked when it runs)")
+    targets = np.arange(math.prod(x.shape)).reshape(x.shape)[_index_tuple(spec, [a.value for a in arrays])]
+    flat = targets.ravel()
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each place's group starts
+    sizes = np.diff(np.r_[first, flat.size])
+    if sizes.size == 0 or sizes.max() == 1:
+        return None
+    start = np.repeat(first, sizes)
+    rank, size = np.arange(flat.size) - start, np.repeat(sizes, sizes)
+    # Row r holds, for each update, its (r+1)-th partner in the group, or the pad (a 1) if it has none.
+    flat_v = reshape(broadcast_to(v, targets.shape), (-1,))
+    padded = concatenate([flat_v, v.graph.constant(np.ones(1, v.dtype))])
+    product = None
+    for r in range(1, int(sizes.max())):
+        partner = np.full(flat.size, flat.size)
+        has = r < size
+        partner[order[has]] = order[(start + (rank + r) % size)[has]]
+        factor = getitem(padded, partner)
+        product = factor if product is None else product * factor
+    return reshape(product, targets.shape)
+
+
+def _multiply_vjp(index):
+    def for_x(out_bar, out, x, v, *arrays):
+        return out_bar * _update(AT_MULTIPLY, _ones_like(x), v, arrays, out.params)
+
+    def for_v(out_bar, out, x, v, *arrays):
+        g = GETITEM(out_bar * x, *arrays, spec=out.params.spec)
+        others = _others_product(out, x, v, arrays)
+        return g if others is None else g * others
+    return _rule(index, for_x, for_v)
+
+
+def _multiply_jvp(index):
+    def for_x(x_dot, out, x, v, *arrays):
+        return x_dot * _update(AT_MULTIPLY, _ones_like(x), v, arrays, out.params)
+
+    def for_v(v_dot, out, x, v, *arrays):
+        others = _others_product(out, x, v, arrays)
+        terms = v_dot if others is None else v_dot * others
+        return x * _update(AT_ADD, zeros_like(x), terms, arrays, {"spec": out.params.spec})
+    return _rule(index, for_x, for_v)
+
+
+AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
+                        vjp=_multiply_vjp, jvp=_multiply_jvp)
+
+
+# --- the user's side: x.at[index] --------------------------------------------------------------------
+
+class IndexUpdate:
+    """``x.at[index]``: functional updates of the elements ``x[index]`` (JAX's spelling).
+
+    Each method returns a new node shaped like ``x``; ``x`` is unchanged.
+    Repeated indices accumulate in ``add``, ``multiply``, ``min`` and ``max``;
+    ``set`` writes the last value, as NumPy's assignment does.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.constant([1.0, 2.0, 3.0])
+    >>> x.at[1].set(10.0).eval()
+    array([ 1., 10.,  3.])
+    >>> x.at[[0, 0, 2]].add([1.0, 1.0, 5.0]).eval()
+    array([3., 2., 8.])
+    >>> x.at[[0, 0]].multiply([2.0, 3.0]).eval()
+    array([6., 2., 3.])
+    """
+
+    __slots__ = ("x", "index")
+
+    def __init__(self, x: Node, index) -> None:
+        self.x, self.index = x, index
+
+    def _apply(self, op: Op, values, **params) -> Node:
+        spec, arrays = _index_spec(self.x, self.index)
+        v = as_node(values, self.x.graph, like=self.x)
+        return _update(op, self.x, v, arrays, {"spec": spec, **params})
+
+    def get(self) -> Node:
+        """``x[index]``."""
+        return getitem(self.x, self.index)
+
+    def set(self, values) -> Node:
+        """``x`` with ``x[index]`` replaced by ``values`` (the last one where an index repeats)."""
+        return self._apply(AT_SET, values)
+
+    def add(self, values) -> Node:
+        """``x`` with ``values`` added at ``index`` (every one where an index repeats)."""
+        return self._apply(AT_ADD, values)
+
+    def multiply(self, values, unique_indices: bool = False) -> Node:
+        """``x`` with ``x[index]`` multiplied by ``values`` (by all of them where an index repeats).
+
+        The derivative with respect to ``values`` needs constant index arrays,
+        or ``unique_indices=True`` (a promise, checked when the node runs).
+        """
+        return self._apply(AT_MULTIPLY, values, unique_indices=bool(unique_indices))
+
+    def min(self, values) -> Node:
+        """``x`` with ``x[index]`` lowered to ``values`` where they are smaller."""
+        return self._apply(AT_MIN, values)
+
+    def max(self, values) -> Node:
+        """``x`` with ``x[index]`` raised to ``values`` where they are larger."""
+        return self._apply(AT_MAX, values)
+
+
+class At:
+    """``x.at``: index it to get an :class:`IndexUpdate`."""
+
+    __slots__ = ("x",)
+
+    def __init__(self, x: Node) -> None:
+        self.x = x
+
+    def __getitem__(self, index) -> IndexUpdate:
+        return IndexUpdate(self.x, index)
+
+
+def no_item_assignment(x: Node, index, value) -> None:
+    """``x[index] = value``: always a TypeError, since nodes are immutable."""
+    try:
+        text = index_text(_index_spec(x, index)[0])
+    except Exception:  # an index getitem would refuse: the advice stands
+        text = "index"
+    raise TypeError(f"{x.describe()} does not support item assignment: nodes are immutable; "
+                    f"write y = x.at[{text}].set(value) for a new node with those elements replaced")
+
+
+# The ops and functions defined here (not the names imported above).
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_")
+           and (isinstance(value, Op) or getattr(value, "__module__", None) == __name__)]
