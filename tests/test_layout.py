@@ -16,11 +16,11 @@ PACKAGE = Path(sg.__file__).parent
 LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
     ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"], ["ops.reductions"],
-    ["ops.linalg"], ["ops.nn"], ["ops"],
+    ["ops.linalg"], ["ops.nn"], ["ops.special"], ["ops"],
     ["rewrite"], ["autodiff"], ["derivatives"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],
-    ["check", "drawing", "serialize"],
+    ["check", "drawing", "serialize", "special"],
     [""],  # symgrad/__init__.py
 ]
 RANK = {name: k for k, layer in enumerate(LAYERS) for name in layer}

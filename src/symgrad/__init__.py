@@ -31,5 +31,6 @@ from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, a
                   round, sigmoid, sigmoid_cross_entropy, sign, sin, sinh, softmax, softplus, sqrt, square, stack,
                   stop_gradient, sub, sum, tan, tanh, transpose, true_divide, where, zeros_like)
 from .serialize import Loaded, load, save
+from . import special
 
 __version__ = "0.1.0"
