@@ -142,8 +142,9 @@ POLYGAMMA = _special("polygamma", (lambda d, out, x: d * polygamma(out.params.n 
 XLOGY = _special("xlogy", (lambda d, out, x, y: d * log(_as_float(y, out)), lambda d, out, x, y: d * _x_over(x, y)))
 XLOG1PY = _special("xlog1py", (lambda d, out, x, y: d * log1p(_as_float(y, out)),
                                lambda d, out, x, y: d * _x_over(x, 1 + y)))
-# logit'(p) = 1 / (p (1 - p)); 1 - p is exact for p >= 1/2.
-LOGIT = _special("logit", (lambda d, out, x: d / (x * (1 - x)),))
+# logit'(p) = 1/p + 1/(1 - p) (1 - p is exact for p >= 1/2), not 1 / (p (1 - p)): the product's
+# reverse rule meets inf·0 at p = 0 and 1, where every derivative is a signed infinity.
+LOGIT = _special("logit", (lambda d, out, x: d * (1 / x + 1 / (1 - x)),))
 # expit'(x) = expit(x) expit(-x): both factors accurate, where 1 - expit(x) is 0 for x > 37.
 EXPIT = _special("expit", (lambda d, out, x: d * (out * expit(neg(x))),), bounded=True)
 
