@@ -140,11 +140,12 @@ def _tail_derivative(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _near_derivative(x: np.ndarray, n: int) -> np.ndarray:
-    """The n-th derivative of log Φ for x >= -9, from r = φ/Φ by the recurrence (see above)."""
-    erfcx, ndtr = scipy_function("erfcx"), scipy_function("ndtr")
-    below, above = np.minimum(x, 0.0), np.maximum(x, 0.0)
-    r = np.where(x < 0, _SQRT_2_OVER_PI / erfcx(below * -_1_OVER_SQRT_2),
-                 _1_OVER_SQRT_2PI * np.exp(-0.5 * above * above) / ndtr(above))
+    """The n-th derivative of log Φ for x > -9 (a 1-d array), from r = φ/Φ by the recurrence (see above)."""
+    negative = x < 0
+    r = np.empty_like(x)
+    r[negative] = _SQRT_2_OVER_PI / scipy_function("erfcx")(x[negative] * -_1_OVER_SQRT_2)
+    rest = x[~negative]
+    r[~negative] = _1_OVER_SQRT_2PI * np.exp(-0.5 * rest * rest) / scipy_function("ndtr")(rest)
     rs = [r]
     q = [x + r]
     for m in range(n - 1):
@@ -155,11 +156,13 @@ def _near_derivative(x: np.ndarray, n: int) -> np.ndarray:
 
 def _log_ndtr_derivative(x, n):
     x = np.asarray(x, dtype=np.float64)  # float32 too: rounded to its dtype by the executors
+    flat = x.reshape(-1)
+    result = np.empty_like(flat)
+    tail = flat <= _TAIL  # each method computes only its own points
     with np.errstate(all="ignore"):
-        tail = x <= _TAIL
-        near = _near_derivative(np.clip(x, _TAIL, _FAR), n)  # each branch sees only its own points
-        far = _tail_derivative(np.where(tail, x, _TAIL), n)
-        return np.where(tail, far, near)
+        result[tail] = _tail_derivative(flat[tail], n)
+        result[~tail] = _near_derivative(np.minimum(flat[~tail], _FAR), n)
+    return result.reshape(x.shape)
 
 
 def _check_derivative_order(n) -> None:
@@ -400,7 +403,7 @@ def expit(x) -> Node:
     return EXPIT(x)
 
 
-__all__ = ["ERF", "ERFC", "ERFCX", "ERFINV", "NDTR", "LOG_NDTR", "LOG_NDTR_DERIVATIVE", "GAMMALN", "DIGAMMA", "POLYGAMMA", "XLOGY",
-           "XLOG1PY", "LOGIT", "EXPIT",
+__all__ = ["ERF", "ERFC", "ERFCX", "ERFINV", "NDTR", "LOG_NDTR", "LOG_NDTR_DERIVATIVE", "GAMMALN", "DIGAMMA",
+           "POLYGAMMA", "XLOGY", "XLOG1PY", "LOGIT", "EXPIT",
            "erf", "erfc", "erfcx", "erfinv", "ndtr", "log_ndtr", "gammaln", "digamma", "polygamma", "xlogy",
            "xlog1py", "logit", "expit"]
