@@ -179,9 +179,9 @@ LOG_NDTR_EXACT = {
 
 
 def test_log_ndtr_derivatives_are_accurate_far_in_the_lower_tail():
-    """φ(x)/Φ(x) and the derivatives after it, where φ and Φ underflow (x < -38) and where written
-    with nodes they would cancel: r' = -r (x + r) is 7 digits short at x = -40 in its third
-    derivative and has none left at -1e10."""
+    """φ(x)/Φ(x) and the derivatives after it, where φ and Φ underflow (x < -38) and where rules
+    built from nodes cancel (r' = -r (x + r) kept 7 digits of the third derivative at x = -40,
+    and none of the second at -1e10)."""
     x = np.array(list(LOG_NDTR_EXACT))
     with sg.Graph():
         node = sg.placeholder("x", x.shape)
@@ -200,6 +200,16 @@ def test_log_ndtr_derivatives_are_accurate_far_in_the_lower_tail():
     np.testing.assert_allclose(first, -x - 1 / x, rtol=2e-16)
     np.testing.assert_array_equal(second, [-1.0, -1.0])
     np.testing.assert_allclose(third, [2e-30, 0.0], rtol=1e-15)
+
+
+def test_log_ndtr_derivative_order_is_checked():
+    x = sg.vector("x", 2)
+    for bad in (0, 1.0, True):
+        with pytest.raises(sg.DTypeError, match="log_ndtr_derivative: the order n must be an int >= 1"):
+            special_ops.LOG_NDTR_DERIVATIVE(x, n=bad)
+    (first,) = [n for n in sg.ancestors(sg.grad(sg.sum(sg.special.log_ndtr(x)), x))
+                if n.op is special_ops.LOG_NDTR_DERIVATIVE]
+    assert first.params.n == 1
 
 
 def test_log_ndtr_is_finite_to_third_order_in_the_upper_tail_and_at_infinity():
