@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import scipy.special as sc  # the test extra installs it (symgrad[special])
 from numpy.polynomial import polynomial as P
 
 import symgrad as sg
@@ -491,6 +492,29 @@ case("at_min", lambda x, v: x.at[[1, 1, 0, 2]].min(v), np_at(np.minimum, [1, 1, 
      _ties_apart[3:])
 case("at_max", lambda x, v: x.at[[1, 1, 0, 2]].max(v), np_at(np.maximum, [1, 1, 0, 2]), _ties_apart[:3],
      _ties_apart[3:])
+# --- sg.special: scipy.special's functions, SciPy as the reference (drawn last: earlier cases keep their values)
+
+SPECIAL_UNARY = [
+    ("special.erf", sg.special.erf, sc.erf, normal(2, 3)),
+    ("special.erfc", sg.special.erfc, sc.erfc, normal(2, 3)),
+    ("special.erfcx", sg.special.erfcx, sc.erfcx, uniform(-1.0, 3.0, 2, 3)),
+    ("special.erfinv", sg.special.erfinv, sc.erfinv, uniform(-0.9, 0.9, 2, 3)),
+    ("special.ndtr", sg.special.ndtr, sc.ndtr, 2 * normal(2, 3)),
+    ("special.log_ndtr", sg.special.log_ndtr, sc.log_ndtr, 3 * normal(2, 3)),
+    ("special.gammaln", sg.special.gammaln, sc.gammaln, uniform(0.3, 6.0, 2, 3)),
+    ("special.gammaln_negative", sg.special.gammaln, sc.gammaln, off_grid(2, 3) - 3.0),
+    ("special.digamma", sg.special.digamma, sc.digamma, uniform(0.3, 6.0, 2, 3)),
+    ("special.polygamma2", lambda x: sg.special.polygamma(2, x), lambda x: sc.polygamma(2, x),
+     uniform(0.3, 6.0, 2, 3)),
+    ("special.logit", sg.special.logit, sc.logit, uniform(0.05, 0.95, 2, 3)),
+    ("special.expit", sg.special.expit, sc.expit, 3 * normal(2, 3)),
+]
+for name, fn, ref, x in SPECIAL_UNARY:
+    case(name, fn, ref, x)
+for sa, sb in (((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))):
+    sid = _shape_id(sa, sb)
+    case(f"special.xlogy[{sid}]", sg.special.xlogy, sc.xlogy, normal(*sa), uniform(0.2, 3.0, *sb))
+    case(f"special.xlog1py[{sid}]", sg.special.xlog1py, sc.xlog1py, normal(*sa), uniform(-0.8, 3.0, *sb))
 
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"

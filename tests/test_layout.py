@@ -17,7 +17,8 @@ LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
     ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"],
     ["ops.manipulation", "ops.indexing"], ["ops.reductions"], ["ops.linalg"], ["ops.decompositions"], ["ops.nn"],
-    ["ops", "linalg"],
+    ["ops.special"],
+    ["ops", "linalg", "special"],
     ["rewrite"], ["autodiff"], ["derivatives"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],
@@ -99,6 +100,8 @@ NO_SCALAR_FORM = {
     "reductions, shapes, indexing, matmul and nn ops": "a scalar graph has nothing to reduce, move or multiply",
     "relu, maximum, minimum, where, leaky_relu, softplus, sign, floor, round, comparisons, cast, "
     "stop_gradient": "Python's max, comparisons and rounding treat NaN, -0.0 and ties differently from NumPy",
+    "sg.special's ops": "SciPy computes them; math has erf, erfc and lgamma only, which differ from SciPy's "
+                        "in the last bits and raise at lgamma's poles",
 }
 SCALAR_FORMS = {"neg", "add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "expm1", "sqrt", "square",
                 "sin", "cos", "tan", "tanh", "sigmoid", "abs"}

@@ -56,6 +56,10 @@ def every_op_graph():
         sg.arcsin(x * 0.1) + sg.arccos(x * 0.1) + sg.arctanh(x * 0.1) + sg.arccosh(pos + 1.0),
         sg.log2(pos) + sg.log10(pos) + sg.reciprocal(pos) + sg.arctan2(x, pos) + sg.hypot(x, pos),
         sg.logaddexp(x, pos) + x % pos + sg.fmod(x, pos),
+        # sg.special (derivatives bring digamma, polygamma and log_ndtr_derivative)
+        sg.special.erf(x) + sg.special.erfc(x) + sg.special.erfcx(x) + sg.special.erfinv(x * 0.1),
+        sg.special.ndtr(x) + sg.special.log_ndtr(x) + sg.special.gammaln(pos) + sg.special.polygamma(2, pos),
+        sg.special.xlogy(x, pos) + sg.special.xlog1py(x, pos) + sg.special.logit(sg.special.expit(x)),
     ]
     logits = sg.transpose(A @ sg.reshape(x, (3, 1)))  # (1, 2)
     scores = A @ sg.tanh(x) + sg.sum(sg.stack(parts), axis=0)[:2]

@@ -33,5 +33,6 @@ from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, a
 from .ops import (array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, flip, hstack, moveaxis, pad, ravel,
                   repeat, roll, split, squeeze, swapaxes, take, take_along_axis, tile, vstack)
 from .serialize import Loaded, load, save
+from . import special
 
 __version__ = "0.1.0"

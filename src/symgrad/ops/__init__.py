@@ -14,6 +14,7 @@
 - :mod:`.decompositions`: solve, inv, det, slogdet, solve_triangular, cholesky, eigh, eigvalsh, svd,
   qr, pinv, norm (public as ``sg.linalg``)
 - :mod:`.nn`: softmax, log_softmax, cross-entropies, mse
+- :mod:`.special`: scipy.special's erf, gammaln, digamma, polygamma, xlogy, logit, ... (``sg.special``)
 
 This module also gives :class:`~symgrad.ir.Node` its operators (``x + y``,
 ``x.T``, ``x.sum()``): the IR below cannot import the ops, so the ops attach
@@ -39,6 +40,7 @@ from .select import *  # noqa: F401,F403
 from .select import cast, greater, greater_equal, less, less_equal
 from .shape import *  # noqa: F401,F403
 from .shape import getitem, reshape, transpose
+from . import special  # noqa: F401  (scipy.special's names, reached as sg.special: not star-imported here)
 
 
 # symgrad's own ops: the one answer to "which ops are ours" (the leaves included).
