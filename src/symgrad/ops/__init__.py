@@ -6,7 +6,10 @@
 - :mod:`.elementary`: exp, log, pow, sqrt, trigonometry, tanh, sigmoid, softplus, abs, sign, floor, round
 - :mod:`.shape`: reshape, transpose, broadcasting, indexing, concatenate, stack, and the
   run-time-shape adjoints (``*_like``)
-- :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax
+- :mod:`.scans`: cumsum, cumprod, sort, argsort, and the linear recurrence, permutation and
+  tie averaging their derivatives use
+- :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax, prod, all, any, count_nonzero,
+  var, std, median, average, ptp
 - :mod:`.linalg`: matmul, dot
 - :mod:`.nn`: softmax, log_softmax, cross-entropies, mse
 
@@ -24,7 +27,9 @@ from .linalg import *  # noqa: F401,F403
 from .linalg import matmul
 from .nn import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
-from .reductions import max, mean, min, sum
+from .reductions import all, any, max, mean, min, prod, std, sum, var
+from .scans import *  # noqa: F401,F403
+from .scans import argsort, cumprod, cumsum
 from .select import *  # noqa: F401,F403
 from .select import cast, greater, greater_equal, less, less_equal
 from .shape import *  # noqa: F401,F403
@@ -69,6 +74,18 @@ _OPERATORS = {
     "mean": lambda self, axis=None, keepdims=False: mean(self, axis, keepdims),
     "max": lambda self, axis=None, keepdims=False: max(self, axis, keepdims),
     "min": lambda self, axis=None, keepdims=False: min(self, axis, keepdims),
+    # ndarray's methods of the same names; after ``axis`` their arguments are keywords, since
+    # NumPy's next positional ones (dtype, out) mean something else. No ``sort`` method:
+    # ndarray.sort sorts in place and returns None, which an immutable node cannot do
+    # (use sg.sort(x)).
+    "prod": lambda self, axis=None, *, keepdims=False: prod(self, axis, keepdims),
+    "var": lambda self, axis=None, *, ddof=0, keepdims=False: var(self, axis, ddof=ddof, keepdims=keepdims),
+    "std": lambda self, axis=None, *, ddof=0, keepdims=False: std(self, axis, ddof=ddof, keepdims=keepdims),
+    "cumsum": lambda self, axis=None: cumsum(self, axis),
+    "cumprod": lambda self, axis=None: cumprod(self, axis),
+    "all": lambda self, axis=None, *, keepdims=False: all(self, axis, keepdims=keepdims),
+    "any": lambda self, axis=None, *, keepdims=False: any(self, axis, keepdims=keepdims),
+    "argsort": lambda self, axis=-1, kind=None, *, stable=None: argsort(self, axis, kind, stable=stable),
     "reshape": _reshape,
     "transpose": lambda self, *axes: transpose(self, axes or None),
     "astype": lambda self, dtype: cast(self, dtype),
