@@ -15,8 +15,8 @@ PACKAGE = Path(sg.__file__).parent
 # organised"). Modules of one layer do not import each other.
 LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
-    ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"], ["ops.scans"], ["ops.reductions"],
-    ["ops.linalg"], ["ops.nn"], ["ops"],
+    ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"], ["ops.scans"],
+    ["ops.reductions"], ["ops.linalg"], ["ops.nn"], ["ops"],
     ["rewrite"], ["autodiff"], ["derivatives"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, undefined_rule, zero_rule
-from ..types import combine_dtypes, is_float, label, sum_dtype
+from ..types import combine_dtypes, label, sum_dtype
 from ._define import primitive
 from .shape import concatenate, getitem, reshape, zeros_like
 
@@ -83,7 +83,8 @@ def _linear_recurrence(a, b, axis, reverse):
     a, b = np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)
     if reverse:  # read backwards, the reverse recurrence is the forward one with a shifted
         a, b = np.roll(a[..., ::-1], 1, -1), b[..., ::-1]
-    y = np.array(b, dtype=np.result_type(a, b))
+    floats = [v.dtype for v in (a, b) if v.dtype.kind == "f"]  # the static rule: combine_dtypes
+    y = np.array(b, dtype=floats[0] if floats else np.result_type(a, b))
     reach = np.array(a, dtype=y.dtype)  # reach[k]: the product of a over (k - step, k]
     n, step = y.shape[-1], 1
     while step < n:
@@ -94,13 +95,6 @@ def _linear_recurrence(a, b, axis, reverse):
     if reverse:
         y = y[..., ::-1]
     return np.moveaxis(y, -1, axis)
-
-
-def _recurrence_dtype(a, b):
-    for node in (a, b):
-        if not is_float(node.dtype):
-            raise DTypeError(f"linear_recurrence: {label(node)} must be a float array, not {node.dtype}")
-    return combine_dtypes("linear_recurrence", [a.dtype, b.dtype], [a, b])
 
 
 def _coefficient_vjp(out_bar, out, a, b):
@@ -118,6 +112,10 @@ def _coefficient_jvp(a_dot, out, a, b):
     else:
         injected = a_dot * _shift(out, axis, 0.0)
     return linear_recurrence(a, injected, axis, reverse)
+
+
+def _recurrence_dtype(a, b):
+    return combine_dtypes("linear_recurrence", [a.dtype, b.dtype], [a, b])
 
 
 LINEAR_RECURRENCE = primitive(
@@ -162,9 +160,10 @@ CUMSUM = primitive("cumsum", lambda x, axis: np.cumsum(x, axis), _infer_along("c
                    numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})")
 
 
-# d out[k] / d x[i] = (product of x[j], j < i) (product of x[j], i < j <= k) for i <= k, so
-# x_bar[i] = exclusive[i] r[i] (exclusive: cumprod shifted one place, 1 first) with r[i] = out_bar[i] + x[i+1] r[i+1]: a reverse recurrence;
-# out_dot[k] = x[k] out_dot[k-1] + exclusive[k] x_dot[k]: a forward one.
+# d out[k] / d x[i] = (product of x[j], j < i) (product of x[j], i < j <= k) for i <= k. With
+# exclusive = out shifted one place (1 first): x_bar[i] = exclusive[i] r[i], where
+# r[i] = out_bar[i] + x[i+1] r[i+1] is a reverse recurrence, and
+# out_dot[k] = x[k] out_dot[k-1] + exclusive[k] x_dot[k] is a forward one.
 CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along("cumprod", _accumulated),
                     vjp=(lambda out_bar, out, x: _shift(out, out.params.axis, 1.0)
                          * linear_recurrence(x, out_bar, out.params.axis, reverse=True),),
