@@ -306,7 +306,9 @@ def tie_mean(v, keys, axis: int = -1) -> Node:
 
 
 def _sort_order(out: Node, x: Node) -> Node:
-    return argsort(x, out.params.axis, kind="stable")
+    # Any sorting permutation will do, since tied elements share: NumPy's default kind, four
+    # times faster than a stable one, and the node of a user's sg.argsort(x).
+    return argsort(x, out.params.axis)
 
 
 SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", lambda x: x.dtype),
