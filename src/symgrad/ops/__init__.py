@@ -78,11 +78,13 @@ _OPERATORS = {
     # NumPy's next positional ones (dtype, out) mean something else. No ``sort`` method:
     # ndarray.sort sorts in place and returns None, which an immutable node cannot do
     # (use sg.sort(x)).
-    "prod": lambda self, axis=None, *, keepdims=False: prod(self, axis, keepdims),
-    "var": lambda self, axis=None, *, ddof=0, keepdims=False: var(self, axis, ddof=ddof, keepdims=keepdims),
-    "std": lambda self, axis=None, *, ddof=0, keepdims=False: std(self, axis, ddof=ddof, keepdims=keepdims),
-    "cumsum": lambda self, axis=None: cumsum(self, axis),
-    "cumprod": lambda self, axis=None: cumprod(self, axis),
+    "prod": lambda self, axis=None, *, keepdims=False, dtype=None: prod(self, axis, keepdims, dtype=dtype),
+    "var": lambda self, axis=None, *, ddof=0, keepdims=False, dtype=None: var(self, axis, ddof=ddof,
+                                                                              keepdims=keepdims, dtype=dtype),
+    "std": lambda self, axis=None, *, ddof=0, keepdims=False, dtype=None: std(self, axis, ddof=ddof,
+                                                                              keepdims=keepdims, dtype=dtype),
+    "cumsum": lambda self, axis=None, *, dtype=None: cumsum(self, axis, dtype=dtype),
+    "cumprod": lambda self, axis=None, *, dtype=None: cumprod(self, axis, dtype=dtype),
     "all": lambda self, axis=None, *, keepdims=False: all(self, axis, keepdims=keepdims),
     "any": lambda self, axis=None, *, keepdims=False: any(self, axis, keepdims=keepdims),
     "argsort": lambda self, axis=-1, kind=None, *, stable=None: argsort(self, axis, kind, stable=stable),

@@ -296,12 +296,13 @@ PROD = primitive("prod", lambda x, axis, keepdims: np.prod(x, axis, keepdims=kee
                  numpy=lambda args, p: f"np.prod({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
 
 
-def prod(x, axis=None, keepdims: bool = False) -> Node:
+def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
     """Product over ``axis`` (an int, a tuple, or None for every axis), as ``np.prod``.
 
     Its derivative is the product of the other elements, computed without
     dividing, so it is exact where one or several elements are zero, at every
-    order. Bools and narrower integers multiply in int64, as in NumPy.
+    order. Bools and narrower integers multiply in int64, as in NumPy; ``dtype``
+    casts the elements first.
 
     Examples
     --------
@@ -313,6 +314,8 @@ def prod(x, axis=None, keepdims: bool = False) -> Node:
     array([0., 8., 0.])
     """
     (x,) = as_nodes(x)
+    if dtype is not None:
+        x = cast(x, dtype)
     axes = normalize_axes("prod", x.shape, axis, x)
     if axis is not None and not axes:
         return cast(x, sum_dtype(x.dtype))  # a product over no axis still has np.prod's dtype
@@ -385,7 +388,7 @@ def _count(x: Node, axes: tuple, keepdims: bool):
     return sum(zeros_like(x) + 1.0, axes, keepdims)
 
 
-def var(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
+def var(x, axis=None, *, ddof=0, keepdims: bool = False, dtype=None) -> Node:
     """Variance over ``axis``, divided by ``n - ddof``, as ``np.var``.
 
     Computed as NumPy does, the mean of squared deviations from the mean, with
@@ -393,7 +396,8 @@ def var(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
     corrected two-pass algorithm), so the deviations of constant data are
     exactly 0 and their variance exactly 0, where rounding leaves NumPy a tiny
     positive number. Where the mean itself overflows, the step is skipped.
-    Integers and bools are computed in float64. If ``ddof >= n``, the result is
+    Integers and bools are computed in float64 (``dtype``: cast the elements to
+    it first). If ``ddof >= n``, the result is
     inf or nan with a RuntimeWarning, as in NumPy (here when the node is built,
     if n is known then).
 
@@ -406,6 +410,8 @@ def var(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
     array(1.66666667)
     """
     (x,) = as_nodes(x)
+    if dtype is not None:
+        x = cast(x, dtype)
     axes = normalize_axes("var", x.shape, axis, x)
     if x.dtype.kind not in "biuf":
         raise DTypeError(f"var: unsupported dtype in {x.describe()}")
@@ -426,7 +432,7 @@ def var(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
     return squares / dof
 
 
-def std(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
+def std(x, axis=None, *, ddof=0, keepdims: bool = False, dtype=None) -> Node:
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, ddof=ddof))``, as ``np.std``.
 
     Where the variance is zero (constant data, a single element), std is not
@@ -443,7 +449,7 @@ def std(x, axis=None, *, ddof=0, keepdims: bool = False) -> Node:
     >>> sg.grad(sg.std(x), x).eval({x: [1.0, 3.0]})
     array([-0.5,  0.5])
     """
-    return sqrt(var(x, axis, ddof=ddof, keepdims=keepdims))
+    return sqrt(var(x, axis, ddof=ddof, keepdims=keepdims, dtype=dtype))
 
 
 def _merge_axes(name: str, x: Node, axes: tuple) -> Node:

@@ -24,6 +24,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, undefined_rule, zero_rule
 from ..types import combine_dtypes, label, sum_dtype
 from ._define import primitive
+from .select import cast
 from .shape import concatenate, getitem, reshape, zeros_like
 
 
@@ -172,10 +173,11 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
                     numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})")
 
 
-def cumsum(x, axis=None) -> Node:
+def cumsum(x, axis=None, *, dtype=None) -> Node:
     """Cumulative sum along ``axis`` (None: of the flattened array), as ``np.cumsum``.
 
-    Bools and narrower integers accumulate in the platform integer, as in NumPy.
+    Bools and narrower integers accumulate in the platform integer, as in NumPy;
+    ``dtype`` casts the elements first.
 
     Examples
     --------
@@ -187,15 +189,17 @@ def cumsum(x, axis=None) -> Node:
     array([1, 2, 2])
     """
     (x,) = as_nodes(x)
+    if dtype is not None:
+        x = cast(x, dtype)
     x, axis = _along("cumsum", x, axis)
     return x.graph.apply(CUMSUM, (x,), {"axis": axis})
 
 
-def cumprod(x, axis=None) -> Node:
+def cumprod(x, axis=None, *, dtype=None) -> Node:
     """Cumulative product along ``axis`` (None: of the flattened array), as ``np.cumprod``.
 
     Its derivatives of every order are exact where elements are zero: they
-    never divide by the product.
+    never divide by the product. Dtypes as :func:`cumsum`'s.
 
     Examples
     --------
@@ -207,13 +211,23 @@ def cumprod(x, axis=None) -> Node:
     array([ 0., 10.,  0.])
     """
     (x,) = as_nodes(x)
+    if dtype is not None:
+        x = cast(x, dtype)
     x, axis = _along("cumprod", x, axis)
     return x.graph.apply(CUMPROD, (x,), {"axis": axis})
 
 
 def exclusive_cumprod(x: Node, axis: int, reverse: bool = False) -> Node:
     """For each element, the product of those before it along ``axis`` (after it, if
-    ``reverse``); 1 for the first (last). No division: exact where elements are zero."""
+    ``reverse``); 1 for the first (last). No division: exact where elements are zero.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.constant([2.0, 0.0, 5.0])
+    >>> sg.ops.scans.exclusive_cumprod(x, 0).eval(), sg.ops.scans.exclusive_cumprod(x, 0, reverse=True).eval()
+    (array([1., 2., 0.]), array([0., 5., 1.]))
+    """
     if not reverse:
         return _shift(cumprod(x, axis), axis, 1.0)
     return _flip(_shift(cumprod(_flip(x, axis), axis), axis, 1.0), axis)
