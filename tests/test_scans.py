@@ -570,3 +570,22 @@ def test_bad_axes_are_named_when_built():
         sg.prod(x, 5)
     with pytest.raises(ValueError, match="argsort: unknown kind 'fast'"):
         sg.argsort(x, kind="fast")
+
+
+def test_run_time_dimensions_give_the_derivatives_of_static_ones():
+    point = np.array([[0.0, 2.0, -1.5, 0.5], [2.0, 0.5, 3.0, 0.75], [1.0, 0.0, 0.1, -2.0]])  # no ties down columns
+    v = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    expected = None
+    for shape in ((3, 4), (None, 4), (3, None), (None, None)):
+        X = sg.placeholder("X", shape, graph=sg.Graph())
+        cost = (sg.sum(sg.cumprod(X, 1) * v) + sg.sum(sg.prod(X, 0) ** 2) + sg.sum(sg.sort(X, 0) ** 3 * v)
+                + sg.sum(sg.var(X, 1, ddof=1)) + sg.sum(sg.std(X, 0)) + sg.sum(sg.cumsum(X, 0) ** 2)
+                + sg.sum(sg.average(X, 0, weights=X[:, 0] ** 2)))
+        values = both([cost, sg.grad(cost, X), sg.hvp(cost, X, v)], {X: point})
+        if expected is None:  # the static graph, against central differences
+            expected = values
+            np.testing.assert_allclose(values[1], fd_jacobian(cost, X, point), rtol=1e-7, atol=1e-7)
+            np.testing.assert_allclose(values[2], np.tensordot(fd_jacobian(sg.grad(cost, X), X, point), v, 2),
+                                       rtol=1e-6, atol=1e-6)
+        for value, want in zip(values, expected):
+            np.testing.assert_allclose(value, want, rtol=1e-13, atol=1e-13, err_msg=str(shape))
