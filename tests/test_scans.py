@@ -382,6 +382,10 @@ def test_tied_elements_share_the_gradient_of_sort_as_max_shares_it():
     w = np.array([1.0, 2.0, 4.0, 8.0, 16.0])  # places 0, 1 hold the two -1s; 3, 4 the two 2s
     gradient = sg.grad(sg.sum(sg.sort(x) * w), x)
     np.testing.assert_array_equal(sg.evaluate(gradient, {x: point}), [12.0, 1.5, 12.0, 4.0, 1.5])
+    X = sg.placeholder("X", (3, 2))  # along axis 0: column 0 ties 1 = 1, column 1 ties 2 = 2
+    gradient = sg.grad(sg.sum(sg.sort(X, 0) * np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0]])), X)
+    np.testing.assert_array_equal(both(gradient, {X: [[1.0, 2.0], [1.0, 3.0], [0.0, 2.0]]})[0],
+                                  [[3.0, 15.0], [3.0, 40.0], [1.0, 15.0]])
     top, bottom = sg.grad(sg.sort(x)[-1], x), sg.grad(sg.sort(x)[0], x)
     np.testing.assert_array_equal(sg.evaluate(top, {x: point}), sg.evaluate(sg.grad(sg.max(x), x), {x: point}))
     np.testing.assert_array_equal(sg.evaluate(bottom, {x: point}), sg.evaluate(sg.grad(sg.min(x), x), {x: point}))

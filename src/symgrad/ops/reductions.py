@@ -31,7 +31,7 @@ from ._define import primitive
 from .elementary import SQUARE, abs, exp, sqrt, square
 from .scans import exclusive_cumprod, sort
 from .select import cast, equal, less, maximum, not_equal, stop_gradient, where
-from .shape import broadcast_like, broadcast_to, expand_dims, getitem, reshape, transpose, zeros_like
+from .shape import broadcast_like, expand_dims, getitem, reshape, transpose, zeros_like
 
 
 def _mean_dtype(dtype: np.dtype) -> np.dtype:
@@ -397,9 +397,9 @@ def var(x, axis=None, *, ddof=0, keepdims: bool = False, dtype=None) -> Node:
     exactly 0 and their variance exactly 0, where rounding leaves NumPy a tiny
     positive number. Where the mean itself overflows, the step is skipped.
     Integers and bools are computed in float64 (``dtype``: cast the elements to
-    it first). If ``ddof >= n``, the result is
-    inf or nan with a RuntimeWarning, as in NumPy (here when the node is built,
-    if n is known then).
+    it first). If ``ddof >= n``, the result is inf or nan with a
+    RuntimeWarning, as in NumPy (here when the node is built, if n is known
+    then).
 
     Examples
     --------
