@@ -515,6 +515,46 @@ for sa, sb in (((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))):
     sid = _shape_id(sa, sb)
     case(f"special.xlogy[{sid}]", sg.special.xlogy, sc.xlogy, normal(*sa), uniform(0.2, 3.0, *sb))
     case(f"special.xlog1py[{sid}]", sg.special.xlog1py, sc.xlog1py, normal(*sa), uniform(-0.8, 3.0, *sb))
+# --- reductions and scans: prod, cumsum, cumprod, var, std, median, sort, average, ptp -----------
+# (drawn after every case above, which keep their values)
+
+def np_linear_recurrence(a, b, axis=-1, reverse=False):
+    """y[k] = a[k] y[k-1] + b[k] (reverse: y[k] = a[k+1] y[k+1] + b[k]), one step at a time."""
+    a, b = np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)
+    y = np.zeros_like(b)
+    steps = range(b.shape[-1] - 1, -1, -1) if reverse else range(b.shape[-1])
+    for k in steps:
+        near = k + 1 if reverse else k - 1
+        y[..., k] = b[..., k] + (a[..., max(k, near)] * y[..., near] if 0 <= near < b.shape[-1] else 0.0)
+    return np.moveaxis(y, -1, axis)
+
+
+for axis in (None, 1, (0, 2)):
+    case(f"prod[axis={axis}]", lambda x, axis=axis: sg.prod(x, axis), lambda x, axis=axis: np.prod(x, axis),
+         uniform(0.5, 1.5, 2, 3, 4) * RNG.choice([-1.0, 1.0], (2, 3, 4)))
+case("prod[zeros]", lambda x: x.prod(axis=1, keepdims=True), lambda x: np.prod(x, 1, keepdims=True),
+     np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0], [0.5, 2.0, 1.25]]))
+case("cumsum[axis=1]", lambda x: sg.cumsum(x, 1), lambda x: np.cumsum(x, 1), normal(2, 3))
+case("cumsum[flat]", lambda x: x.cumsum(), np.cumsum, normal(2, 3))
+case("cumprod[axis=0]", lambda x: sg.cumprod(x, 0), lambda x: np.cumprod(x, 0), signed(4, 2))
+case("cumprod[zeros]", lambda x: x.cumprod(-1), lambda x: np.cumprod(x, -1),
+     np.array([[1.5, 0.0, -2.0, 0.5], [0.0, 0.0, 3.0, 1.0]]))
+for reverse in (False, True):
+    case(f"linear_recurrence[reverse={reverse}]",
+         lambda a, b, reverse=reverse: sg.ops.linear_recurrence(a, b, 0, reverse),
+         lambda a, b, reverse=reverse: np_linear_recurrence(a, b, 0, reverse), signed(4, 2), normal(4, 2))
+case("var[axis=1]", lambda x: sg.var(x, 1), lambda x: np.var(x, 1), normal(2, 4))
+case("var[ddof=1,keepdims]", lambda x: x.var((0, 1), ddof=1, keepdims=True),
+     lambda x: np.var(x, (0, 1), ddof=1, keepdims=True), normal(2, 4))
+case("std[axis=0]", lambda x: sg.std(x, 0), lambda x: np.std(x, 0), normal(3, 2))
+case("median[odd]", lambda x: sg.median(x, 1), lambda x: np.median(x, 1), distinct(2, 5))
+case("median[even,all]", lambda x: sg.median(x, keepdims=True), lambda x: np.median(x, keepdims=True),
+     distinct(2, 3))
+case("sort[axis=0]", lambda x: sg.sort(x, 0), lambda x: np.sort(x, 0), distinct(3, 2))
+case("sort_argsort_as_index", lambda x: x[sg.argsort(x)], lambda x: x[np.argsort(x)], distinct(5))
+case("average[weights]", lambda x, w: sg.average(x, 1, w), lambda x, w: np.average(x, 1, w),
+     normal(2, 3), uniform(0.5, 2.0, 3))
+case("ptp", lambda x: sg.ptp(x, 0), lambda x: np.ptp(x, 0), distinct(3, 2))
 
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"

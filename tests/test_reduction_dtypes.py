@@ -45,6 +45,13 @@ def logsumexp_oracle(a, axis=None, keepdims=False):
     return np.asarray(result).astype(a.dtype if a.dtype.kind == "f" else np.float64)
 
 
+def quietly(f, *args, **kwargs):
+    """``f(*args, **kwargs)`` without its RuntimeWarnings (var's "degrees of freedom <= 0", as NumPy's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return f(*args, **kwargs)
+
+
 # name: (build the symgrad node, NumPy's result, whether NumPy reduces an empty axis)
 REDUCTIONS = {
     "sum": (lambda x, axis, keep: sg.sum(x, axis, keep), lambda a, axis, keep: np.sum(a, axis, keepdims=keep), True),
@@ -61,6 +68,26 @@ REDUCTIONS = {
     "logsumexp": (lambda x, axis, keep: sg.logsumexp(x, axis, keep), logsumexp_oracle, False),
     "argmax": (lambda x, axis, keep: sg.argmax(x, axis), lambda a, axis, keep: np.argmax(a, axis), False),
     "argmin": (lambda x, axis, keep: sg.argmin(x, axis), lambda a, axis, keep: np.argmin(a, axis), False),
+    # reductions and scans (issue 14)
+    "prod": (lambda x, axis, keep: sg.prod(x, axis, keep), lambda a, axis, keep: np.prod(a, axis, keepdims=keep),
+             True),
+    "Node.prod": (lambda x, axis, keep: x.prod(axis, keepdims=keep), lambda a, axis, keep: a.prod(axis, keepdims=keep),
+                  True),
+    "all": (lambda x, axis, keep: sg.all(x, axis, keepdims=keep), lambda a, axis, keep: np.all(a, axis, keepdims=keep),
+            True),
+    "any": (lambda x, axis, keep: x.any(axis, keepdims=keep), lambda a, axis, keep: np.any(a, axis, keepdims=keep),
+            True),
+    "count_nonzero": (lambda x, axis, keep: sg.count_nonzero(x, axis, keepdims=keep),
+                      lambda a, axis, keep: np.count_nonzero(a, axis, keepdims=keep), True),
+    # var and std warn when built over 1 element with ddof=1 (axis=()) or over an empty axis, as NumPy does
+    "var": (lambda x, axis, keep: quietly(sg.var, x, axis, keepdims=keep),
+            lambda a, axis, keep: np.var(a, axis, keepdims=keep), True),
+    "var ddof=1": (lambda x, axis, keep: quietly(x.var, axis, ddof=1, keepdims=keep),
+                   lambda a, axis, keep: np.var(a, axis, keepdims=keep, ddof=1), True),
+    "std": (lambda x, axis, keep: quietly(x.std, axis, keepdims=keep),
+            lambda a, axis, keep: np.std(a, axis, keepdims=keep), True),
+    "average": (lambda x, axis, keep: sg.average(x, axis, keepdims=keep),
+                lambda a, axis, keep: np.average(a, axis, keepdims=keep), True),
 }
 # argmax and argmin take one axis and no keepdims
 AXES = {name: [(0, False), (1, False), (-1, False)] if name.startswith("arg") else
@@ -71,7 +98,7 @@ SHAPES = [(2, 3), (None, 3), (2, None), (None, None)]
 
 # logsumexp is not a NumPy function (its oracle computes it another way), and a float64 sum of
 # squares is one dot product: both agree with NumPy to rounding, the others bit for bit
-TO_ROUNDING = {"logsumexp", "sum of squares"}
+TO_ROUNDING = {"logsumexp", "sum of squares", "var", "var ddof=1", "std"}
 
 
 def assert_same(actual, expected, what: str, exact: bool = True) -> None:
@@ -288,6 +315,12 @@ OP_CASES = {
                                  "greater", "greater_equal", "equal", "not_equal", "arctan2", "hypot",
                                  "logaddexp", "mod", "fmod")},
     **{name: REDUCE for name in ("sum", "max", "min", "logsumexp")},
+    **{name: REDUCE for name in ("prod", "all", "any", "count_nonzero")},
+    **{name: ([ANY], [MATRIX], [{"axis": 0}, {"axis": 1}]) for name in ("cumsum", "cumprod", "sort")},
+    "argsort": ([ANY], [MATRIX], [{"axis": 1, "kind": None}, {"axis": 0, "kind": "stable"}]),
+    "linear_recurrence": ([ANY, ANY], [MATRIX, MATRIX], [{"axis": 1, "reverse": False}, {"axis": 0, "reverse": True}]),
+    "permute": ([ANY, INTS], [MATRIX, MATRIX], [{"axis": 1, "inverse": False}, {"axis": 1, "inverse": True}]),
+    "tie_mean": ([ANY, ANY], [MATRIX, MATRIX], [{"axis": 1}]),
     "leaky_relu": ([ANY], [MATRIX], [{"alpha": 0.1}]),
     "argmax": ([ANY], [MATRIX], [{"axis": 1}]),
     "argmin": ([ANY], [MATRIX], [{"axis": 0}]),

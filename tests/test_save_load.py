@@ -61,6 +61,12 @@ def every_op_graph():
         sg.special.ndtr(x) + sg.special.log_ndtr(x) + sg.special.gammaln(pos) + sg.special.polygamma(2, pos),
         sg.special.xlogy(x, pos) + sg.special.xlog1py(x, pos) + sg.special.logit(sg.special.expit(x)),
     ]
+    # reductions and scans (issue 14); their derivatives add linear_recurrence, argsort, permute, tie_mean
+    parts += [sg.cumsum(x), sg.cumprod(x), sg.sort(x), sg.prod(x) * x, sg.cumprod(A, 1)[0] + sg.prod(A, 0),
+              (sg.var(x) + sg.std(A, 1, ddof=1).sum() + sg.median(x) + sg.ptp(A)) * x,
+              sg.average(A, 0, weights=[2.0, 1.0]) + sg.where(sg.all(A > -1.0, 0), x, 0.0)
+              + sg.where(sg.any(A > 1.0, 0), x, 0.0),
+              sg.cast(sg.count_nonzero(A > 0.0, 0) + sg.argsort(A[0]), "float64") * x]
     logits = sg.transpose(A @ sg.reshape(x, (3, 1)))  # (1, 2)
     scores = A @ sg.tanh(x) + sg.sum(sg.stack(parts), axis=0)[:2]
     cost = (sg.sum(scores) + sg.mean(logits) + sg.max(A, axis=1).sum() + sg.min(A) + sg.logsumexp(x)

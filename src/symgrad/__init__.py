@@ -32,6 +32,8 @@ from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, a
                   stop_gradient, sub, sum, tan, tanh, transpose, true_divide, where, zeros_like)
 from .ops import (array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, flip, hstack, moveaxis, pad, ravel,
                   repeat, roll, split, squeeze, swapaxes, take, take_along_axis, tile, vstack)
+from .ops import (all, any, argsort, average, count_nonzero, cumprod, cumsum, median, prod,  # noqa: A004
+                  ptp, sort, std, var)
 from .serialize import Loaded, load, save
 from . import special
 

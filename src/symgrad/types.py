@@ -275,6 +275,21 @@ def float_result(op_name: str, dtype: np.dtype, what) -> np.dtype:
     return dtype
 
 
+_INT, _UINT = np.dtype(np.int_), np.dtype(np.uint)  # NumPy's default (platform) integers
+
+
+def sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of ``np.sum`` (and ``np.prod``, ``np.cumsum``, ``np.cumprod``) over ``dtype``:
+    bools and narrower integers add up in the platform integer (a sum of bools counts them;
+    int8 [100, 100, 100] sums to 300), narrower unsigned ones in the platform unsigned
+    integer; floats keep their dtype."""
+    if dtype.kind == "b" or (dtype.kind == "i" and dtype.itemsize < _INT.itemsize):
+        return _INT
+    if dtype.kind == "u" and dtype.itemsize < _UINT.itemsize:
+        return _UINT
+    return dtype
+
+
 def require_float(op_name: str, dtype: np.dtype, what) -> None:
     if not is_float(dtype):
         raise DTypeError(f"{op_name}: {label(what)} must be a float array, not {dtype}")

@@ -9,7 +9,10 @@
 - :mod:`.manipulation`: NumPy's squeeze, moveaxis, swapaxes, flip, roll, repeat, tile, pad, split,
   array_split, hstack, vstack, column_stack, atleast_1d/2d/3d, ravel
 - :mod:`.indexing`: take, take_along_axis, and the functional updates ``x.at[index].set(v)`` and kin
-- :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax
+- :mod:`.scans`: cumsum, cumprod, sort, argsort, and the linear recurrence, permutation and
+  tie averaging their derivatives use
+- :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax, prod, all, any, count_nonzero,
+  var, std, median, average, ptp
 - :mod:`.linalg`: matmul, dot
 - :mod:`.decompositions`: solve, inv, det, slogdet, solve_triangular, cholesky, eigh, eigvalsh, svd,
   qr, pinv, norm (public as ``sg.linalg``)
@@ -35,7 +38,9 @@ from .manipulation import *  # noqa: F401,F403
 from .manipulation import ravel, repeat, squeeze, swapaxes
 from .nn import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
-from .reductions import max, mean, min, sum
+from .reductions import all, any, max, mean, min, prod, std, sum, var
+from .scans import *  # noqa: F401,F403
+from .scans import argsort, cumprod, cumsum
 from .select import *  # noqa: F401,F403
 from .select import cast, greater, greater_equal, less, less_equal
 from .shape import *  # noqa: F401,F403
@@ -88,6 +93,20 @@ _OPERATORS = {
     "mean": lambda self, axis=None, keepdims=False: mean(self, axis, keepdims),
     "max": lambda self, axis=None, keepdims=False: max(self, axis, keepdims),
     "min": lambda self, axis=None, keepdims=False: min(self, axis, keepdims),
+    # ndarray's methods of the same names; after ``axis`` their arguments are keywords, since
+    # NumPy's next positional ones (dtype, out) mean something else. No ``sort`` method:
+    # ndarray.sort sorts in place and returns None, which an immutable node cannot do
+    # (use sg.sort(x)).
+    "prod": lambda self, axis=None, *, keepdims=False, dtype=None: prod(self, axis, keepdims, dtype=dtype),
+    "var": lambda self, axis=None, *, ddof=0, keepdims=False, dtype=None: var(self, axis, ddof=ddof,
+                                                                              keepdims=keepdims, dtype=dtype),
+    "std": lambda self, axis=None, *, ddof=0, keepdims=False, dtype=None: std(self, axis, ddof=ddof,
+                                                                              keepdims=keepdims, dtype=dtype),
+    "cumsum": lambda self, axis=None, *, dtype=None: cumsum(self, axis, dtype=dtype),
+    "cumprod": lambda self, axis=None, *, dtype=None: cumprod(self, axis, dtype=dtype),
+    "all": lambda self, axis=None, *, keepdims=False: all(self, axis, keepdims=keepdims),
+    "any": lambda self, axis=None, *, keepdims=False: any(self, axis, keepdims=keepdims),
+    "argsort": lambda self, axis=-1, kind=None, *, stable=None: argsort(self, axis, kind, stable=stable),
     "reshape": _reshape,
     "transpose": lambda self, *axes: transpose(self, _method_axes(axes)),
     "astype": lambda self, dtype: cast(self, dtype),
