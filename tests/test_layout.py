@@ -16,7 +16,7 @@ PACKAGE = Path(sg.__file__).parent
 LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
     ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"], ["ops.reductions"],
-    ["ops.linalg"], ["ops.nn"], ["ops"],
+    ["ops.linalg"], ["ops.contract"], ["ops.nn"], ["ops"],
     ["rewrite"], ["autodiff"], ["derivatives"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],

@@ -30,6 +30,7 @@ from .ops import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, a
                   mod, mse, mul, neg, not_equal, one_hot, pow, power, prelu, reciprocal, relu, remainder, reshape,
                   round, sigmoid, sigmoid_cross_entropy, sign, sin, sinh, softmax, softplus, sqrt, square, stack,
                   stop_gradient, sub, sum, tan, tanh, transpose, true_divide, where, zeros_like)
+from .ops import diag, diagonal, einsum, eye, inner, kron, outer, tensordot, trace, tril, triu
 from .serialize import Loaded, load, save
 
 __version__ = "0.1.0"

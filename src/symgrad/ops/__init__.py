@@ -8,6 +8,7 @@
   run-time-shape adjoints (``*_like``)
 - :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax
 - :mod:`.linalg`: matmul, dot
+- :mod:`.contract`: einsum, tensordot, inner, outer, kron, trace, diag, diagonal, tril, triu, eye
 - :mod:`.nn`: softmax, log_softmax, cross-entropies, mse
 
 This module also gives :class:`~symgrad.ir.Node` its operators (``x + y``,
@@ -18,6 +19,7 @@ them here, once.
 from ..ir import CONSTANT, DISCONNECTED, PLACEHOLDER, UNDEFINED, ZERO, Node, Op, registered_ops
 from .arith import *  # noqa: F401,F403
 from .arith import add, div, mul, neg, sub
+from .contract import *  # noqa: F401,F403
 from .elementary import *  # noqa: F401,F403
 from .elementary import abs, mod, pow, round  # shadowing builtins on purpose
 from .linalg import *  # noqa: F401,F403
