@@ -464,10 +464,25 @@ def _contract(operands, terms: list[str], output: str, optimize=True, broadcast:
             terms[k] = "".join(c for i, c in enumerate(term) if i not in drop)
     if len(operands) == 1 and len(_distinct(terms[0])) == len(terms[0]) and sorted(terms[0]) == sorted(output):
         return transpose(operands[0], tuple(terms[0].index(c) for c in output))
-    canonical = ",".join(terms) + "->" + output
-    node = operands[0].graph.apply(EINSUM, operands, {"subscripts": canonical,
-                                                      "optimize": _plan(terms, output, sizes, optimize)})
-    return node
+    plan = _plan(terms, output, sizes, optimize)
+    if isinstance(plan, tuple) and len(plan) > 2:
+        return _along(plan, operands, terms, output)
+    return operands[0].graph.apply(EINSUM, operands, {"subscripts": ",".join(terms) + "->" + output,
+                                                      "optimize": plan})
+
+
+def _along(path: tuple, operands: list, terms: list, output: str) -> Node:
+    """Several operands contracted step by step along a planned ``path`` (NumPy's format: the
+    positions contracted at each step; the result goes last), one einsum node per step: their
+    gradients then share the intermediate products instead of recomputing them."""
+    operands, terms = list(operands), list(terms)
+    for step in path[1:]:
+        picked = [(operands.pop(i), terms.pop(i)) for i in sorted(step, reverse=True)][::-1]
+        wanted = set(output).union(*terms)
+        kept = output if not operands else "".join(c for c in _distinct("".join(t for _, t in picked)) if c in wanted)
+        operands.append(_contract([x for x, _ in picked], [t for _, t in picked], kept))
+        terms.append(kept)
+    return operands[0]
 
 
 def _from_sublists(first, rest) -> tuple[str, tuple]:
