@@ -290,11 +290,12 @@ def _shapes_text(operands) -> str:
     return ", ".join(x.describe() for x in operands)
 
 
-def _letter_sizes(terms: list[str], operands, subscripts: str, broadcast: bool) -> dict:
+def _letter_sizes(terms: list[str], operands, subscripts: str, broadcast: bool, spread: str = "") -> dict:
     """Each letter's size: the static one (a run-time one matches any), else None.
 
     With ``broadcast``, a statically-1 axis may meet a longer one of another
-    operand, as in NumPy; without, sizes must agree exactly.
+    operand, as in NumPy; without, sizes must agree exactly. ``spread`` holds
+    the letters standing for '...' (named so in messages).
     """
     for k, (term, x) in enumerate(zip(terms, operands)):
         if len(term) != x.ndim:
@@ -314,7 +315,9 @@ def _letter_sizes(terms: list[str], operands, subscripts: str, broadcast: bool) 
                 continue
             if letter in seen and seen[letter][1] != size:
                 first, before = seen[letter]
-                raise ShapeError(f"einsum: index {letter!r} has size {before} in operand {first} "
+                index = (f"index {letter!r}" if letter not in spread else
+                         f"the '...' axis {spread.index(letter) - len(spread)}")
+                raise ShapeError(f"einsum: {index} has size {before} in operand {first} "
                                  f"({operands[first].describe()}) but size {size} in operand {k} "
                                  f"({x.describe()}) (subscripts {subscripts!r})")
             seen.setdefault(letter, (k, size))
@@ -445,7 +448,7 @@ def _plan(terms: list[str], output: str, sizes: dict, optimize):
 
 
 def _contract(operands, terms: list[str], output: str, optimize=True, broadcast: bool = True,
-              subscripts: str | None = None) -> Node:
+              subscripts: str | None = None, spread: str = "") -> Node:
     """The einsum of ``operands`` (nodes) with explicit ``terms`` and ``output`` (no '...').
 
     Statically-1 axes that broadcast are indexed away first (with ``broadcast``); a
@@ -455,7 +458,7 @@ def _contract(operands, terms: list[str], output: str, optimize=True, broadcast:
     subscripts = subscripts or ",".join(terms) + "->" + output
     if len(_distinct("".join(terms))) > len(_LETTERS):
         raise ShapeError(f"einsum: {subscripts!r} needs more than {len(_LETTERS)} distinct indices")
-    sizes = _letter_sizes(terms, operands, subscripts, broadcast)
+    sizes = _letter_sizes(terms, operands, subscripts, broadcast, spread)
     operands, terms = list(operands), list(terms)
     for k, (term, x) in enumerate(zip(terms, operands)):
         drop = [i for i, (c, d) in enumerate(zip(term, x.shape)) if d == 1 and sizes[c] != 1]
@@ -488,10 +491,11 @@ def _along(path: tuple, operands: list, terms: list, output: str) -> Node:
 def _from_sublists(first, rest) -> tuple[str, tuple]:
     """NumPy's other spelling, ``einsum(a, [0, 1], b, [1, 2], [0, 2])``, as a subscripts string."""
     args = (first,) + tuple(rest)
-    operands, lists = args[0::2], list(args[1::2])
-    output = lists.pop() if len(args) % 2 else None
-    if len(lists) != len(operands):
-        raise ShapeError("einsum: give an index list after each operand (and optionally one for the output)")
+    output = args[-1] if len(args) % 2 else None
+    operands, lists = args[0:len(args) - len(args) % 2:2], args[1::2]
+    if not all(isinstance(sub, (list, tuple)) for sub in lists + ((output,) if output is not None else ())):
+        raise ShapeError("einsum: give a list of indices after each operand (and optionally one for the output), "
+                         "or a subscripts string first")
 
     def letters(sub) -> str:
         text = []
@@ -508,8 +512,8 @@ def _from_sublists(first, rest) -> tuple[str, tuple]:
     return subscripts, operands
 
 
-def _expand(subscripts: str, operands) -> tuple[list[str], str]:
-    """Explicit terms and output for NumPy's subscripts: '...' spelled out in fresh letters."""
+def _expand(subscripts: str, operands) -> tuple[list[str], str, str]:
+    """Explicit terms and output for NumPy's subscripts, and the fresh letters that spell out '...'."""
     text = subscripts.replace(" ", "")
     if text.count("->") > 1:
         raise ShapeError(f"einsum: subscripts {subscripts!r} have more than one '->'")
@@ -547,14 +551,14 @@ def _expand(subscripts: str, operands) -> tuple[list[str], str]:
     terms = [t.replace("...", spread[width - n:]) for t, n in zip(terms, ellipsis_ndim)]
     if not arrow:  # implicit: the broadcast axes, then the letters met once, in alphabetical order
         counts = Counter("".join(terms))
-        return terms, spread + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in spread))
+        return terms, spread + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in spread)), spread
     if "..." in output:
         output = output.replace("...", spread)
     elif width:
         raise ShapeError(f"einsum: the output of {subscripts!r} has no '...', but the operands' '...' stand for "
-                         f"{width} dimensions ({_shapes_text(operands)}); add '...' to the output to keep them")
+                         f"{width} dimension(s) ({_shapes_text(operands)}); add '...' to the output to keep them")
     _check_output(output, terms, subscripts)
-    return terms, output
+    return terms, output, spread
 
 
 def einsum(subscripts, *operands, optimize=True) -> Node:
@@ -595,8 +599,8 @@ def einsum(subscripts, *operands, optimize=True) -> Node:
     if not (optimize is True or optimize is False or optimize in _STRATEGIES):
         raise ShapeError(f"einsum: optimize must be True, False, 'greedy' or 'optimal', not {optimize!r}")
     operands = as_nodes(*operands)
-    terms, output = _expand(subscripts, operands)
-    return _contract(operands, terms, output, optimize, subscripts=subscripts)
+    terms, output, spread = _expand(subscripts, operands)
+    return _contract(operands, terms, output, optimize, subscripts=subscripts, spread=spread)
 
 
 # --- compositions -----------------------------------------------------------------------------
