@@ -87,8 +87,16 @@ def every_op_graph():
     flags = [sg.equal(X, x), sg.not_equal(X, x), sg.less(X, x), sg.less_equal(X, x), sg.greater_equal(X, x)]
     discrete = sg.sum(sg.one_hot(labels, 3)) + sg.sum(sg.cast(sg.argmax(X, 1) + sg.argmin(X, 1), "float64"))
     discrete = discrete + sum(sg.sum(sg.cast(f, "float64")) for f in flags)
+    # tensor contractions (ops/contract.py): a trace by a repeated index, whose gradient writes onto
+    # a diagonal, a path planned at build time, a run-time size, diagonals and triangles
+    contract_cost = (sg.einsum("ii", X @ A.T) + sg.sum(sg.einsum("ij,kj->ik", X, A, optimize="greedy") ** 2)
+                     + sg.sum(sg.diag(sg.diagonal(X, 1))) + sg.sum(sg.tril(X) * sg.triu(A, -1))
+                     + sg.sum(sg.einsum("ij,ij,ij,ij->i", X, A, X, A, optimize="greedy"))
+                     + sg.sum(sg.einsum("i,i", v, v) * x))
+    g_contract = sg.grad(contract_cost, [X, v])
     return dict(cost=cost, gx=gx, gv=gv, gM=gM, hv=hv, jv=jv, jc=jc,
-                matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete)
+                matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete,
+                contract_cost=contract_cost, gX_contract=g_contract[0], gv_contract=g_contract[1])
 
 
 def round_trip(outputs, tmp_path):
