@@ -31,6 +31,7 @@ build time, from the static shapes (the ``optimize`` parameter, see
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections import Counter
@@ -41,6 +42,7 @@ from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
 from ..types import check_dtype, combine_dtypes
 from ._define import primitive
+from .arith import mul
 from .reductions import sum as reduce_sum
 from .select import cast
 from .shape import broadcast_like, broadcast_to, getitem, reshape, transpose
@@ -352,14 +354,57 @@ def _einsum_infer(*operands, subscripts, optimize):
 
 
 def _einsum_forward(*operands, subscripts, optimize):
-    if len(operands) > 1 and any(1 in x.shape for x in operands):
+    if len(operands) == 1:
+        return np.einsum(subscripts, operands[0])
+    if any(1 in x.shape for x in operands):
         _check_no_broadcast(operands, subscripts)
-    if len({x.dtype for x in operands}) > 1:  # computed in the static dtype, as the shape rule says
-        dtype = np.result_type(*operands)
+    dtype = operands[0].dtype
+    if any(x.dtype != dtype for x in operands):  # computed in the static dtype, as the shape rule says
         floats = [x.dtype for x in operands if x.dtype.kind == "f"]
-        dtype = floats[0] if floats else dtype
+        dtype = floats[0] if floats else np.result_type(*operands)
         operands = [x.astype(dtype, copy=False) for x in operands]
+    if len(operands) == 2 and optimize is not False:
+        route = _matmul_route(subscripts)
+        if route is not None:
+            return _by_matmul(*operands, route, subscripts)
     return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+@functools.lru_cache(maxsize=None)
+def _matmul_route(subscripts: str) -> tuple | None:
+    """How a planned contraction of two operands is one np.matmul: (a's axes, b's axes, the number
+    of batch, left and right axes, the output's axes), or None when it is not a plain product
+    (a repeated letter, a letter only one operand has and sums, no summed letter).
+
+    np.einsum reaches BLAS too, but NumPy 2's path for it (bmm_einsum) takes several times as
+    long as matmul on the same arrays (512x64 by 64x64: 240 us against 37 us).
+    """
+    (ta, tb), out = _split(subscripts)
+    if len(set(ta)) < len(ta) or len(set(tb)) < len(tb):
+        return None
+    if any(c not in tb and c not in out for c in ta) or any(c not in ta and c not in out for c in tb):
+        return None
+    summed = [c for c in ta if c in tb and c not in out]
+    if not summed:
+        return None
+    batch = [c for c in out if c in ta and c in tb]
+    left = [c for c in out if c in ta and c not in tb]
+    right = [c for c in out if c in tb and c not in ta]
+    order = batch + left + right
+    return (tuple(ta.index(c) for c in batch + left + summed), tuple(tb.index(c) for c in batch + summed + right),
+            len(batch), len(left), len(right), tuple(order.index(c) for c in out))
+
+
+def _by_matmul(a, b, route, subscripts):
+    axes_a, axes_b, nb, nl, nr, out_axes = route
+    a, b = a.transpose(axes_a), b.transpose(axes_b)
+    batch, left, right = a.shape[:nb], a.shape[nb:nb + nl], b.shape[b.ndim - nr:]
+    if b.shape[:nb] != batch or a.shape[nb + nl:] != b.shape[nb:b.ndim - nr]:
+        raise ShapeError(f"einsum {subscripts!r}: the operands' shapes {a.shape} and {b.shape} (axes reordered to "
+                         "batch, kept, summed) disagree on an index of run-time size")
+    k = math.prod(a.shape[nb + nl:])
+    product = np.matmul(a.reshape(batch + (math.prod(left), k)), b.reshape(batch + (k, math.prod(right))))
+    return product.reshape(batch + left + right).transpose(out_axes)
 
 
 def _check_no_broadcast(operands, subscripts: str) -> None:
@@ -467,6 +512,11 @@ def _contract(operands, terms: list[str], output: str, optimize=True, broadcast:
             terms[k] = "".join(c for i, c in enumerate(term) if i not in drop)
     if len(operands) == 1 and len(_distinct(terms[0])) == len(terms[0]) and sorted(terms[0]) == sorted(output):
         return transpose(operands[0], tuple(terms[0].index(c) for c in output))
+    scalars = [x for x, t in zip(operands, terms) if not t]
+    if scalars and len(scalars) < len(operands):  # 0-d operands are factors: (s1 s2) einsum(the rest)
+        rest = [(x, t) for x, t in zip(operands, terms) if t]
+        factor = functools.reduce(mul, scalars)
+        return mul(factor, _contract([x for x, _ in rest], [t for _, t in rest], output, optimize))
     plan = _plan(terms, output, sizes, optimize)
     if isinstance(plan, tuple) and len(plan) > 2:
         return _along(plan, operands, terms, output)
