@@ -270,6 +270,22 @@ def test_runtime_dimensions_must_not_broadcast():
         sg.function([a, b], sg.grad(sg.sum(y), a))(np.ones((2, 3)), np.ones((1, 3)))
 
 
+def test_runtime_sizes_that_disagree_are_a_shape_error():
+    a, b = sg.matrix("a", 2, None), sg.matrix("b", None, 4)
+    y = sg.einsum("ij,jk->ik", a, b)
+    np.testing.assert_allclose(y.eval({a: np.ones((2, 3)), b: np.ones((3, 4))}), np.full((2, 4), 3.0))
+    with pytest.raises(sg.ShapeError, match=r"einsum 'ij,jk->ik': .* disagree on an index of run-time size"):
+        y.eval({a: np.ones((2, 3)), b: np.ones((5, 4))})
+
+
+def test_empty_contracted_axis_gives_zeros_and_empty_gradients():
+    a, b = sg.matrix("a", 2, 0), sg.matrix("b", 0, 3)
+    y = sg.einsum("ij,jk->ik", a, b)
+    value, ga = sg.evaluate([y, sg.grad(sg.sum(y), a)], {a: np.ones((2, 0)), b: np.ones((0, 3))})
+    np.testing.assert_array_equal(value, np.zeros((2, 3)))
+    assert ga.shape == (2, 0)
+
+
 def test_runtime_kron_and_outer():
     v, m = sg.vector("v", None), sg.matrix("m", 2, 3)
     k, o = sg.kron(v, m), sg.outer(v, m)

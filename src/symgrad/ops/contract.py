@@ -1,7 +1,7 @@
 """Tensor contractions: einsum and what is built on it (tensordot, inner, outer,
 kron), diagonals and triangles (diagonal, trace, diag, tril, triu), and eye.
 
-Three primitives carry the derivatives:
+The primitives, which carry the derivatives:
 
 - ``einsum`` is multilinear, so its forward rule for operand ``k`` is the
   same einsum with the tangent in place of operand ``k``, and its reverse
@@ -26,7 +26,8 @@ spelled out in fresh letters, the implicit output (no ``->``) made explicit,
 and a statically-1 axis that broadcasts against a longer one is indexed away,
 so the op itself never broadcasts. Its contraction order is planned once, at
 build time, from the static shapes (the ``optimize`` parameter, see
-:func:`einsum`).
+:func:`einsum`): several operands become one einsum node per pairwise step,
+and a product of two operands runs as one ``np.matmul``.
 """
 
 from __future__ import annotations
@@ -258,8 +259,8 @@ def triu(m, k: int = 0) -> Node:
 # letter of one size in every operand (no broadcasting). The user function gets them there.
 
 _LETTERS = string.ascii_letters  # the indices NumPy accepts
-# Up to this many multiply-adds, NumPy's one C loop beats planning a contraction order (which
-# costs ~10 us a call, and reaches BLAS through tensordot only for larger arrays).
+# Up to this many multiply-adds (all letters' sizes multiplied), NumPy's one C loop is faster
+# than a planned contraction, whose calls cost microseconds more and pay off through BLAS.
 _SMALL_CONTRACTION = 2 ** 15
 _STRATEGIES = ("greedy", "optimal")
 
@@ -623,12 +624,14 @@ def einsum(subscripts, *operands, optimize=True) -> Node:
     not. dtypes combine as elsewhere in symgrad: float32 with float64 is an
     error; integers with a float take the float's dtype.
 
-    ``optimize`` plans the contraction order. True (the default) keeps NumPy's
-    single C loop for small contractions (at most 2**15 multiply-adds, one
-    operand, or sizes not all static: then the order is planned at each call
-    with NumPy's ``'greedy'``), and otherwise plans a path once, when the node
-    is built, which reaches BLAS through tensordot; False is NumPy's default
-    C loop; ``'greedy'`` and ``'optimal'`` plan with that strategy.
+    ``optimize`` plans the contraction. True (the default): NumPy's single C
+    loop for one operand or a small contraction (at most 2**15 multiply-adds
+    in all); otherwise NumPy's greedy order, planned once when the node is
+    built (at each call where a size is known only at run time). Several
+    operands then become one einsum node per pairwise step, so gradients
+    share the intermediate products, and a product of two operands runs as
+    one ``np.matmul`` (BLAS). False: always the C loop (NumPy's default).
+    ``'greedy'`` or ``'optimal'``: that strategy, whatever the size.
 
     Examples
     --------
