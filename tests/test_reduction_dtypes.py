@@ -307,6 +307,13 @@ OP_CASES = {
     "tail_like": ([ANY, ANY], [(4, 3), MATRIX], [{"axis": 0}]),
     "check_sizes": ([ANY], [MATRIX], [{"axes": (0,), "sizes": (2,), "stands_for": "input", "node": "add %1",
                                        "input": "input 0"}]),
+    # tensor contractions (ops/contract.py): NumPy's C loop, and a planned product (np.matmul)
+    "einsum": ([ANY, ANY], [MATRIX, (3, 2)], [{"subscripts": "ij,jk->ik", "optimize": False},
+                                             {"subscripts": "ij,jk->ik", "optimize": ("einsum_path", (0, 1))}]),
+    "diagonal": ([ANY], [MATRIX], [{"offset": 0, "axis1": 0, "axis2": 1}, {"offset": 1, "axis1": 1, "axis2": 0}]),
+    "diagonal_scatter": ([ANY], [(2,)], [{"offset": -1, "axis1": 0, "axis2": 1}]),
+    "tril": ([ANY], [MATRIX], [{"k": 0}]),
+    "triu": ([ANY], [MATRIX], [{"k": -1}]),
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()
