@@ -507,7 +507,8 @@ def _contract(operands, terms: list[str], output: str, optimize=True, broadcast:
     sizes = _letter_sizes(terms, operands, subscripts, broadcast, spread)
     operands, terms = list(operands), list(terms)
     for k, (term, x) in enumerate(zip(terms, operands)):
-        drop = [i for i, (c, d) in enumerate(zip(term, x.shape)) if d == 1 and sizes[c] != 1]
+        ones = {c for c in term if sizes[c] != 1 and all(d == 1 for t, d in zip(term, x.shape) if t == c)}
+        drop = [i for i, c in enumerate(term) if c in ones]
         if drop:
             operands[k] = getitem(x, tuple(0 if i in drop else slice(None) for i in range(x.ndim)))
             terms[k] = "".join(c for i, c in enumerate(term) if i not in drop)
