@@ -365,6 +365,26 @@ def test_a_large_contraction_is_planned_once_and_split_into_pairwise_steps():
         np.testing.assert_allclose(got, expected, rtol=1e-11)
 
 
+@pytest.mark.parametrize("subscripts, shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,kj->ki", [(3, 4), (5, 4)]), ("ji,jk->ki", [(4, 3), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("ibj,kjb->bki", [(3, 2, 4), (5, 4, 2)]),
+    ("abcd,cdbe->aeb", [(2, 3, 4, 2), (4, 2, 3, 3)]), ("ijk,kji->", [(2, 3, 4), (4, 3, 2)]),
+    ("nik,nij->jk", [(3, 2, 4), (3, 2, 5)]), ("i,i->", [(4,), (4,)]), ("ij,j->i", [(3, 4), (4,)]),
+])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool"])
+def test_planned_products_of_two_operands_match_numpy(subscripts, shapes, dtype):
+    """optimize='greedy' plans even small contractions, which then run as one np.matmul."""
+    arrays = [(normal(*s) * 3).astype(dtype) for s in shapes]
+    with sg.Graph():
+        xs = [sg.placeholder(f"x{k}", s, dtype) for k, s in enumerate(shapes)]
+        y = sg.einsum(subscripts, *xs, optimize="greedy")
+        assert isinstance(y.params.optimize, tuple)
+        value = y.eval(dict(zip(xs, arrays)))
+    expected = np.einsum(subscripts, *arrays)
+    assert value.dtype == expected.dtype and value.shape == expected.shape
+    np.testing.assert_allclose(value, expected, rtol=1e-5 if dtype == "float32" else 1e-13)
+
+
 def test_listing_drawing_generated_code_and_saved_files(tmp_path):
     with sg.Graph():
         X, W = sg.placeholder("X", (None, 3, 3)), sg.matrix("W", 3, 3)
