@@ -555,6 +555,38 @@ case("sort_argsort_as_index", lambda x: x[sg.argsort(x)], lambda x: x[np.argsort
 case("average[weights]", lambda x, w: sg.average(x, 1, w), lambda x, w: np.average(x, 1, w),
      normal(2, 3), uniform(0.5, 2.0, 3))
 case("ptp", lambda x: sg.ptp(x, 0), lambda x: np.ptp(x, 0), distinct(3, 2))
+# --- tensor contractions (ops/contract.py) ----------------------------------------------------
+
+CONTRACT = [
+    ("einsum[ij,jk->ik]", lambda a, b: sg.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,jk->ik", a, b),
+     (2, 3), (3, 4)),
+    ("einsum[implicit_ij,kj]", lambda a, b: sg.einsum("ij,kj", a, b), lambda a, b: np.einsum("ij,kj", a, b),
+     (2, 3), (4, 3)),
+    ("einsum[trace_ii]", lambda a: sg.einsum("ii", a), np.trace, (3, 3)),
+    ("einsum[diagonal_ii->i]", lambda a: sg.einsum("ii->i", a), np.diagonal, (3, 3)),
+    ("einsum[repeated_iji,jk->ik]", lambda a, b: sg.einsum("iji,jk->ik", a, b),
+     lambda a, b: np.einsum("iji,jk->ik", a, b), (3, 2, 3), (2, 4)),
+    ("einsum[sum_ijk->ki]", lambda a: sg.einsum("ijk->ki", a), lambda a: np.einsum("ijk->ki", a), (2, 3, 4)),
+    ("einsum[ellipsis_broadcast]", lambda a, b: sg.einsum("...ij,...j->...i", a, b),
+     lambda a, b: np.einsum("...ij,...j->...i", a, b), (2, 1, 3, 4), (5, 4)),
+    ("einsum[quadratic_form]", lambda x, a: sg.einsum("i,ij,j", x, a, x), lambda x, a: x @ a @ x, (3,), (3, 3)),
+    ("einsum[three_operands]", lambda a, b, c: sg.einsum("ij,jk,kl->li", a, b, c),
+     lambda a, b, c: (a @ b @ c).T, (2, 3), (3, 4), (4, 2)),
+    ("tensordot[axes=2]", sg.tensordot, np.tensordot, (2, 3, 4), (3, 4, 2)),
+    ("tensordot[pairs]", lambda a, b: sg.tensordot(a, b, ([0, 2], [1, 0])),
+     lambda a, b: np.tensordot(a, b, ([0, 2], [1, 0])), (2, 3, 4), (4, 2)),
+    ("inner", sg.inner, np.inner, (2, 3), (4, 3)),
+    ("outer", sg.outer, np.outer, (3,), (2, 2)),
+    ("kron", sg.kron, np.kron, (2, 2), (3, 1)),
+    ("trace[offset_axes]", lambda a: sg.trace(a, 1, 2, 0), lambda a: np.trace(a, 1, 2, 0), (3, 2, 4)),
+    ("diag[vector_k]", lambda v: sg.diag(v, -1), lambda v: np.diag(v, -1), (3,)),
+    ("diag[matrix_k]", lambda a: sg.diag(a, 1), lambda a: np.diag(a, 1), (3, 4)),
+    ("diagonal[axes]", lambda a: sg.diagonal(a, -1, 0, 2), lambda a: np.diagonal(a, -1, 0, 2), (3, 2, 4)),
+    ("tril[k]", lambda a: sg.tril(a, -1), lambda a: np.tril(a, -1), (3, 4)),
+    ("triu[batched]", lambda a: sg.triu(a, 1), lambda a: np.triu(a, 1), (2, 3, 3)),
+]
+for name, build, ref, *shapes in CONTRACT:
+    case(name, build, ref, *[normal(*s) for s in shapes])
 
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"

@@ -16,7 +16,7 @@ PACKAGE = Path(sg.__file__).parent
 LAYERS = [
     ["errors"], ["types"], ["ir"], ["format"],
     ["ops._define"], ["ops.arith"], ["ops.select"], ["ops.elementary"], ["ops.shape"],
-    ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.decompositions"], ["ops.nn"],
+    ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.contract"], ["ops.decompositions"], ["ops.nn"],
     ["ops.special"],
     ["ops", "linalg", "special"],
     ["rewrite"], ["autodiff"], ["derivatives"],

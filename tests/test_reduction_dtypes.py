@@ -361,6 +361,13 @@ OP_CASES = {
     **{name: ([[np.dtype("float32"), np.dtype("float64")], [np.dtype("bool"), np.dtype("int8")], INTS],
               [MATRIX, ROW, (2,)], [{"spec": (("array", 0),)}])
        for name in ("at_set", "at_add", "at_multiply", "at_min", "at_max")},
+    # tensor contractions (ops/contract.py): NumPy's C loop, and a planned product (np.matmul)
+    "einsum": ([ANY, ANY], [MATRIX, (3, 2)], [{"subscripts": "ij,jk->ik", "optimize": False},
+                                             {"subscripts": "ij,jk->ik", "optimize": ("einsum_path", (0, 1))}]),
+    "diagonal": ([ANY], [MATRIX], [{"offset": 0, "axis1": 0, "axis2": 1}, {"offset": 1, "axis1": 1, "axis2": 0}]),
+    "diagonal_scatter": ([ANY], [(2,)], [{"offset": -1, "axis1": 0, "axis2": 1}]),
+    "tril": ([ANY], [MATRIX], [{"k": 0}]),
+    "triu": ([ANY], [MATRIX], [{"k": -1}]),
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()

@@ -121,10 +121,18 @@ def every_op_graph():
     gS = sg.grad(algebra, S)
     hS = sg.hvp(algebra, S, sg.constant(np.eye(3)))
     jS = sg.jvp(algebra, S, np.ones((3, 3)))
+    # tensor contractions (ops/contract.py): a trace by a repeated index, whose gradient writes onto
+    # a diagonal, a path planned at build time, a run-time size, diagonals and triangles
+    contract_cost = (sg.einsum("ii", X @ A.T) + sg.sum(sg.einsum("ij,kj->ik", X, A, optimize="greedy") ** 2)
+                     + sg.sum(sg.diag(sg.diagonal(X, 1))) + sg.sum(sg.tril(X) * sg.triu(A, -1))
+                     + sg.sum(sg.einsum("ij,ij,ij,ij->i", X, A, X, A, optimize="greedy"))
+                     + sg.sum(sg.einsum("i,i", v, v) * x))
+    g_contract = sg.grad(contract_cost, [X, v])
     return dict(cost=cost, gx=gx, gv=gv, gM=gM, hv=hv, jv=jv, jc=jc,
                 matrix_cost=matrix_cost, gX=gX, gx_of_X=gx_of_X, jX=jX, discrete=discrete,
                 algebra=algebra, gS=gS, hS=hS, jS=jS,
-                shape_cost=shape_cost, gX_shape=g_shape[0], gx_shape=g_shape[1], h_shape=h_shape, j_shape=j_shape)
+                shape_cost=shape_cost, gX_shape=g_shape[0], gx_shape=g_shape[1], h_shape=h_shape, j_shape=j_shape,
+                contract_cost=contract_cost, gX_contract=g_contract[0], gv_contract=g_contract[1])
 
 
 def round_trip(outputs, tmp_path):

@@ -34,6 +34,7 @@ from .ops import (array_split, atleast_1d, atleast_2d, atleast_3d, column_stack,
                   repeat, roll, split, squeeze, swapaxes, take, take_along_axis, tile, vstack)
 from .ops import (all, any, argsort, average, count_nonzero, cumprod, cumsum, median, prod,  # noqa: A004
                   ptp, sort, std, var)
+from .ops import diag, diagonal, einsum, eye, inner, kron, outer, tensordot, trace, tril, triu
 from .serialize import Loaded, load, save
 from . import special
 

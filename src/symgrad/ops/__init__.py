@@ -14,6 +14,7 @@
 - :mod:`.reductions`: sum, mean, max, min, logsumexp, argmax, prod, all, any, count_nonzero,
   var, std, median, average, ptp
 - :mod:`.linalg`: matmul, dot
+- :mod:`.contract`: einsum, tensordot, inner, outer, kron, trace, diag, diagonal, tril, triu, eye
 - :mod:`.decompositions`: solve, inv, det, slogdet, solve_triangular, cholesky, eigh, eigvalsh, svd,
   qr, pinv, norm (public as ``sg.linalg``)
 - :mod:`.nn`: softmax, log_softmax, cross-entropies, mse
@@ -27,6 +28,7 @@ them here, once.
 from ..ir import CONSTANT, DISCONNECTED, PLACEHOLDER, UNDEFINED, ZERO, Node, Op, registered_ops
 from .arith import *  # noqa: F401,F403
 from .arith import add, div, mul, neg, sub
+from .contract import *  # noqa: F401,F403
 from .decompositions import *  # noqa: F401,F403
 from .elementary import *  # noqa: F401,F403
 from .elementary import abs, mod, pow, round  # shadowing builtins on purpose
