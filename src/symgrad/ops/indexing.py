@@ -219,12 +219,16 @@ def _update_infer(name: str):
                              f"(for {x.describe()})")
         for flag, value in params.items():
             require_canonical(f"at_{name}", flag, value, check_bool_argument(f"at_{name}", value, x, flag), x)
-        shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
-        what = f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
+        def described() -> str:  # the update as the user wrote it; only for a well-formed spec
+            shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
+            return f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
         try:
             indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
-        except IndexingError as err:
-            raise IndexingError(f"{what}: {str(err).removeprefix('getitem: ')}") from None
+        except IndexingError as err:  # a well-formed index that does not fit x
+            raise IndexingError(f"{described()}: {str(err).removeprefix('getitem: ')}") from None
+        except ShapeError as err:  # a malformed spec (a file, a direct call)
+            raise ShapeError(f"at_{name}: {str(err).removeprefix('getitem: ')}") from None
+        what = described()
         part = f"the indexed part {type_string(indexed, x.dtype)} of {x.describe()}"
         shape = broadcast_shapes(what, [indexed, v.shape], (part, v))
         if v.ndim > len(indexed) or not compatible(shape, indexed):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
-from ..types import (check_choice_argument, check_float_argument, check_int_argument, normalize_axes,
+from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)
 from ._define import primitive
 from .shape import broadcast_to, concatenate, getitem, reshape, transpose
@@ -82,8 +82,8 @@ def moveaxis(x, source, destination) -> Node:
     'f64[3,4,2]'
     """
     (x,) = as_nodes(x)
-    source = [source] if isinstance(source, (int, np.integer)) else list(source)
-    destination = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    source = list(source) if isinstance(source, (tuple, list)) else [source]
+    destination = list(destination) if isinstance(destination, (tuple, list)) else [destination]
     if len(source) != len(destination):
         raise ShapeError(f"moveaxis: source {source} and destination {destination} of {x.describe()} "
                          "must have the same number of axes")
@@ -280,8 +280,8 @@ def tile(x, reps) -> Node:
            [1., 2., 1., 2.]])
     """
     (x,) = as_nodes(x)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    if not all(isinstance(r, (int, np.integer)) and r >= 0 for r in reps):
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
+    if not all(is_int(r) and r >= 0 for r in reps):  # not bools: NumPy's tile would take True as 1
         raise ShapeError(f"tile: reps {reps!r} must be non-negative ints (for {x.describe()})")
     reps = (1,) * (x.ndim - len(reps)) + tuple(int(r) for r in reps)
     if len(reps) > x.ndim:  # NumPy prepends axes of length 1
@@ -440,8 +440,8 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Node:
 def _pieces(op_name: str, x: Node, indices_or_sections, axis: int, even: bool) -> list[Node]:
     axis = _axis(op_name, x, axis)
     n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        sections = int(indices_or_sections)
+    if not isinstance(indices_or_sections, (tuple, list, np.ndarray)):
+        sections = check_int_argument(op_name, indices_or_sections, x, None, "the number of sections")
         if sections <= 0:
             raise ShapeError(f"{op_name}: the number of sections must be positive, not {sections} "
                              f"(for {x.describe()})")
