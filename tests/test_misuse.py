@@ -683,6 +683,15 @@ ACCEPTED = [
     ("leaky_relu int slope", lambda x, w: sg.leaky_relu(w, 1), lambda a, b: np.where(b > 0, b, b * 1.0)),
     ("one_hot depth np.int32", lambda x, w: sg.one_hot(sg.constant([2, 0]), np.int32(3)),
      lambda a, b: np.eye(3)[[2, 0]]),
+    ("roll np.int64 shift", lambda x, w: sg.roll(x, np.int64(-1), np.int8(1)), lambda a, b: np.roll(a, -1, 1)),
+    ("roll shifts on a list of axes", lambda x, w: sg.roll(x, [1, 2], [0, -1]), lambda a, b: np.roll(a, (1, 2), (0, 1))),
+    ("argsort kind stable", lambda x, w: sg.argsort(w, kind="stable"), lambda a, b: np.argsort(b, kind="stable")),
+    ("pad np.int64 width, np.float32 fill", lambda x, w: sg.pad(w, np.int64(1), constant_values=np.float32(2.5)),
+     lambda a, b: np.pad(b, 1, constant_values=2.5)),
+    ("var with a float ddof", lambda x, w: sg.var(x, 1, ddof=0.5), lambda a, b: np.var(a, 1, ddof=0.5)),
+    ("tile np.int64 reps", lambda x, w: sg.tile(w, np.int64(2)), lambda a, b: np.tile(b, 2)),
+    ("take_along_axis np.int8 axis", lambda x, w: sg.take_along_axis(x, np.array([[2], [0]]), np.int8(-1)),
+     lambda a, b: np.take_along_axis(a, np.array([[2], [0]]), -1)),
 ]
 
 

@@ -342,7 +342,7 @@ def _check_widths(op_name: str, x: Node, pad_width, mode, inner: Callable) -> tu
     widths = _pairs(op_name, x, pad_width, "pad_width",
                     lambda w: check_int_argument(op_name, w, x, 0, "pad width"))
     require_canonical(op_name, "pad_width", pad_width, widths, x)
-    require_canonical(op_name, "mode", mode, check_choice_argument(op_name, mode, PAD_MODES, x, "mode"), x)
+    check_choice_argument(op_name, mode, PAD_MODES, x, "mode")
     lengths = tuple(None if n is None else inner(n, b, a) for (b, a), n in zip(widths, x.shape))
     if any(n is not None and n < 0 for n in lengths):
         raise ShapeError(f"{op_name}: {x.describe()} is shorter than its pad widths {pad_width}")

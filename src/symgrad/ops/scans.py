@@ -340,7 +340,7 @@ _argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
 
 
 def _argsort_infer(x, axis, kind):
-    require_canonical("argsort", "kind", kind, check_choice_argument("argsort", kind, _SORT_KINDS, x, "kind"), x)
+    check_choice_argument("argsort", kind, _SORT_KINDS, x, "kind")  # a choice is its own normal form
     return _argsort_along(x, axis=axis)
 
 
