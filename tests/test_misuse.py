@@ -355,6 +355,165 @@ for _label, _misuse, _error, *_words in DIRECT:
     add(f"direct-{_label}", _misuse, _error, *_words)
 
 
+# --- the NumPy-named functions of issue 14: scans, manipulation, indexing, statistics, linalg, special --------
+def Q():
+    return sg.matrix("Q", 3, 3)
+
+
+QQ = "'Q' f64[3,3]"
+ONE_AXIS_FUNCTIONS = {"cumsum": sg.cumsum, "cumprod": sg.cumprod, "sort": sg.sort, "argsort": sg.argsort,
+                      "take_along_axis": lambda x, axis: sg.take_along_axis(x, [[0], [1]], axis)}
+for _name, _fn in ONE_AXIS_FUNCTIONS.items():
+    for _label, _axis, _words in ONE_AXIS[:4] + [("str", "1", "str '1'")]:
+        add(f"{_name}-axis-{_label}", lambda f=_fn, a=_axis: f(M(), a), sg.ShapeError, _name, MM, _words)
+for _label, _kind, _words in [("bogus", "fast", "str 'fast'"), ("int", 1, "int 1"), ("upper", "Stable", "'Stable'")]:
+    add(f"argsort-kind-{_label}", lambda k=_kind: sg.argsort(v(), kind=k), sg.ShapeError, "argsort", V,
+        "kind must be one of", _words)
+add("sort-kind-bogus", lambda: sg.sort(v(), kind="fast"), sg.ShapeError, "sort", V, "kind must be one of")
+add("argsort-stable-str", lambda: sg.argsort(v(), stable="yes"), sg.DTypeError, "argsort", V, "stable", "str 'yes'")
+
+NEW_MISUSES = [
+    # roll: shifts and axes are ints, as in NumPy
+    ("roll-shift-float", lambda: sg.roll(M(), 1.5, 0), sg.ShapeError, "roll", MM, "shift", "float 1.5"),
+    ("roll-shift-bool", lambda: sg.roll(M(), True, 0), sg.ShapeError, "roll", MM, "shift", "bool True"),
+    ("roll-shift-str", lambda: sg.roll(M(), "1", 0), sg.ShapeError, "roll", MM, "shift", "str '1'"),
+    ("roll-flat-shift-tuple", lambda: sg.roll(M(), (1, 2)), sg.ShapeError, "roll", MM, "one int"),
+    ("roll-axis-2", lambda: sg.roll(M(), 1, 2), sg.ShapeError, "roll", MM, "axis 2 is out of range"),
+    ("roll-axis-bool", lambda: sg.roll(M(), 1, True), sg.ShapeError, "roll", MM, "bool True"),
+    ("roll-counts", lambda: sg.roll(M(), (1, 2, 3), (0, 1)), sg.ShapeError, "roll", MM, "3 shifts for 2 axes"),
+    # pad: a mode among three, widths non-negative ints, fill values real numbers that fit the dtype
+    ("pad-mode-wrap", lambda: sg.pad(M(), 1, "wrap"), sg.ShapeError, "pad", MM, "mode", "str 'wrap'"),
+    ("pad-mode-int", lambda: sg.pad(M(), 1, 1), sg.ShapeError, "pad", MM, "mode", "int 1"),
+    ("pad-width-float", lambda: sg.pad(M(), 1.5), sg.ShapeError, "pad", MM, "pad width", "float 1.5"),
+    ("pad-width-bool", lambda: sg.pad(M(), True), sg.ShapeError, "pad", MM, "pad width", "bool True"),
+    ("pad-width-negative", lambda: sg.pad(M(), (1, -1)), sg.ShapeError, "pad", MM, "pad width -1"),
+    ("pad-constant-str", lambda: sg.pad(M(), 1, constant_values="3"), sg.DTypeError, "pad", MM, "str '3'"),
+    ("pad-constant-None", lambda: sg.pad(M(), 1, constant_values=None), sg.DTypeError, "pad", MM, "NoneType"),
+    ("pad-constant-fraction-int", lambda: sg.pad(y(), 1, constant_values=0.5), sg.DTypeError, "pad", Y,
+     "do not fit"),
+    # repeat, tile, split, moveaxis, swapaxes, flip, squeeze
+    ("repeat-float", lambda: sg.repeat(M(), 2.5, axis=1), sg.ShapeError, "repeat", MM, "2.5"),
+    ("repeat-bool", lambda: sg.repeat(M(), True, axis=1), sg.ShapeError, "repeat", MM, "True"),
+    ("repeat-negative", lambda: sg.repeat(M(), -1, axis=1), sg.ShapeError, "repeat", MM, "negative"),
+    ("repeat-axis-bool", lambda: sg.repeat(M(), 2, axis=True), sg.ShapeError, "repeat", MM, "bool True"),
+    ("tile-float", lambda: sg.tile(M(), 2.0), sg.ShapeError, "tile", MM, "(2.0,)"),
+    ("tile-bool", lambda: sg.tile(M(), (True, 2)), sg.ShapeError, "tile", MM, "(True, 2)"),
+    ("split-sections-float", lambda: sg.split(M(), 3.0, axis=1), sg.ShapeError, "split", MM, "float 3.0"),
+    ("split-sections-bool", lambda: sg.split(M(), True, axis=1), sg.ShapeError, "split", MM, "bool True"),
+    ("split-indices-float", lambda: sg.split(M(), [1.5], axis=1), sg.ShapeError, "split", MM, "[1.5]"),
+    ("split-axis-2", lambda: sg.split(M(), 1, axis=2), sg.ShapeError, "split", MM, "axis 2 is out of range"),
+    ("array_split-zero", lambda: sg.array_split(M(), 0, axis=1), sg.ShapeError, "array_split", MM, "positive"),
+    ("moveaxis-float", lambda: sg.moveaxis(M(), 1.0, 0), sg.ShapeError, "moveaxis", MM, "float 1.0"),
+    ("moveaxis-bool", lambda: sg.moveaxis(M(), True, 0), sg.ShapeError, "moveaxis", MM, "bool True"),
+    ("swapaxes-2", lambda: sg.swapaxes(M(), 0, 2), sg.ShapeError, "swapaxes", MM, "axis 2 is out of range"),
+    ("flip-axis-float", lambda: sg.flip(M(), 1.0), sg.ShapeError, "flip", MM, "float 1.0"),
+    ("squeeze-size-3", lambda: sg.squeeze(M(), 1), sg.ShapeError, "squeeze", MM, "size 3"),
+    # take, take_along_axis, x.at[...]
+    ("take-mode", lambda: sg.take(M(), [0], axis=1, mode="bogus"), sg.ShapeError, "take", MM, "mode",
+     "str 'bogus'"),
+    ("take-axis-bool", lambda: sg.take(M(), [0], axis=True), sg.ShapeError, "take", MM, "bool True"),
+    ("take-float-indices", lambda: sg.take(M(), [0.5], axis=1), sg.DTypeError, "take", MM, "must be integers"),
+    ("take-out-of-bounds", lambda: sg.take(M(), [3], axis=1), sg.IndexingError, "take", MM, "index 3"),
+    ("take_along_axis-out-of-bounds", lambda: sg.take_along_axis(M(), [[0], [3]], axis=1), sg.IndexingError,
+     "take_along_axis", MM, "index 3"),
+    ("at-multiply-unique-str", lambda: v().at[[0]].multiply(2.0, unique_indices="no"), sg.DTypeError,
+     "at_multiply", V, "unique_indices", "str 'no'"),
+    # statistics and products
+    ("var-ddof-str", lambda: sg.var(M(), ddof="1"), sg.DTypeError, "var", MM, "ddof", "str '1'"),
+    ("var-ddof-bool", lambda: sg.var(M(), ddof=True), sg.DTypeError, "var", MM, "ddof", "bool True"),
+    ("var-ddof-None", lambda: sg.var(M(), ddof=None), sg.DTypeError, "var", MM, "ddof", "NoneType"),
+    ("std-ddof-list", lambda: sg.std(M(), ddof=[1]), sg.DTypeError, "var", MM, "ddof", "list"),
+    ("var-keepdims-str", lambda: sg.var(M(), 0, keepdims="no"), sg.DTypeError, "keepdims", "str 'no'"),
+    ("median-keepdims-int", lambda: sg.median(M(), 1, keepdims=1), sg.DTypeError, "median", MM, "keepdims",
+     "int 1"),
+    ("median-axis-bool", lambda: sg.median(M(), True), sg.ShapeError, "median", MM, "bool True"),
+    ("average-returned-str", lambda: sg.average(M(), 0, returned="no"), sg.DTypeError, "average", MM,
+     "returned", "str 'no'"),
+    ("average-axis-3", lambda: sg.average(M(), 3), sg.ShapeError, "average", MM, "axis 3 is out of range"),
+    ("prod-dtype-bogus", lambda: sg.prod(M(), dtype="bogus"), sg.DTypeError, "cast", MM, "'bogus' is not a dtype"),
+    ("prod-axis-float", lambda: sg.prod(M(), 1.0), sg.ShapeError, "prod", MM, "float 1.0"),
+    ("cumsum-dtype-bogus", lambda: sg.cumsum(M(), dtype="bogus"), sg.DTypeError, "cast", MM, "'bogus'"),
+    # linear algebra flags and orders
+    ("solve_triangular-lower-str", lambda: sg.linalg.solve_triangular(Q(), v(), lower="no"), sg.DTypeError,
+     "solve_triangular", QQ, "lower", "str 'no'"),
+    ("solve_triangular-lower-None", lambda: sg.linalg.solve_triangular(Q(), v(), lower=None), sg.DTypeError,
+     "solve_triangular", QQ, "lower", "NoneType"),
+    ("svd-full_matrices-int", lambda: sg.linalg.svd(Q(), full_matrices=1), sg.DTypeError, "svd", QQ,
+     "full_matrices", "int 1"),
+    ("norm-ord-bool", lambda: sg.linalg.norm(v(), ord=True), sg.ShapeError, "norm", V, "bool True"),
+    ("norm-ord-3-matrix", lambda: sg.linalg.norm(M(), ord=3), sg.ShapeError, "norm", MM, "invalid order 3"),
+    ("norm-ord-str-vector", lambda: sg.linalg.norm(v(), ord="2"), sg.ShapeError, "norm", V, "invalid order '2'"),
+    ("norm-axis-float", lambda: sg.linalg.norm(M(), axis=1.0), sg.ShapeError, "norm", MM, "float 1.0"),
+    ("norm-axis-bool", lambda: sg.linalg.norm(M(), axis=True), sg.ShapeError, "norm", MM, "bool True"),
+    ("norm-keepdims-str", lambda: sg.linalg.norm(M(), keepdims="no"), sg.DTypeError, "norm", MM, "keepdims"),
+    # scans with flags (sg.ops)
+    ("linear_recurrence-reverse-str", lambda: OPS.linear_recurrence(v(), v(), reverse="no"), sg.DTypeError,
+     "linear_recurrence", V, "reverse", "str 'no'"),
+    ("permute-inverse-int", lambda: OPS.permute(v(), sg.argsort(v()), inverse=1), sg.DTypeError, "permute", V,
+     "inverse", "int 1"),
+    ("tie_mean-axis-float", lambda: OPS.tie_mean(v(), v(), axis=0.0), sg.ShapeError, "tie_mean", V, "float 0.0"),
+]
+for _label, _misuse, _error, *_words in NEW_MISUSES:
+    add(_label, _misuse, _error, *_words)
+
+if sg.ops.special.scipy_special is not None:  # SciPy is an optional extra
+    for _label, _n, _words in [("float", 1.0, "1.0"), ("bool", True, "True"), ("negative", -1, "-1"),
+                               ("str", "1", "'1'")]:
+        add(f"polygamma-n-{_label}", lambda n=_n: sg.special.polygamma(n, v()), sg.DTypeError, "polygamma",
+            "order n", _words)
+
+# Parameters given to the new ops directly: their shape rules demand the normal form, as for files.
+DIRECT_NEW = [
+    ("argsort-kind", lambda: OPS.ARGSORT(v(), axis=0, kind="fast"), sg.ShapeError, "argsort", V, "'fast'"),
+    ("argsort-axis-negative", lambda: OPS.ARGSORT(v(), axis=-1, kind=None), sg.ShapeError, "argsort", V,
+     "normal form"),
+    ("cumsum-axis-bool", lambda: OPS.CUMSUM(M(), axis=False), sg.ShapeError, "cumsum", MM, "bool False"),
+    ("cumprod-axis-2", lambda: OPS.CUMPROD(M(), axis=2), sg.ShapeError, "cumprod", MM, "axis 2"),
+    ("sort-extra-param", lambda: OPS.SORT(v(), axis=0, kind="stable"), sg.ShapeError, "sort", V, "kind"),
+    ("linear_recurrence-reverse-int", lambda: OPS.LINEAR_RECURRENCE(v(), v(), axis=0, reverse=1), sg.DTypeError,
+     "linear_recurrence", V, "reverse"),
+    ("permute-inverse-str", lambda: OPS.PERMUTE(v(), sg.argsort(v()), axis=0, inverse="no"), sg.DTypeError,
+     "permute", V, "inverse"),
+    ("tie_mean-axis-negative", lambda: OPS.TIE_MEAN(v(), v(), axis=-1), sg.ShapeError, "tie_mean", V,
+     "normal form"),
+    ("roll-shift-float", lambda: OPS.ROLL(v(), shift=(1.0,), axis=(0,)), sg.ShapeError, "roll", V, "float 1.0"),
+    ("roll-axis-int", lambda: OPS.ROLL(M(), shift=(1,), axis=1), sg.ShapeError, "roll", MM, "shift"),
+    ("roll-axis-unsorted", lambda: OPS.ROLL(M(), shift=(1, 1), axis=(1, 0)), sg.ShapeError, "roll", MM,
+     "normal form"),
+    ("pad-mode", lambda: OPS.PAD(v(), pad_width=((1, 1),), mode="wrap", constant_values=((0.0, 0.0),)),
+     sg.ShapeError, "pad", V, "'wrap'"),
+    ("pad-width-pairs", lambda: OPS.PAD(v(), pad_width=(1, 1), mode="edge", constant_values=((0.0, 0.0),)),
+     sg.ShapeError, "pad", V, "pair"),
+    ("pad-constants-int", lambda: OPS.PAD(v(), pad_width=((1, 1),), mode="constant", constant_values=((0, 0),)),
+     sg.ShapeError, "pad", V, "normal form"),
+    ("pad_adjoint-too-wide", lambda: OPS.PAD_ADJOINT(v(), pad_width=((2, 2),), mode="constant"), sg.ShapeError,
+     "pad_adjoint", V, "shorter"),
+    ("pad_adjoint-mode", lambda: OPS.PAD_ADJOINT(v(), pad_width=((1, 1),), mode=None), sg.ShapeError,
+     "pad_adjoint", V, "mode"),
+    ("take_along_axis-axis-negative", lambda: OPS.TAKE_ALONG_AXIS(M(), sg.constant([[0], [1]]), axis=-1),
+     sg.ShapeError, "take_along_axis", MM, "normal form"),
+    ("scatter_along_axis-out-of-bounds", lambda: OPS.SCATTER_ALONG_AXIS(
+        sg.matrix("d", 1, 3), M(), sg.constant([[0, 1, 2]]), axis=0), sg.IndexingError, "scatter_along_axis",
+     MM, "index 2"),
+    ("scatter_along_axis-shape", lambda: OPS.SCATTER_ALONG_AXIS(
+        sg.matrix("d", 2, 2), M(), sg.constant([[0], [1]]), axis=1), sg.ShapeError, "scatter_along_axis",
+     "'d' f64[2,2]", "does not fit"),
+    ("at_set-extra", lambda: OPS.AT_SET(v(), s(), spec=(("int", 0),), unique_indices=True), sg.ShapeError,
+     "at_set", V, "unique_indices"),
+    ("at_set-bad-spec", lambda: OPS.AT_SET(v(), s(), spec=(("zzz",),)), sg.ShapeError, "at_set", V,
+     "bad index item"),
+    ("at_multiply-unique-int", lambda: OPS.AT_MULTIPLY(v(), s(), spec=(("int", 0),), unique_indices=1),
+     sg.DTypeError, "at_multiply", V, "unique_indices"),
+    ("solve_triangular-lower-int", lambda: OPS.SOLVE_TRIANGULAR(Q(), v(), lower=1), sg.DTypeError,
+     "solve_triangular", QQ, "lower"),
+    ("solve_triangular-no-lower", lambda: OPS.SOLVE_TRIANGULAR(Q(), v()), sg.ShapeError, "solve_triangular", QQ,
+     "lower"),
+    ("solve-extra", lambda: OPS.SOLVE(Q(), v(), lower=True), sg.ShapeError, "solve", QQ, "lower"),
+]
+for _label, _misuse, _error, *_words in DIRECT_NEW:
+    add(f"direct-{_label}", _misuse, _error, *_words)
+
+
 # --- values refused at run time ------------------------------------------------------------------------
 def _one_hot_out_of_range():
     labels = y()
@@ -524,6 +683,16 @@ ACCEPTED = [
     ("leaky_relu int slope", lambda x, w: sg.leaky_relu(w, 1), lambda a, b: np.where(b > 0, b, b * 1.0)),
     ("one_hot depth np.int32", lambda x, w: sg.one_hot(sg.constant([2, 0]), np.int32(3)),
      lambda a, b: np.eye(3)[[2, 0]]),
+    ("roll np.int64 shift", lambda x, w: sg.roll(x, np.int64(-1), np.int8(1)), lambda a, b: np.roll(a, -1, 1)),
+    ("roll shifts on a list of axes", lambda x, w: sg.roll(x, [1, 2], [0, -1]),
+     lambda a, b: np.roll(a, (1, 2), (0, 1))),
+    ("argsort kind stable", lambda x, w: sg.argsort(w, kind="stable"), lambda a, b: np.argsort(b, kind="stable")),
+    ("pad np.int64 width, np.float32 fill", lambda x, w: sg.pad(w, np.int64(1), constant_values=np.float32(2.5)),
+     lambda a, b: np.pad(b, 1, constant_values=2.5)),
+    ("var with a float ddof", lambda x, w: sg.var(x, 1, ddof=0.5), lambda a, b: np.var(a, 1, ddof=0.5)),
+    ("tile np.int64 reps", lambda x, w: sg.tile(w, np.int64(2)), lambda a, b: np.tile(b, 2)),
+    ("take_along_axis np.int8 axis", lambda x, w: sg.take_along_axis(x, np.array([[2], [0]]), np.int8(-1)),
+     lambda a, b: np.take_along_axis(a, np.array([[2], [0]]), -1)),
 ]
 
 

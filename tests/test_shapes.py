@@ -170,7 +170,7 @@ ERRORS = [
      ["repeat", "known only at run time"]),
     ("tile_negative", lambda: sg.tile(sg.vector("a", 3), -2), sg.ShapeError, ["tile", "non-negative"]),
     ("pad_mode", lambda: sg.pad(sg.vector("a", 3), 1, "wrap"), sg.ShapeError, ["pad", "'wrap'", "reflect"]),
-    ("pad_negative", lambda: sg.pad(sg.vector("a", 3), -1), sg.ShapeError, ["pad", "non-negative"]),
+    ("pad_negative", lambda: sg.pad(sg.vector("a", 3), -1), sg.ShapeError, ["pad", "pad width -1 must be at least 0"]),
     ("pad_widths", lambda: sg.pad(sg.matrix("a", 2, 3), [(1, 2), (3, 4), (5, 6)]), sg.ShapeError,
      ["pad", "does not fit the 2 axes", "placeholder 'a'"]),
     ("pad_empty_reflect", lambda: sg.pad(sg.vector("a", 0), 1, "reflect"), sg.ShapeError, ["pad", "empty axis"]),

@@ -22,6 +22,7 @@ starts with the op's name and names the operand. The helpers:
 - :func:`check_shape_argument`: a target shape (``reshape`` may allow one -1);
 - :func:`check_bool_argument`: a flag such as ``keepdims``;
 - :func:`check_float_argument`: a real number such as leaky_relu's slope;
+- :func:`check_choice_argument`: one of a few strings, such as pad's mode;
 - :func:`check_dtype`: a dtype given as an argument (``cast``, ``one_hot``);
 - :func:`check_shape`: a placeholder's shape (``None`` for run-time dimensions);
 - :func:`check_name`: a placeholder's or constant's name;
@@ -197,6 +198,20 @@ def check_float_argument(op_name: str, value, what, argument: str) -> float:
         raise DTypeError(f"{op_name}: {argument} must be a real number, not {type(value).__name__} "
                          f"{getattr(value, 'describe', lambda: repr(value))()} (for {label(what)})")
     return float(value)
+
+
+def check_choice_argument(op_name: str, value, choices: tuple, what, argument: str):
+    """One of ``choices`` (strings, or None where the op has a default): a mode or a kind.
+
+    >>> check_choice_argument("pad", "wrap", ("constant", "edge"), "x", "mode")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ShapeError: pad: mode must be one of 'constant', 'edge', not str 'wrap' (for x)
+    """
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ShapeError(f"{op_name}: {argument} must be one of {', '.join(map(repr, choices))}, "
+                         f"not {_kind(value)} (for {label(what)})")
+    return value
 
 
 def require_canonical(op_name: str, argument: str, value, canonical, what) -> None:

@@ -56,7 +56,8 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import UNDEFINED, Node, as_nodes, zero_rule
-from ..types import broadcast_shapes, combine_dtypes, require_float
+from ..types import (broadcast_shapes, check_bool_argument, combine_dtypes, normalize_axis, require_canonical,
+                     require_float)
 from ._define import primitive
 from .elementary import abs, sqrt, square
 from .linalg import matmul
@@ -159,15 +160,20 @@ def _matrix(name: str, a: Node, square: bool = True) -> tuple[int, int]:
 
 def _square_infer(name: str, result):
     """Shape rule of an op of one square matrix; ``result(batch, n)`` is the result's shape."""
-    def infer(a, **_):
+    def infer(a):
         n, _ = _matrix(name, a)
         return result(a.shape[:-2], n), a.dtype
     return infer
 
 
-def _solve_infer(name: str):
-    """``a`` (..., n, n) and ``b`` (n,) or (..., n, k), batch axes broadcasting (NumPy 2's rule)."""
-    def infer(a, b, **_):
+def _solve_infer(name: str, flags: tuple = ()):
+    """``a`` (..., n, n) and ``b`` (n,) or (..., n, k), batch axes broadcasting (NumPy 2's rule);
+    ``flags`` names the op's bool parameters."""
+    def infer(a, b, **params):
+        if set(params) != set(flags):
+            raise ShapeError(f"{name}: takes the parameters {list(flags)}, not {sorted(params)} (for {a.describe()})")
+        for flag, value in params.items():
+            require_canonical(name, flag, value, check_bool_argument(name, value, a, flag), a)
         n, _ = _matrix(name, a)
         _lapack_float(name, b)
         dtype = combine_dtypes(name, [a.dtype, b.dtype], (a, b))
@@ -407,7 +413,7 @@ def _tri_b_dot(b_dot, out, a, b):
     return solve_triangular(a, b_dot, lower=out.params.lower)
 
 
-SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular"),
+SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
                              vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
                              broadcasts=True, core_dims=2)
 
@@ -429,7 +435,8 @@ def solve_triangular(a, b, lower: bool = True) -> Node:
     array([1., 2.])
     """
     a, b = as_nodes(a, b)
-    return a.graph.apply(SOLVE_TRIANGULAR, (a, b), {"lower": bool(lower)})
+    lower = check_bool_argument("solve_triangular", lower, a, "lower")
+    return a.graph.apply(SOLVE_TRIANGULAR, (a, b), {"lower": lower})
 
 
 # --- cholesky ------------------------------------------------------------------------------
@@ -719,7 +726,7 @@ def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
     array([4., 3.])
     """
     (a,) = as_nodes(a)
-    if full_matrices and a.ndim >= 2 and a.shape[-1] != a.shape[-2]:
+    if check_bool_argument("svd", full_matrices, a, "full_matrices") and a.ndim >= 2 and a.shape[-1] != a.shape[-2]:
         raise ShapeError(f"svd: full_matrices=True for the non-square {a.describe()}: only the reduced "
                          "SVD (full_matrices=False) is supported, as the extra columns have no derivative")
     return SVD_U(a), SVD_S(a), SVD_VH(a)
@@ -885,7 +892,8 @@ def _matrix_norm(x: Node, ord, rows: int, cols: int, keepdims: bool) -> Node:
         value = pick(totals, (rows, cols), keepdims=True)
         return value if keepdims else getitem(value, tuple(0 if i in (rows, cols) else slice(None)
                                                           for i in range(x.ndim)))
-    raise ValueError(f"norm: invalid order {ord!r} for matrices (None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf)")
+    raise ShapeError(f"norm: invalid order {ord!r} for the matrices of {x.describe()} "
+                     "(None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf)")
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
@@ -911,6 +919,9 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
     """
     (x,) = as_nodes(x)
     require_float("norm", x.dtype, x)
+    keepdims = check_bool_argument("norm", keepdims, x)
+    if isinstance(ord, (bool, np.bool_)):  # True == 1 in Python, but not an order
+        raise ShapeError(f"norm: ord must be None, a number, 'fro' or 'nuc', not bool {ord} (for {x.describe()})")
     if axis is None:
         if ord is None:
             return _euclidean(x, tuple(range(x.ndim)), keepdims)
@@ -918,11 +929,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
             raise ShapeError(f"norm: ord={ord!r} needs axis for {x.describe()} (a vector or a matrix has 1 or 2 "
                              "dimensions)")
         axis = tuple(range(x.ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for a in axes:
-        if not -x.ndim <= a < x.ndim:
-            raise ShapeError(f"norm: axis {a} is out of range for {x.describe()}")
-    axes = tuple(int(a) % x.ndim for a in axes)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(normalize_axis("norm", x.ndim, a, x) for a in axes)
     if len(axes) == 2 and axes[0] != axes[1]:
         return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
     if len(axes) != 1:
@@ -933,7 +941,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Node:
         return sum(abs(x), axes, keepdims)
     if ord in (np.inf, -np.inf):
         return (amax if ord > 0 else amin)(abs(x), axes, keepdims)
-    raise ValueError(f"norm: invalid order {ord!r} for vectors (None, 1, 2, inf, -inf)")
+    raise ShapeError(f"norm: invalid order {ord!r} for the vectors of {x.describe()} (None, 1, 2, inf, -inf)")
 
 
 __all__ = ["SOLVE", "INV", "DET", "SLOGDET_SIGN", "SLOGDET_LOGABSDET", "SOLVE_TRIANGULAR", "CHOLESKY", "CHOLESKY_GRAD",

@@ -32,7 +32,8 @@ import numpy as np
 from ..errors import DTypeError, GradientError, IndexingError, ShapeError
 from ..format import index_text, value_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
-from ..types import broadcast_shapes, compatible, type_string
+from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
+                     require_canonical, type_string)
 from ._define import primitive
 from .elementary import mod
 from .select import clip, equal, where
@@ -40,11 +41,7 @@ from .shape import GETITEM, _index_spec, _index_tuple, broadcast_to, concatenate
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise ShapeError(f"{op_name}: axis must be an int or None, not {axis!r} (for {x.describe()})")
-    if not -x.ndim <= axis < x.ndim:
-        raise ShapeError(f"{op_name}: axis {axis} is out of range for {x.describe()} ({x.ndim} dims)")
-    return int(axis) % x.ndim
+    return normalize_axis(op_name, x.ndim, axis, x)
 
 
 def _check_bounds(op_name: str, values: np.ndarray, x: Node, axis: int) -> None:
@@ -91,8 +88,7 @@ def take(a, indices, axis=None, mode: str = "raise") -> Node:
            [4., 4., 3.]])
     """
     (a,) = as_nodes(a)
-    if mode not in ("raise", "wrap", "clip"):
-        raise ShapeError(f"take: mode {mode!r} is not one of 'raise', 'wrap', 'clip' (for {a.describe()})")
+    check_choice_argument("take", mode, ("raise", "wrap", "clip"), a, "mode")
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     axis = _axis("take", a, axis)
@@ -141,14 +137,25 @@ def _scatter_along_forward(d, like, indices, axis):
     return out
 
 
-def _take_along_infer(arr, indices, axis):
+def _take_along_infer(arr, indices, axis, name="take_along_axis"):
+    require_canonical(name, "axis", axis, normalize_axis(name, arr.ndim, axis, arr), arr)
     if indices.dtype.kind not in "iu":
-        raise DTypeError(f"take_along_axis: indices {indices.describe()} must be integers, not {indices.dtype}")
+        raise DTypeError(f"{name}: indices {indices.describe()} must be integers, not {indices.dtype}")
     if indices.ndim != arr.ndim:
-        raise ShapeError(f"take_along_axis: indices {indices.describe()} and {arr.describe()} must have the "
+        raise ShapeError(f"{name}: indices {indices.describe()} and {arr.describe()} must have the "
                          "same number of dimensions")
+    if indices.value is not None:  # constant indices (a file may move them to another axis)
+        _check_bounds(name, indices.value, arr, axis)
     outer = arr.shape[:axis] + (1,) + arr.shape[axis + 1:]
-    return broadcast_shapes("take_along_axis", [outer, indices.shape], (arr, indices)), arr.dtype
+    return broadcast_shapes(name, [outer, indices.shape], (arr, indices)), arr.dtype
+
+
+def _scatter_along_infer(d, like, indices, axis):
+    taken, _ = _take_along_infer(like, indices, axis, "scatter_along_axis")
+    if not compatible(d.shape, taken):
+        raise ShapeError(f"scatter_along_axis: {d.describe()} does not fit the {type_string(taken, like.dtype)} "
+                         f"that take_along_axis reads from {like.describe()} at {indices.describe()}")
+    return like.shape, d.dtype
 
 
 def _take_along(arr: Node, indices: Node, axis: int) -> Node:
@@ -166,7 +173,7 @@ TAKE_ALONG_AXIS = primitive(
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
 SCATTER_ALONG_AXIS = primitive(
-    "scatter_along_axis", _scatter_along_forward, lambda d, like, i, axis: (like.shape, d.dtype),
+    "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
@@ -204,13 +211,24 @@ def take_along_axis(arr, indices, axis=-1) -> Node:
 # --- functional updates: x.at[index].set / add / multiply / min / max ------------------------------
 
 def _update_infer(name: str):
-    def infer(x, v, *arrays, spec, **_):
-        shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
-        what = f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
+    flags = ("unique_indices",) if name == "multiply" else ()  # bool parameters besides spec
+
+    def infer(x, v, *arrays, spec, **params):
+        if not set(params) <= set(flags):
+            raise ShapeError(f"at_{name}: takes no parameter {sorted(set(params) - set(flags))} "
+                             f"(for {x.describe()})")
+        for flag, value in params.items():
+            require_canonical(f"at_{name}", flag, value, check_bool_argument(f"at_{name}", value, x, flag), x)
+        def described() -> str:  # the update as the user wrote it; only for a well-formed spec
+            shown = [value_text(a.value) if a.value is not None else a.name or f"%{a.id}" for a in arrays]
+            return f"at_{name} (x.at[{index_text(spec, shown)}].{name})"
         try:
             indexed, _ = GETITEM.infer(x, *arrays, spec=spec)
-        except IndexingError as err:
-            raise IndexingError(f"{what}: {str(err).removeprefix('getitem: ')}") from None
+        except IndexingError as err:  # a well-formed index that does not fit x
+            raise IndexingError(f"{described()}: {str(err).removeprefix('getitem: ')}") from None
+        except ShapeError as err:  # a malformed spec (a file, a direct call)
+            raise ShapeError(f"at_{name}: {str(err).removeprefix('getitem: ')}") from None
+        what = described()
         part = f"the indexed part {type_string(indexed, x.dtype)} of {x.describe()}"
         shape = broadcast_shapes(what, [indexed, v.shape], (part, v))
         if v.ndim > len(indexed) or not compatible(shape, indexed):
@@ -486,7 +504,8 @@ class IndexUpdate:
         The derivative with respect to ``values`` needs constant index arrays,
         or ``unique_indices=True`` (a promise, checked when the node runs).
         """
-        return self._apply(AT_MULTIPLY, values, unique_indices=bool(unique_indices))
+        unique_indices = check_bool_argument("at_multiply", unique_indices, self.x, "unique_indices")
+        return self._apply(AT_MULTIPLY, values, unique_indices=unique_indices)
 
     def min(self, values) -> Node:
         """``x`` with ``x[index]`` lowered to ``values`` where they are smaller."""

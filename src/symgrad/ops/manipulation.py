@@ -18,23 +18,21 @@ statically unless they are explicit indices.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
-from ..types import normalize_axes
+from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
+                     normalize_axis, require_canonical)
 from ._define import primitive
 from .shape import broadcast_to, concatenate, getitem, reshape, transpose
 
 
 def _axis(op_name: str, x: Node, axis, ndim: int | None = None) -> int:
     """``axis`` as a non-negative int for an array of ``ndim`` dims (``x``'s by default)."""
-    ndim = x.ndim if ndim is None else ndim
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise ShapeError(f"{op_name}: axis must be an int, not {axis!r} (for {x.describe()})")
-    if not -ndim <= axis < ndim:
-        raise ShapeError(f"{op_name}: axis {axis} is out of range for {x.describe()} ({ndim} dims)")
-    return int(axis) % ndim
+    return normalize_axis(op_name, x.ndim if ndim is None else ndim, axis, x)
 
 
 def _along(axis: int, item) -> tuple:
@@ -84,8 +82,8 @@ def moveaxis(x, source, destination) -> Node:
     'f64[3,4,2]'
     """
     (x,) = as_nodes(x)
-    source = [source] if isinstance(source, (int, np.integer)) else list(source)
-    destination = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    source = list(source) if isinstance(source, (tuple, list)) else [source]
+    destination = list(destination) if isinstance(destination, (tuple, list)) else [destination]
     if len(source) != len(destination):
         raise ShapeError(f"moveaxis: source {source} and destination {destination} of {x.describe()} "
                          "must have the same number of axes")
@@ -161,7 +159,19 @@ def _roll_spelling(args, params):
     return f"np.roll({args[0]}, {shift if axis is not None else shift[0]!r}, {axis!r})"
 
 
-ROLL = primitive("roll", _roll_forward, lambda x, shift, axis: (x.shape, x.dtype),
+def _roll_infer(x, shift, axis):
+    count = 1 if axis is None else len(axis) if isinstance(axis, tuple) else None  # shifts expected
+    if not isinstance(shift, tuple) or len(shift) != count:
+        raise ShapeError(f"roll: parameters shift={shift!r} and axis={axis!r} of {x.describe()} must be a tuple "
+                         "of shifts and a tuple of as many axes, or one shift and axis None")
+    ints = tuple(check_int_argument("roll", s, x, None, "shift") for s in shift)
+    require_canonical("roll", "shift", shift, ints, x)
+    if axis is not None:
+        require_canonical("roll", "axis", axis, normalize_axes("roll", x.shape, axis, x), x)
+    return x.shape, x.dtype
+
+
+ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
@@ -180,15 +190,15 @@ def roll(x, shift, axis=None) -> Node:
     """
     (x,) = as_nodes(x)
     if axis is None:
-        if not isinstance(shift, (int, np.integer)):
+        if isinstance(shift, (tuple, list)):
             raise ShapeError(f"roll: with axis=None the shift must be one int, not {shift!r} (for {x.describe()})")
+        shift = check_int_argument("roll", shift, x, None, "shift")
         size = x.size
-        shift = int(shift) % size if size else int(shift)
+        shift = shift % size if size else shift
         return x if shift == 0 and size is not None else _roll(x, (shift,), None)
-    shifts = (shift,) if isinstance(shift, (int, np.integer)) else tuple(shift)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    if not all(isinstance(s, (int, np.integer)) for s in shifts):
-        raise ShapeError(f"roll: shifts must be ints, not {shift!r} (for {x.describe()})")
+    shifts = tuple(shift) if isinstance(shift, (tuple, list)) else (shift,)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    shifts = tuple(check_int_argument("roll", s, x, None, "shift") for s in shifts)
     if len(shifts) == 1:
         shifts *= len(axes)
     elif len(axes) == 1:
@@ -270,8 +280,8 @@ def tile(x, reps) -> Node:
            [1., 2., 1., 2.]])
     """
     (x,) = as_nodes(x)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
-    if not all(isinstance(r, (int, np.integer)) and r >= 0 for r in reps):
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
+    if not all(is_int(r) and r >= 0 for r in reps):  # not bools: NumPy's tile would take True as 1
         raise ShapeError(f"tile: reps {reps!r} must be non-negative ints (for {x.describe()})")
     reps = (1,) * (x.ndim - len(reps)) + tuple(int(r) for r in reps)
     if len(reps) > x.ndim:  # NumPy prepends axes of length 1
@@ -317,18 +327,49 @@ def _pad_adjoint_forward(d, pad_width, mode):
     return d
 
 
-def _pad_infer(x, pad_width, mode, constant_values=()):
-    for (before, after), n in zip(pad_width, x.shape):
-        if n == 0 and (before or after) and mode != "constant":
-            raise ShapeError(f"pad: cannot pad an empty axis of {x.describe()} in mode {mode!r}")
+def _pairs(op_name: str, x: Node, value, what: str, check) -> tuple:
+    """A shape rule's ``value``: one (before, after) pair per axis of ``x``, each number ``check``ed."""
+    if not (isinstance(value, tuple) and len(value) == x.ndim
+            and all(isinstance(pair, tuple) and len(pair) == 2 for pair in value)):
+        raise ShapeError(f"{op_name}: parameter {what}={value!r} must hold one (before, after) pair for each "
+                         f"axis of {x.describe()}")
+    return tuple(tuple(check(v) for v in pair) for pair in value)
+
+
+def _check_widths(op_name: str, x: Node, pad_width, mode, inner: Callable) -> tuple:
+    """pad_width and mode in normal form; the lengths of the unpadded axes, ``inner(n, before, after)``
+    for each axis of length n."""
+    widths = _pairs(op_name, x, pad_width, "pad_width",
+                    lambda w: check_int_argument(op_name, w, x, 0, "pad width"))
+    require_canonical(op_name, "pad_width", pad_width, widths, x)
+    check_choice_argument(op_name, mode, PAD_MODES, x, "mode")
+    lengths = tuple(None if n is None else inner(n, b, a) for (b, a), n in zip(widths, x.shape))
+    if any(n is not None and n < 0 for n in lengths):
+        raise ShapeError(f"{op_name}: {x.describe()} is shorter than its pad widths {pad_width}")
+    for (before, after), n in zip(widths, lengths):
+        if n == 0 and (before or after) and mode != "constant":  # nothing to copy or mirror
+            raise ShapeError(f"{op_name}: cannot pad an empty axis of {x.describe()} in mode {mode!r}")
+    return lengths
+
+
+def _check_constants(x: Node, values) -> None:
+    """The fill values fit x's dtype: pad does not round 2.5 into an integer array."""
+    if x.dtype.kind in "biu" and any(v != np.asarray(v).astype(x.dtype) for pair in values for v in pair):
+        raise DTypeError(f"pad: constant_values {values!r} do not fit {x.describe()}")
+
+
+def _pad_infer(x, pad_width, mode, constant_values):
+    _check_widths("pad", x, pad_width, mode, lambda n, before, after: n)
+    values = _pairs("pad", x, constant_values, "constant_values",
+                    lambda v: check_float_argument("pad", v, x, "a constant value"))
+    require_canonical("pad", "constant_values", constant_values, values, x)
+    if mode == "constant":
+        _check_constants(x, values)
     return tuple(None if n is None else n + b + a for (b, a), n in zip(pad_width, x.shape)), x.dtype
 
 
 def _pad_adjoint_infer(d, pad_width, mode):
-    shape = tuple(None if n is None else n - b - a for (b, a), n in zip(pad_width, d.shape))
-    if any(n is not None and n < 0 for n in shape):
-        raise ShapeError(f"pad_adjoint: {d.describe()} is shorter than its pad widths {pad_width}")
-    return shape, d.dtype
+    return _check_widths("pad_adjoint", d, pad_width, mode, lambda n, before, after: n - before - after), d.dtype
 
 
 def _pad(x: Node, pad_width: tuple, mode: str, constant_values: tuple) -> Node:
@@ -382,19 +423,13 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Node:
     array([3., 2., 1., 2., 3., 2.])
     """
     (x,) = as_nodes(x)
-    if mode not in PAD_MODES:
-        raise ShapeError(f"pad: mode {mode!r} is not supported (for {x.describe()}); use one of {PAD_MODES}")
-
-    def width(v):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ShapeError(f"pad: pad widths must be non-negative ints, not {pad_width!r} (for {x.describe()})")
-        return int(v)
-    widths = _per_axis("pad", x, pad_width, "pad_width", width)
+    check_choice_argument("pad", mode, PAD_MODES, x, "mode")
+    widths = _per_axis("pad", x, pad_width, "pad_width", lambda w: check_int_argument("pad", w, x, 0, "pad width"))
     values = ((0.0, 0.0),) * x.ndim
     if mode == "constant":
-        values = _per_axis("pad", x, constant_values, "constant_values", float)
-        if x.dtype.kind in "biu" and any(v != np.asarray(v).astype(x.dtype) for pair in values for v in pair):
-            raise DTypeError(f"pad: constant_values {constant_values!r} do not fit {x.describe()}")
+        values = _per_axis("pad", x, constant_values, "constant_values",
+                           lambda v: check_float_argument("pad", v, x, "a constant value"))
+        _check_constants(x, values)
     if all(w == (0, 0) for w in widths):
         return x
     return _pad(x, widths, mode, values)
@@ -405,8 +440,8 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Node:
 def _pieces(op_name: str, x: Node, indices_or_sections, axis: int, even: bool) -> list[Node]:
     axis = _axis(op_name, x, axis)
     n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        sections = int(indices_or_sections)
+    if not isinstance(indices_or_sections, (tuple, list, np.ndarray)):
+        sections = check_int_argument(op_name, indices_or_sections, x, None, "the number of sections")
         if sections <= 0:
             raise ShapeError(f"{op_name}: the number of sections must be positive, not {sections} "
                              f"(for {x.describe()})")

@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_node, as_nodes, undefined_rule
-from ..types import (check_bool_argument, combine_dtypes, float_result, is_float, normalize_axes, normalize_axis,
-                     reduced_shape, require_canonical, require_float, sum_dtype)
+from ..types import (check_bool_argument, check_float_argument, combine_dtypes, float_result, is_float, normalize_axes,
+                     normalize_axis, reduced_shape, require_canonical, require_float, sum_dtype)
 from ._define import primitive
 from .elementary import SQUARE, abs, exp, sqrt, square
 from .scans import exclusive_cumprod, sort
@@ -426,6 +426,7 @@ def var(x, axis=None, *, ddof=0, keepdims: bool = False, dtype=None) -> Node:
     if dtype is not None:
         x = cast(x, dtype)
     axes = normalize_axes("var", x.shape, axis, x)
+    check_float_argument("var", ddof, x, "ddof")  # a number (NumPy takes floats too), not a bool or string
     if x.dtype.kind not in "biuf":
         raise DTypeError(f"var: unsupported dtype in {x.describe()}")
     terms = x if is_float(x.dtype) else cast(x, np.float64)
@@ -499,6 +500,7 @@ def median(x, axis=None, *, keepdims: bool = False) -> Node:
     """
     (x,) = as_nodes(x)
     axes = normalize_axes("median", x.shape, axis, x)
+    keepdims = check_bool_argument("median", keepdims, x)
     if not axes:
         return mean(x, (), keepdims)
     ordered = sort(_merge_axes("median", x, axes), -1)
@@ -536,6 +538,7 @@ def average(a, axis=None, weights=None, returned: bool = False, *, keepdims: boo
     """
     (a,) = as_nodes(a)
     axes = normalize_axes("average", a.shape, axis, a)
+    returned = check_bool_argument("average", returned, a, "returned")
     if weights is None:
         result = mean(a, axes, keepdims)
         if not returned:

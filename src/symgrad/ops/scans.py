@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, undefined_rule, zero_rule
-from ..types import combine_dtypes, label, sum_dtype
+from ..types import (check_bool_argument, check_choice_argument, combine_dtypes, label, normalize_axis,
+                     require_canonical, sum_dtype)
 from ._define import primitive
 from .select import cast
 from .shape import concatenate, getitem, reshape, zeros_like
@@ -30,11 +31,7 @@ from .shape import concatenate, getitem, reshape, zeros_like
 
 def _axis(name: str, x: Node, axis) -> int:
     """``axis`` as a non-negative int for an op along one axis of ``x``."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise ShapeError(f"{name}: axis must be an int (or None to flatten), not {axis!r}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ShapeError(f"{name}: axis {axis} is out of range for {x.describe()} ({x.ndim} dims)")
-    return int(axis) % x.ndim
+    return normalize_axis(name, x.ndim, axis, x)
 
 
 def _along(name: str, x: Node, axis) -> tuple[Node, int]:
@@ -44,10 +41,15 @@ def _along(name: str, x: Node, axis) -> tuple[Node, int]:
     return x, _axis(name, x, axis)
 
 
-def _infer_along(name: str, result_dtype):
-    def infer(x, *others, axis, **_):
-        if not 0 <= axis < x.ndim:
-            raise ShapeError(f"{name}: axis {axis} is out of range for {x.describe()}")
+def _infer_along(name: str, result_dtype, flags: tuple = ()):
+    """The shape rule of an op along one axis; ``flags`` names its bool parameters."""
+    def infer(x, *others, axis, **params):
+        if set(params) != set(flags):
+            raise ShapeError(f"{name}: takes the parameters axis{''.join(', ' + f for f in flags)}, "
+                             f"not {sorted(params)} (for {x.describe()})")
+        require_canonical(name, "axis", axis, normalize_axis(name, x.ndim, axis, x), x)
+        for flag in flags:
+            require_canonical(name, flag, params[flag], check_bool_argument(name, params[flag], x, flag), x)
         for other in others:
             if other.ndim != x.ndim or any(a is not None and b is not None and a != b
                                            for a, b in zip(x.shape, other.shape)):
@@ -120,7 +122,7 @@ def _recurrence_dtype(a, b):
 
 
 LINEAR_RECURRENCE = primitive(
-    "linear_recurrence", _linear_recurrence, _infer_along("linear_recurrence", _recurrence_dtype),
+    "linear_recurrence", _linear_recurrence, _infer_along("linear_recurrence", _recurrence_dtype, ("reverse",)),
     vjp=(_coefficient_vjp,
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
@@ -145,7 +147,8 @@ def linear_recurrence(a, b, axis: int = -1, reverse: bool = False) -> Node:
     """
     a, b = as_nodes(a, b)
     axis = _axis("linear_recurrence", a, axis)
-    return a.graph.apply(LINEAR_RECURRENCE, (a, b), {"axis": axis, "reverse": bool(reverse)})
+    reverse = check_bool_argument("linear_recurrence", reverse, a, "reverse")
+    return a.graph.apply(LINEAR_RECURRENCE, (a, b), {"axis": axis, "reverse": reverse})
 
 
 # --- cumsum and cumprod ---------------------------------------------------------------------
@@ -251,7 +254,7 @@ def _permute_dtype(x, order):
 
 # x reordered along an axis by a permutation ``order`` (an argsort): out = x[order] along the
 # axis, or, inverse, the element x[k] put back in place order[k]. Each is the other's adjoint.
-PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype),
+PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype, ("inverse",)),
                     vjp=(lambda out_bar, out, x, order: permute(out_bar, order, out.params.axis,
                                                                 not out.params.inverse),
                          disconnected_rule),
@@ -278,7 +281,8 @@ def permute(x, order, axis: int = -1, inverse: bool = False) -> Node:
     """
     x, order = as_nodes(x, order)
     axis = _axis("permute", x, axis)
-    return x.graph.apply(PERMUTE, (x, order), {"axis": axis, "inverse": bool(inverse)})
+    inverse = check_bool_argument("permute", inverse, x, "inverse")
+    return x.graph.apply(PERMUTE, (x, order), {"axis": axis, "inverse": inverse})
 
 
 def _tie_mean(v, keys, axis):
@@ -331,8 +335,16 @@ SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", 
                  jvp=(lambda x_dot, out, x: tie_mean(permute(x_dot, _sort_order(out, x), out.params.axis),
                                                      out, out.params.axis),),
                  numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})")
-ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind),
-                    _infer_along("argsort", lambda x: np.dtype(np.intp)),
+_SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # NumPy's; None is its default
+_argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
+
+
+def _argsort_infer(x, axis, kind):
+    check_choice_argument("argsort", kind, _SORT_KINDS, x, "kind")  # a choice is its own normal form
+    return _argsort_along(x, axis=axis)
+
+
+ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind), _argsort_infer,
                     vjp=(undefined_rule,), jvp=(undefined_rule,),
                     numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})")
 
@@ -359,6 +371,9 @@ def sort(x, axis=-1, kind=None, *, stable=None) -> Node:
     array([0. , 0.5, 0.5])
     """
     (x,) = as_nodes(x)
+    check_choice_argument("sort", kind, _SORT_KINDS, x, "kind")  # every kind sorts alike: checked only
+    if stable is not None:
+        check_bool_argument("sort", stable, x, "stable")
     x, axis = _along("sort", x, axis)
     return x.graph.apply(SORT, (x,), {"axis": axis})
 
@@ -377,10 +392,9 @@ def argsort(x, axis=-1, kind=None, *, stable=None) -> Node:
     array([1, 2, 0])
     """
     (x,) = as_nodes(x)
-    if stable:
+    kind = check_choice_argument("argsort", kind, _SORT_KINDS, x, "kind")
+    if stable is not None and check_bool_argument("argsort", stable, x, "stable"):
         kind = "stable"
-    if kind is not None and kind not in ("quicksort", "mergesort", "heapsort", "stable"):
-        raise ValueError(f"argsort: unknown kind {kind!r} for {x.describe()}")
     x, axis = _along("argsort", x, axis)
     return x.graph.apply(ARGSORT, (x,), {"axis": axis, "kind": kind})
 

@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
-from ..types import is_float
+from ..types import is_float, require_canonical
 from ._define import elementwise_infer, primitive
 from .arith import neg
 from .elementary import exp, log, log1p, square
@@ -69,15 +69,18 @@ def _special(name: str, chain: tuple, check: Callable | None = None, order: bool
     SciPy on behalf of ``sg.special.<user>``); ``chain`` as in :func:`._define.elementwise`.
 
     Its shape/dtype rule first asks for SciPy, so a missing SciPy is an ImportError when the node
-    is built (or loaded), then runs ``check`` on the parameters.
+    is built (or loaded), then runs ``check`` on the op's one parameter, the order ``n`` (a Python int).
     """
     forward = forward or _forward(name, order)
-    infer = elementwise_infer(name, forward)
+    infer = elementwise_infer(name, forward, params=() if check is None else ("n",))
 
     def infer_with_scipy(*nodes, **params):
         require_scipy(user or name)
         if check is not None:
-            check(**params)
+            if "n" not in params:
+                raise ShapeError(f"{name}: needs its order n (applied to {nodes[0].describe()})")
+            check(params["n"])
+            require_canonical(name, "n", params["n"], int(params["n"]), nodes[0])
         return infer(*nodes, **params)
 
     return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True, **facts)
