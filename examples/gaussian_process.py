@@ -41,8 +41,7 @@ def negative_log_likelihood(theta: sg.Node, x: np.ndarray, y: np.ndarray) -> sg.
     k = signal * sg.exp(squared_distances * (-0.5 / (length * length))) + noise * np.eye(n)
     chol = sg.linalg.cholesky(k)
     alpha = sg.linalg.solve_triangular(chol, y, lower=True)
-    diagonal = chol[np.arange(n), np.arange(n)]
-    return 0.5 * sg.sum(alpha * alpha) + sg.sum(sg.log(diagonal)) + 0.5 * n * np.log(2.0 * np.pi)
+    return 0.5 * sg.sum(alpha * alpha) + sg.sum(sg.log(sg.diagonal(chol))) + 0.5 * n * np.log(2.0 * np.pi)
 
 
 def conjugate_gradient(hessian_times, b: np.ndarray, tolerance: float, max_steps: int) -> tuple[np.ndarray, int]:

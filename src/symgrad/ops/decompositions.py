@@ -59,8 +59,10 @@ from ..ir import UNDEFINED, Node, as_nodes, zero_rule
 from ..types import (broadcast_shapes, check_bool_argument, combine_dtypes, normalize_axis, require_canonical,
                      require_float)
 from ._define import primitive
+from .contract import diagonal, trace, tril, triu
 from .elementary import abs, sqrt, square
 from .linalg import matmul
+from .manipulation import swapaxes
 from .reductions import max as amax, min as amin, sum
 from .select import equal, where
 from .shape import getitem, transpose
@@ -70,9 +72,7 @@ from .shape import getitem, transpose
 
 def _mT(x: Node) -> Node:
     """Swap the last two axes (a batch of transposes)."""
-    axes = list(range(x.ndim))
-    axes[-2], axes[-1] = axes[-1], axes[-2]
-    return transpose(x, tuple(axes))
+    return swapaxes(x, -1, -2)
 
 
 def _col(v: Node) -> Node:
@@ -95,18 +95,16 @@ def _eye(x: Node, n: int) -> Node:
 
 def _diagonal(x: Node) -> Node:
     """The diagonals of a batch of square matrices, (..., n, n) -> (..., n)."""
-    return sum(x * _eye(x, x.shape[-1]), -1)
+    return diagonal(x, 0, -2, -1)
 
 
 def _trace(x: Node) -> Node:
-    return sum(_diagonal(x), -1)
+    return trace(x, 0, -2, -1)
 
 
 def _triangle(x: Node, lower: bool, k: int = 0) -> Node:
-    """np.tril(x, k) or np.triu(x, k) of a batch (a private stand-in for sg.tril/sg.triu)."""
-    n, m = x.shape[-2:]
-    mask = np.tril(np.ones((n, m), bool), k) if lower else np.triu(np.ones((n, m), bool), k)
-    return where(_constant(x, mask), x, 0.0)
+    """np.tril(x, k) or np.triu(x, k) of a batch."""
+    return tril(x, k) if lower else triu(x, k)
 
 
 def _phi(x: Node) -> Node:
