@@ -28,6 +28,7 @@ import builtins
 import keyword
 import math
 import re
+import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -77,12 +78,29 @@ class Namer:
 
 
 def _free_name(name: str) -> bool:
-    """A placeholder name usable as is: an identifier that no generated name can take."""
+    """A placeholder name usable as is: an identifier that no generated name can take.
+
+    Python reads identifiers NFKC-normalised (``ｃ1`` *is* ``c1``, ``ｎｐ`` is ``np``), so a
+    name is used as is only when normalising leaves it unchanged; any other one becomes
+    ``p0``, ``p1``, ... and cannot capture a generated name or another placeholder's.
+    """
     generated = re.fullmatch(r"(t|c|p|a|in|float_|buf|pool|check)\d*|t\d+_(bar|dot)\d*|[fp]_\w+|\w+_type|np|math|"
                              r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|fallback|self|more|"
                              r"MISSING|buffers", name)
     shadows = name in vars(builtins)  # the generated code calls type, float, abs, ...
-    return name.isidentifier() and not keyword.iskeyword(name) and generated is None and not shadows
+    return (name.isidentifier() and unicodedata.normalize("NFKC", name) == name and not keyword.iskeyword(name)
+            and generated is None and not shadows)
+
+
+def ascii_identifier(text: str) -> str:
+    """``text`` made a plain ASCII identifier (for names built from op names and parameter keys)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    return name if name[:1].isalpha() or name[:1] == "_" else "_" + name
+
+
+def comment(text: str) -> str:
+    """``text`` safe inside a ``#`` comment: a custom op's name may hold a line break."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def describe(step: Step) -> str:
@@ -90,12 +108,12 @@ def describe(step: Step) -> str:
     node = step.node
     text = f"{step.kind} {type_string(step.shape, step.dtype)}"
     if node is None:
-        return text + " (made by simplification)"
+        return comment(text + " (made by simplification)")
     text = f"%{node.id} " + text
     origin = node.graph.origin(node)
     if origin is not None:
         text += f"; {origin}"
-    return text
+    return comment(text)
 
 
 class Generated:
@@ -106,6 +124,7 @@ class Generated:
         self.lines: list[str] = []
 
     def bind(self, prefix: str, obj) -> str:
+        prefix = ascii_identifier(prefix)  # Python would NFKC-normalise the name in the source, not the key
         for name, value in self.namespace.items():
             if value is obj and name.startswith(prefix):
                 return name

@@ -400,6 +400,8 @@ def _getitem_spelling(args, params):
     index = index_text(spec, args[1:])
     if len(spec) == 1 and spec[0][0] == "array":
         index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
+    if not spec:
+        index = "()"  # x[()]: `x[]` is not Python
     return f"{args[0]}[{index}]"
 
 

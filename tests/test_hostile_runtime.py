@@ -1,0 +1,91 @@
+"""Hostile and careless input at run time (issue 11): generated names, threads, integer
+overflow, missing vectors, conflicting feeds, aliasing, numerics at extreme logits, custom
+shape rules and the errors met deep inside. One test per bug, from the user's side.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+
+# --- generated names cannot be captured ----------------------------------------------------
+
+
+def test_fullwidth_placeholder_cannot_capture_a_constant():
+    # Python reads the identifier `ｃ1` as `c1`, the generated name of constant %1.
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        c = sg.constant([2.0, 3.0])
+        k = sg.vector("ｃ1", 2)
+        y = x * c + k
+        expected = sg.evaluate(y, {x: [1.0, 1.0], k: [3.0, 4.0]})
+        np.testing.assert_array_equal(expected, [5.0, 7.0])
+        np.testing.assert_array_equal(sg.function([x, k], y)([1.0, 1.0], [3.0, 4.0]), [5.0, 7.0])
+
+
+def test_names_equal_after_normalisation_stay_two_arguments():
+    with sg.Graph():
+        a, b = sg.scalar("x"), sg.scalar("ｘ")
+        assert float(sg.function([a, b], a - b)(1.0, 3.0)) == -2.0
+        u, v = sg.vector("u", 2), sg.vector("ｕ", 2)  # not scalar: the array code
+        np.testing.assert_array_equal(sg.function([u, v], u - 2 * v)([1.0, 1.0], [1.0, 2.0]), [-1.0, -3.0])
+
+
+def test_placeholder_named_like_numpy_does_not_shadow_it():
+    with sg.Graph():
+        a = sg.vector("ｎｐ", 2)
+        b = sg.scalar("ｍａｔｈ")
+        np.testing.assert_allclose(sg.function([a], sg.exp(a))([0.0, 1.0]), [1.0, np.e])
+        assert float(sg.function([b], sg.tanh(b))(0.5)) == pytest.approx(np.tanh(0.5))
+
+
+def test_loaded_graph_with_hostile_names_compiles_right(tmp_path):
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        k = sg.vector("ｃ1", 2)
+        n = sg.vector("ｎｐ", 2)
+        y = x * sg.constant([2.0, 3.0]) + k * n
+        sg.save(y, tmp_path / "g.json")
+    (loaded,) = sg.load(tmp_path / "g.json").outputs
+    graph = loaded.graph
+    feeds = {"x": [1.0, 1.0], "ｃ1": [3.0, 4.0], "ｎｐ": [2.0, 2.0]}
+    inputs = [graph.placeholder_named(name) for name in feeds]
+    np.testing.assert_array_equal(sg.function(inputs, loaded)(*feeds.values()), [8.0, 11.0])
+
+
+def test_custom_op_with_unusual_name_and_keyword_compiles():
+    op = sg.Op("my op\nimport os", forward=lambda x, ｋ: x * ｋ,
+               infer=lambda x, ｋ: (x.shape, x.dtype),
+               vjp=(lambda out_bar, out, x: out_bar * out.params.as_dict()["ｋ"],),
+               jvp=(lambda x_dot, out, x: x_dot * out.params.as_dict()["ｋ"],))
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        y = op(x, ｋ=3.0)
+        f = sg.function([x], y)
+        np.testing.assert_array_equal(f([1.0, 2.0]), [3.0, 6.0])
+        assert not any(line.strip().startswith("import") for line in f.source.splitlines())
+
+
+def test_empty_index_compiles():
+    with sg.Graph():
+        s = sg.scalar("s")
+        v = sg.vector("v", 2)
+        f = sg.function([s, v], [s[()], v[()]])
+        got = f(2.0, [1.0, 3.0])
+        assert float(got[0]) == 2.0
+        np.testing.assert_array_equal(got[1], [1.0, 3.0])
+
+
+def test_infinite_parameter_compiles():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        y = sg.leaky_relu(x, np.inf)
+        want = sg.evaluate(y, {x: [1.0, -2.0]})
+        np.testing.assert_array_equal(sg.function([x], y)([1.0, -2.0]), want)
+        np.testing.assert_array_equal(want, [1.0, -np.inf])
