@@ -89,3 +89,62 @@ def test_infinite_parameter_compiles():
         want = sg.evaluate(y, {x: [1.0, -2.0]})
         np.testing.assert_array_equal(sg.function([x], y)([1.0, -2.0]), want)
         np.testing.assert_array_equal(want, [1.0, -np.inf])
+
+
+# --- one graph, several threads ---------------------------------------------------------------
+
+def _build(graph, k):
+    """One thread's model in ``graph``: its own input, a shared weight, a gradient pass."""
+    with graph:
+        x = sg.vector(f"x{k}", 3)
+        w = sg.vector("w", 3)  # the same placeholder for every thread
+        shared = sg.sin(w) * 2.0  # the same node for every thread
+        y = (sg.tanh(x * w + float(k)) + shared * x).sum() + sg.square(x).sum()
+        forward = [y, shared]
+        return x, w, forward, sg.grad(y, [x, w])
+
+
+def _feeds(k):
+    return {f"x{k}": np.array([0.5, -1.0, 2.0]) + k, "w": np.array([0.3, 0.7, -0.2])}
+
+
+def test_one_graph_built_from_eight_threads_is_not_corrupted():
+    threads, trials = 8, 10
+    expected = []
+    for k in range(threads):
+        x, w, forward, grads = _build(sg.Graph(), k)
+        expected.append(sg.evaluate([*forward, *grads], _feeds(k)))
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(trials):
+            graph = sg.Graph()
+            results, errors = [None] * threads, []
+            start = threading.Barrier(threads)
+
+            def work(k):
+                try:
+                    start.wait()
+                    results[k] = _build(graph, k)
+                except Exception as err:  # reported below
+                    errors.append(err)
+
+            pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+            assert not errors
+            assert [n.id for n in graph.nodes] == list(range(len(graph.nodes)))
+            keys = [(n.op, n.params, tuple(i.id for i in n.inputs), n.name,
+                     None if n.value is None else n.value.tobytes()) for n in graph.nodes]
+            assert len(set(keys)) == len(keys), "hash-consing missed a duplicate"
+            assert len({id(r[2][1]) for r in results}) == 1, "the shared node was made twice"
+            for k, (x, w, forward, grads) in enumerate(results):
+                assert all(graph.origin(n) is None for n in sg.ir.ancestors(forward)), \
+                    "another thread's pass marked a forward node as a derivative"
+                got = sg.evaluate([*forward, *grads], _feeds(k))
+                for a, b in zip(got, expected[k]):
+                    np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+    finally:
+        sys.setswitchinterval(old)

@@ -427,6 +427,17 @@ class Node(_NodeFields):
 
 # --- the graph ----------------------------------------------------------------------------
 
+class _PassState(threading.local):
+    """What a derivative pass running in *this* thread records (see :class:`_Recording`).
+
+    Per thread: a pass in one thread must not mark, or rewrite, the nodes another thread
+    builds in the same graph meanwhile.
+    """
+
+    origin: Origin | None = None     # set while a derivative pass builds nodes
+    rewrite: Callable | None = None  # the pass's rewrites, offered each node first
+
+
 class _Recording:
     """While a derivative pass builds nodes: record ``origin`` on each new node, and let
     ``rewrite(graph, op, inputs, params)`` offer an existing or simpler node first.
@@ -441,18 +452,26 @@ class _Recording:
         self.graph, self.origin, self.rewrite = graph, origin, rewrite
 
     def __enter__(self) -> None:
-        graph = self.graph
-        self.saved = graph._recording, graph._rewrite
-        graph._recording, graph._rewrite = self.origin, self.rewrite
+        state = self.graph._pass
+        self.saved = state.origin, state.rewrite
+        state.origin, state.rewrite = self.origin, self.rewrite
+        self.graph._passes.append(None)  # list.append and pop are atomic: no lock needed
 
     def __exit__(self, *exc) -> None:
-        self.graph._recording, self.graph._rewrite = self.saved
+        self.graph._passes.pop()
+        state = self.graph._pass
+        state.origin, state.rewrite = self.saved
 
 
 class Graph:
     """Owns nodes in creation order, which is a topological order.
 
     ``with sg.Graph() as g:`` makes ``g`` the default graph for the block.
+
+    Several threads may build nodes in one graph, and run derivative passes
+    in it, at once: looking a node up and adding it is one atomic step (a
+    node is never made twice, ids stay its position), and a pass records
+    only the nodes its own thread makes.
 
     Examples
     --------
@@ -469,8 +488,10 @@ class Graph:
         self._by_key: dict = {}
         self._placeholders: dict[str, Node] = {}
         self._origin: dict[Node, Origin] = {}
-        self._recording: Origin | None = None   # set while a derivative pass builds nodes
-        self._rewrite: Callable | None = None   # the pass's rewrites, offered each node first
+        self._pass = _PassState()  # the derivative pass running in each thread
+        self._passes: list = []  # one item per pass recording in any thread: none, the common case, is cheap
+        self._lock = threading.Lock()  # held while a node is checked for and added
+        self._names_lock = threading.Lock()  # held while a placeholder name is checked and registered
         self._scalars: dict = {}  # Python numbers already made constants
 
     def __len__(self) -> int:
@@ -510,16 +531,28 @@ class Graph:
             return found
         op.check_arity(len(inputs))
         shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
-        if self._rewrite is not None and inputs:
-            rewritten = self._rewrite(self, op, inputs, params or {}, tuple(shape), np.dtype(dtype))
-            if rewritten is not None:
-                self._by_key[key] = rewritten
-                return rewritten
-        node = _NodeFields(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
-        self.nodes.append(node)
-        self._by_key[key] = node
-        if self._recording is not None:
-            self._origin[node] = self._recording
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        origin = None
+        if self._passes:  # a derivative pass is recording in some thread: this one?
+            state = self._pass
+            origin = state.origin
+            if state.rewrite is not None and inputs:
+                rewritten = state.rewrite(self, op, inputs, params or {}, shape, dtype)
+                if rewritten is not None:
+                    return self._by_key.setdefault(key, rewritten)  # another thread's, if it was first
+        lock = self._lock  # acquire/release: `with` costs twice as much, on every new node
+        lock.acquire()
+        try:
+            found = self._by_key.get(key)  # another thread may have made it since the lookup above
+            if found is not None:
+                return found
+            node = _NodeFields(self, len(self.nodes), op, inputs, frozen, shape, dtype, name, value)
+            self.nodes.append(node)
+            self._by_key[key] = node
+            if origin is not None:
+                self._origin[node] = origin
+        finally:
+            lock.release()
         return node
 
     def find(self, op: Op, inputs: Sequence[Node], params: dict | None = None) -> Node | None:
@@ -548,15 +581,16 @@ class Graph:
     def placeholder(self, name: str, shape: Iterable = (), dtype="float64") -> Node:
         shape = check_shape(shape, f"placeholder '{name}'")
         dtype = check_dtype(dtype, f"placeholder '{name}'")
-        existing = self._placeholders.get(name)
-        if existing is not None:
-            if existing.shape == shape and existing.dtype == dtype:
-                return existing
-            raise GraphError(
-                f"placeholder '{name}' already exists as {existing.type}; "
-                f"cannot redefine it as {type_string(shape, dtype)}")
-        node = self.apply(PLACEHOLDER, (), {"shape": shape, "dtype": dtype}, name=name, key_extra=name)
-        self._placeholders[name] = node
+        with self._names_lock:  # checking a name and registering it is one step
+            existing = self._placeholders.get(name)
+            if existing is not None:
+                if existing.shape == shape and existing.dtype == dtype:
+                    return existing
+                raise GraphError(
+                    f"placeholder '{name}' already exists as {existing.type}; "
+                    f"cannot redefine it as {type_string(shape, dtype)}")
+            node = self.apply(PLACEHOLDER, (), {"shape": shape, "dtype": dtype}, name=name, key_extra=name)
+            self._placeholders[name] = node
         return node
 
     def placeholder_named(self, name: str) -> Node | None:
