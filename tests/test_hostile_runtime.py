@@ -148,3 +148,39 @@ def test_one_graph_built_from_eight_threads_is_not_corrupted():
                     np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
     finally:
         sys.setswitchinterval(old)
+
+
+# --- integers never wrap ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, value", [("int8", 300), ("int8", -129), ("uint8", -1), ("int64", 2**63),
+                                          ("uint64", -1), ("int64", 2**80), ("int16", [1, 40000])])
+def test_integer_feed_out_of_range_raises(dtype, value):
+    with sg.Graph():
+        i = sg.placeholder("i", () if np.ndim(value) == 0 else (len(value),), dtype)
+        with pytest.raises(OverflowError):
+            np.asarray(value, dtype=dtype)  # NumPy 2 raises too
+        for run in (lambda: sg.evaluate(i * 1, {i: value}), lambda: sg.function([i], i * 1)(value)):
+            with pytest.raises(sg.IntegerOverflowError, match=f"'i'.*{dtype}"):
+                run()
+
+
+def test_integer_array_feed_out_of_range_raises():
+    with sg.Graph():
+        i = sg.vector("i", 2, dtype="int8")
+        with pytest.raises(sg.IntegerOverflowError, match="300"):
+            sg.evaluate(i, {i: np.array([300, 1])})
+        np.testing.assert_array_equal(sg.evaluate(i, {i: np.array([-128, 127])}), [-128, 127])
+
+
+def test_python_int_operand_out_of_range_raises_like_numpy():
+    with sg.Graph():
+        i8 = sg.vector("i8", 2, dtype="int8")
+        i64 = sg.scalar("i64", dtype="int64")
+        with pytest.raises(OverflowError):
+            np.zeros(2, np.int8) + 300  # NEP 50
+        with pytest.raises(sg.IntegerOverflowError, match="300.*int8"):
+            i8 + 300
+        with pytest.raises(sg.IntegerOverflowError, match="int64"):
+            i64 + 2**63
+        assert (i8 + 100).dtype == np.int8  # in range: the int takes the node's dtype
+        assert (sg.scalar("f") + 2**70).dtype == np.float64  # beside a float it is a float

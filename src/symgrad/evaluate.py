@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, NonFiniteError, RuleError
+from .errors import FeedError, IntegerOverflowError, NonFiniteError, RuleError
 from .format import summary
 from .ir import PLACEHOLDER, Node, ancestors, output_list
 from .types import fits, runtime_broadcast_error, type_string
@@ -39,16 +39,21 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
             raise FeedError(
                 f"feed for {placeholder.describe()} has dtype {value.dtype}; "
                 f"expected {want.name} values (convert with .astype)")
+        _check_range(placeholder, value)
         array = np.asarray(value, dtype=want)
     else:
         try:
             array = np.asarray(value)
         except Exception as err:  # ragged lists and the like
             raise FeedError(f"feed for {placeholder.describe()} is not array-like: {err}") from None
+        if array.dtype == object and want.kind in "iu" and all(type(v) is int for v in array.flat):
+            bad = max(array.flat, key=abs)  # Python ints beyond 64 bits
+            raise IntegerOverflowError(f"feed for {placeholder.describe()} holds {bad}, out of bounds for {want}")
         if array.dtype.kind not in "biuf" or (want.kind in "iub" and array.dtype.kind == "f"):
             raise FeedError(
                 f"feed for {placeholder.describe()} is a {type(value).__name__} of {array.dtype}; "
                 f"expected {want.name} values")
+        _check_range(placeholder, array)
         array = array.astype(want, copy=False)
     if len(array.shape) != len(placeholder.shape) or any(
             d is not None and d != a for d, a in zip(placeholder.shape, array.shape)):
@@ -56,6 +61,20 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
             f"feed for {placeholder.describe()} has shape {array.shape}; "
             f"expected {type_string(placeholder.shape, want)}")
     return array
+
+
+def _check_range(placeholder: Node, array) -> None:
+    """Integers converted to a placeholder's integer dtype must fit it: NumPy 2 raises, never wraps."""
+    want = placeholder.dtype
+    if want.kind not in "iu" or array.dtype.kind not in "iu" or array.dtype == want or array.size == 0:
+        return
+    info = np.iinfo(want)
+    low, high = int(np.min(array)), int(np.max(array))
+    if low < info.min or high > info.max:
+        bad = low if low < info.min else high
+        raise IntegerOverflowError(
+            f"feed for {placeholder.describe()} holds {bad}, out of bounds for {want} "
+            f"[{info.min}, {info.max}] (NumPy 2 raises OverflowError; symgrad never wraps)")
 
 
 def resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import DTypeError, GradientError, GraphError, RuleError
+from .errors import DTypeError, GradientError, GraphError, IntegerOverflowError, RuleError
 from .types import Shape, check_dtype, check_shape, is_float, type_string
 
 # --- "no derivative" --------------------------------------------------------------------
@@ -724,6 +724,20 @@ def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node
 
 
 def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
+    if type(value) is int:  # NEP 50: a Python int takes its neighbour's dtype (else int64), or raises
+        dtype = like.dtype if like is not None and like.dtype.kind in "iuf" else np.dtype(np.int64)
+        if dtype.kind == "f":
+            try:
+                return graph.constant(np.asarray(value, dtype))
+            except OverflowError:
+                raise IntegerOverflowError(f"Python integer {value} is too large for {dtype} "
+                                           f"beside {like.describe()}") from None
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            beside = f" beside {like.describe()}" if like is not None and like.dtype.kind in "iu" else ""
+            raise IntegerOverflowError(
+                f"Python integer {value} is out of bounds for {dtype}{beside} (NumPy 2 raises OverflowError); "
+                "make it a NumPy array of a wider dtype, or cast the node first")
     array = np.asarray(value)
     if array.dtype == object:
         raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
