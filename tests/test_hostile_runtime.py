@@ -184,3 +184,28 @@ def test_python_int_operand_out_of_range_raises_like_numpy():
             i64 + 2**63
         assert (i8 + 100).dtype == np.int8  # in range: the int takes the node's dtype
         assert (sg.scalar("f") + 2**70).dtype == np.float64  # beside a float it is a float
+
+
+# --- a missing vector is an error, not NaN ------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_none_as_cotangent_tangent_or_vector_raises(shape):
+    with sg.Graph():
+        x = sg.placeholder("x", shape)
+        y = (x * x).sum()
+        for build, role in [(lambda: sg.vjp(x * x, x, None), "cotangent"),
+                            (lambda: sg.vjp([x * x], [x], [None]), "cotangent"),
+                            (lambda: sg.jvp(x * x, x, None), "tangent"),
+                            (lambda: sg.hvp(y, x, None), "vector"),
+                            (lambda: sg.hvp(y, [x], [None], method="reverse-over-reverse"), "vector"),
+                            (lambda: sg.vjp(x * x, x, "a"), "cotangent"),
+                            (lambda: sg.jvp(x * x, x, [[1.0], [2.0, 3.0]]), "tangent")]:
+            with pytest.raises(sg.GradientError, match=f"the {role} for (mul|placeholder)"):
+                build()
+
+
+def test_unknown_hvp_method_is_a_symgrad_error():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        with pytest.raises(sg.GradientError, match="hvp: method.*'bogus'"):
+            sg.hvp((x * x).sum(), x, [1.0, 0.0], method="bogus")
