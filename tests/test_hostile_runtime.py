@@ -209,3 +209,16 @@ def test_unknown_hvp_method_is_a_symgrad_error():
         x = sg.vector("x", 2)
         with pytest.raises(sg.GradientError, match="hvp: method.*'bogus'"):
             sg.hvp((x * x).sum(), x, [1.0, 0.0], method="bogus")
+
+
+# --- conflicting feeds ----------------------------------------------------------------------------
+
+def test_feeding_a_placeholder_by_name_and_by_node_raises():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        for feeds in ({"x": [1.0, 2.0], x: [3.0, 4.0]}, {x: [3.0, 4.0], "x": [1.0, 2.0]},
+                      {x: [1.0, 2.0], "x": [1.0, 2.0]}):
+            with pytest.raises(sg.FeedError, match="placeholder 'x' f64\\[2\\] is fed twice"):
+                sg.evaluate(x * 2.0, feeds)
+            with pytest.raises(sg.FeedError, match="fed twice"):
+                (x * 2.0).eval(feeds)

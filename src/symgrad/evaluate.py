@@ -97,6 +97,8 @@ def resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
                 raise FeedError(f"only placeholders can be fed, not {node.describe()}")
         else:
             raise FeedError(f"feed keys must be placeholders or their names, not {type(key).__name__}")
+        if node in resolved:  # {"x": a, x: b}: which one was meant is unknown
+            raise FeedError(f"{node.describe()} is fed twice, by its name and by its node; feed it once")
         resolved[node] = value
     return resolved
 
