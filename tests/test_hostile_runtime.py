@@ -222,3 +222,43 @@ def test_feeding_a_placeholder_by_name_and_by_node_raises():
                 sg.evaluate(x * 2.0, feeds)
             with pytest.raises(sg.FeedError, match="fed twice"):
                 (x * 2.0).eval(feeds)
+
+
+# --- returned arrays are fresh ----------------------------------------------------------------------
+
+ALIASING = {
+    "x * 1.0": lambda x, m, c: [x * 1.0],
+    "stop_gradient": lambda x, m, c: [sg.stop_gradient(x)],
+    "reshape": lambda x, m, c: [x.reshape((3, 2))],
+    "slice": lambda x, m, c: [x[1:]],
+    ".T": lambda x, m, c: [m.T],
+    "placeholder": lambda x, m, c: [x],
+    "constant": lambda x, m, c: [c],
+    "constant slice": lambda x, m, c: [c[::2]],
+    "y and y.T": lambda x, m, c: [m * 2.0, (m * 2.0).T],
+    "y twice": lambda x, m, c: [x * 2.0, x * 2.0],
+}
+
+
+@pytest.mark.parametrize("name", list(ALIASING))
+def test_returned_arrays_are_fresh_and_writable(name):
+    with sg.Graph():
+        x = sg.vector("x", 6)
+        m = sg.matrix("m", 2, 3)
+        c = sg.constant(np.arange(6.0))
+        outputs = ALIASING[name](x, m, c)
+        a, b = np.arange(6.0) + 1, np.arange(6.0).reshape(2, 3) - 1
+        runs = {"evaluate": lambda: sg.evaluate(outputs, {x: a, m: b}),
+                "function": lambda: sg.function([x, m], outputs)(a, b)}
+        for how, run in runs.items():
+            first = run()
+            for k, value in enumerate(first):
+                assert value.flags.writeable, (how, k)
+                assert not np.shares_memory(value, a) and not np.shares_memory(value, b), (how, k)
+                assert all(not np.shares_memory(value, other) for other in first[k + 1:]), (how, k)
+            expected = [v.copy() for v in first]
+            for value in first:
+                value[...] = -7.0  # the caller owns what it got
+            np.testing.assert_array_equal(a, np.arange(6.0) + 1)
+            for value, want in zip(run(), expected):
+                np.testing.assert_array_equal(value, want)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import FeedError, IntegerOverflowError, NonFiniteError, RuleError
 from .format import summary
-from .ir import PLACEHOLDER, Node, ancestors, output_list
+from .ir import CONSTANT, PLACEHOLDER, Node, ancestors, output_list
 from .types import fits, runtime_broadcast_error, type_string
 
 
@@ -124,6 +124,9 @@ class Plan:
         self.steps = [(node, node.op.forward, tuple(position[i] for i in node.inputs),
                        node.params.as_dict(), tuple(releases[k])) for k, node in enumerate(self.nodes)]
         self.output_positions = [position[o] for o in self.outputs]
+        self.copies = outputs_to_copy(self.outputs, lambda n: n.inputs,
+                                      lambda n: n.op is PLACEHOLDER or n.op is CONSTANT,
+                                      lambda n: n.op.view or not n.op.pure)
         # Nodes that may broadcast a run-time input dimension: checked at run time that it did not.
         self.runtime_broadcasts = {k: axes for k, node in enumerate(self.nodes)
                                    if (axes := node.op.runtime_broadcast_axes(node.inputs))}
@@ -154,7 +157,37 @@ class Plan:
             values[k] = value
             for i in releases:
                 values[i] = None
-        return [np.asarray(values[k]) for k in self.output_positions]
+        return [np.array(values[k]) if copy else np.asarray(values[k])
+                for k, copy in zip(self.output_positions, self.copies)]
+
+
+def outputs_to_copy(outputs: Sequence, inputs_of, is_leaf, may_view) -> list[bool]:
+    """Which outputs to copy so that each returned array is fresh and writable.
+
+    An output may be (a view of) a fed array or a constant's read-only value: ``x``,
+    ``x * 1.0`` (simplified to ``x``), ``x.T``, ``x[1:]``, ``stop_gradient(x)``, or share
+    memory with an earlier output (``[y, y.T]``, ``[y, y]``). Those are copied; the
+    others are returned as computed. ``may_view(n)``: n's value may share its inputs'
+    memory (a view op, a custom op); ``is_leaf(n)``: a placeholder or constant.
+    """
+    claimed: set = set()  # ids of the values earlier outputs returned uncopied may share memory with
+    copies = []
+    for out in outputs:
+        reached, stack, copy = set(), [out], False
+        while stack:
+            node = stack.pop()
+            if id(node) in reached:
+                continue
+            if is_leaf(node) or id(node) in claimed:
+                copy = True
+                break
+            reached.add(id(node))
+            if may_view(node):
+                stack.extend(inputs_of(node))
+        if not copy:
+            claimed |= reached
+        copies.append(copy)
+    return copies
 
 
 def check_computed(node: Node, inputs: list, value, runtime_broadcasts: list | None) -> None:
@@ -215,7 +248,9 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     outputs need are run, each once, in topological order. With
     ``check_finite=True`` the first node to produce a NaN or an infinity
     raises :class:`NonFiniteError`, naming it, its inputs and, for a
-    derivative node, the primal it belongs to.
+    derivative node, the primal it belongs to. The arrays returned are fresh
+    and writable: never a fed array, a view of one, a constant's value or
+    memory another returned array shares (compiled functions do the same).
 
     Examples
     --------

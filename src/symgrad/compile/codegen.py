@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluate import arity_error, check_computed, convert_feed
+from ..evaluate import arity_error, check_computed, convert_feed, outputs_to_copy
 from ..ir import CONSTANT, PLACEHOLDER, Node
 from ..types import type_string
 from . import emit
@@ -207,10 +207,12 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
         if dead:
             body.append(f"del {', '.join(dead)}")
     results = []
-    for out in outputs:
+    copies = outputs_to_copy(outputs, lambda s: s.inputs, lambda s: s.op is PLACEHOLDER or s.op is CONSTANT,
+                             lambda s: id(s) in calls and not calls[id(s)].fresh)
+    for out, copy in zip(outputs, copies):
         var = namer.name(out)
-        if _may_share_folded(out, calls):
-            results.append(f"{var}.copy()")  # fresh, as the interpreter's result would be
+        if copy:
+            results.append(f"np.array({var})")  # fresh and writable, as the interpreter's result
         else:
             results.append(f"np.asarray({var})" if out.shape == () else var)
     if pooled:
@@ -219,22 +221,6 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     body.append("return " + _pack(results, many))
     header = f"def {name}({', '.join(namer.name(i) for i in inputs)}):"
     return "\n".join([header] + ["    " + line for line in body])
-
-
-def _may_share_folded(step: Step, calls: dict) -> bool:
-    """Whether ``step``'s array may be, or be a view of, a value folded at compile time."""
-    stack, seen = [step], set()
-    while stack:
-        s = stack.pop()
-        if id(s) in seen:
-            continue
-        seen.add(id(s))
-        if s.op is CONSTANT:
-            if s.node is not None and s.node.value is None:
-                return True
-        elif id(s) in calls and not calls[id(s)].fresh:
-            stack.extend(s.inputs)
-    return False
 
 
 def _needs_check(step: Step) -> bool:
