@@ -262,3 +262,82 @@ def test_returned_arrays_are_fresh_and_writable(name):
             np.testing.assert_array_equal(a, np.arange(6.0) + 1)
             for value, want in zip(run(), expected):
                 np.testing.assert_array_equal(value, want)
+
+
+# --- numerics at extreme logits -----------------------------------------------------------------------
+
+def _exact_cross_entropy(logits, k):
+    """-log softmax(logits)[k] = log sum_j exp(l_j - l_k), the differences taken exactly (Fractions)."""
+    import math
+    from fractions import Fraction
+
+    def as_float(q):  # a Fraction beyond float64's range rounds to an infinity
+        return float(q) if abs(q) < Fraction(1.7e308) else (math.inf if q > 0 else -math.inf)
+
+    if not np.isfinite(logits[k]):
+        return math.inf
+    gaps = [Fraction(float(v)) - Fraction(float(logits[k])) for v in logits if np.isfinite(v)]
+    top = max(gaps)
+    return as_float(top) + math.log(math.fsum(math.exp(as_float(g - top)) for g in gaps))
+
+
+@pytest.mark.parametrize("dtype, logits", [("float64", [1e308, -1e308]), ("float64", [0.0, -np.inf]),
+                                           ("float64", [-np.inf, 0.0, 1.0]), ("float32", [3e38, -3e38])])
+def test_cross_entropy_is_finite_where_the_exact_answer_is(dtype, logits, recwarn):
+    n = len(logits)
+    with sg.Graph():
+        z = sg.vector("z", n, dtype=dtype)
+        p = sg.vector("p", n, dtype=dtype)
+        label = sg.vector("label", 1, dtype="int64")
+        by_index = sg.cross_entropy(z[None], label)
+        by_rows = sg.cross_entropy(z, p)
+        for k in range(n):
+            rows = np.eye(n)[k]
+            want = _exact_cross_entropy(logits, k)
+            want = want if want <= float(np.finfo(dtype).max) else np.inf  # beyond the dtype: inf is exact
+            feeds = {z: np.array(logits, dtype), p: rows.astype(dtype), label: [k]}
+            for out in (by_index, by_rows):
+                value, grad = sg.evaluate([out, sg.grad(out, z)], feeds)
+                value = float(value)
+                assert value == pytest.approx(want, rel=1e-6) if np.isfinite(want) else value == np.inf
+                assert not np.isnan(grad).any()
+                compiled = sg.function([z, p, label], [out, sg.grad(out, z)])(*feeds.values())
+                np.testing.assert_array_equal(compiled[0], value)
+    assert not [str(w.message) for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_sigmoid_cross_entropy_accurate_at_large_logits_and_exact_at_infinity():
+    import math
+    with sg.Graph():
+        z, y = sg.scalar("z"), sg.scalar("y")
+        loss = sg.sigmoid_cross_entropy(z, y)
+        dz, dy = sg.grad(loss, [z, y])
+        for zv in (20.0, 40.0, -30.0, 700.0, 0.5):
+            for yv in (0.0, 1.0, 0.25):
+                # log(1 + e^z) - y z, with log1p on the small side: an independent closed form
+                softplus = max(zv, 0.0) + math.log1p(math.exp(-abs(zv)))
+                want = softplus - yv * zv if abs(zv) < 1 else (
+                    (1 - yv) * max(zv, 0.0) + yv * max(-zv, 0.0) + math.log1p(math.exp(-abs(zv))))
+                sigma = 1 / (1 + math.exp(-zv)) if zv >= 0 else math.exp(zv) / (1 + math.exp(zv))
+                got = sg.evaluate([loss, dz, dy], {z: zv, y: yv})
+                assert float(got[0]) == pytest.approx(want, rel=1e-15, abs=0)
+                grad_want = -math.exp(-zv) / (1 + math.exp(-zv)) if yv == 1 and zv > 0 else sigma - yv
+                assert float(got[1]) == pytest.approx(grad_want, rel=1e-14, abs=1e-300)
+                assert float(got[2]) == -zv
+        for zv, yv, want in [(np.inf, 1.0, 0.0), (-np.inf, 0.0, 0.0), (np.inf, 0.0, np.inf),
+                             (-np.inf, 1.0, np.inf), (np.inf, 0.5, np.inf)]:
+            for run in (lambda: sg.evaluate(loss, {z: zv, y: yv}), lambda: sg.function([z, y], loss)(zv, yv)):
+                assert float(run()) == want
+
+
+def test_derivative_of_two_to_the_x_is_finite_where_representable():
+    import math
+    with sg.Graph():
+        x = sg.scalar("x")
+        for base, at in [(2.0, 1024.0), (2.0, 1023.5), (0.5, -1024.0), (1.5, 1750.0), (2.0, 3.0)]:
+            d = sg.grad(base ** x, x)
+            want = math.exp(at * math.log(base) + math.log(abs(math.log(base)))) * math.copysign(1, math.log(base))
+            for run in (lambda: sg.evaluate(d, {x: at}), lambda: sg.function([x], d)(at)):
+                assert float(run()) == pytest.approx(want, rel=1e-12)
+        with np.errstate(over="ignore"):  # NumPy warns, rightly
+            assert float(sg.evaluate(sg.grad(10.0 ** x, x), {x: 400.0})) == np.inf  # truly beyond float64
