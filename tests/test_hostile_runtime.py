@@ -341,3 +341,48 @@ def test_derivative_of_two_to_the_x_is_finite_where_representable():
                 assert float(run()) == pytest.approx(want, rel=1e-12)
         with np.errstate(over="ignore"):  # NumPy warns, rightly
             assert float(sg.evaluate(sg.grad(10.0 ** x, x), {x: 400.0})) == np.inf  # truly beyond float64
+
+
+# --- a custom op breaking the contract --------------------------------------------------------------
+
+def _custom(infer=None, forward=None):
+    return sg.Op("custom_hostile", forward or (lambda x: x * 2.0), infer or (lambda x: (x.shape, x.dtype)),
+                 vjp=(lambda out_bar, out, x: out_bar * 2.0,), jvp=(lambda x_dot, out, x: x_dot * 2.0,))
+
+
+@pytest.mark.parametrize("result, complaint", [
+    (((-1,), "float64"), "non-negative ints"),
+    (((2.5,), "float64"), "non-negative ints"),
+    (((True,), "float64"), "non-negative ints"),
+    ((3, "float64"), "non-negative ints"),
+    (("ab", "float64"), "non-negative ints"),
+    (((2,), "complex128"), "bool, integer or float dtype"),
+    (((2,), None), "bool, integer or float dtype"),
+    (((2,), "no such dtype"), "bool, integer or float dtype"),
+    (((2,), "float64", 1), "pair \\(shape, dtype\\)"),
+    (None, "pair \\(shape, dtype\\)"),
+])
+def test_custom_shape_rule_returning_nonsense_is_a_rule_error(result, complaint):
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        op = _custom(infer=lambda x: result)
+        with pytest.raises(sg.RuleError, match=f"custom_hostile: the shape rule applied to placeholder 'x'.*{complaint}"):
+            op(x)
+
+
+def test_custom_shape_rule_with_a_symbolic_size_is_a_rule_error():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        op = _custom(infer=lambda x: ((sg.scalar("n"),), x.dtype))
+        with pytest.raises(sg.RuleError, match="non-negative ints"):
+            op(x)
+
+
+@pytest.mark.parametrize("returned", [None, [1.0, 2.0], "ab", 3.0])
+def test_custom_forward_returning_no_array_is_a_rule_error(returned):
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        y = _custom(forward=lambda x: returned)(x)
+        for run in (lambda: sg.evaluate(y, {x: [1.0, 2.0]}), lambda: sg.function([x], y)([1.0, 2.0])):
+            with pytest.raises(sg.RuleError, match="custom_hostile: the forward returned .* must return a NumPy array"):
+                run()

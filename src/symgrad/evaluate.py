@@ -148,6 +148,9 @@ class Plan:
                     err.add_note(f"symgrad: while computing {node.describe()} from "
                                  + ", ".join(summary(values[i]) for i in inputs))
                     raise
+                if not isinstance(value, (np.ndarray, np.generic)):
+                    raise RuleError(f"{node.op.name}: the forward returned {type(value).__name__} {value!r:.60} "
+                                    f"for {node.describe()}; it must return a NumPy array")
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
                 if check_shapes:

@@ -530,8 +530,11 @@ class Graph:
         if found is not None:
             return found
         op.check_arity(len(inputs))
-        shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
-        shape, dtype = tuple(shape), np.dtype(dtype)
+        result = op.infer(*inputs, **params) if params else op.infer(*inputs)
+        if op.pure or op is CONSTANT or op is PLACEHOLDER:  # symgrad's own rules
+            shape, dtype = tuple(result[0]), np.dtype(result[1])
+        else:
+            shape, dtype = _checked_infer_result(op, inputs, result)
         origin = None
         if self._passes:  # a derivative pass is recording in some thread: this one?
             state = self._pass
@@ -628,6 +631,27 @@ class Graph:
             for index, inp in enumerate(node.inputs):
                 g.add_edge(inp.id, node.id, index=index)
         return g
+
+
+def _checked_infer_result(op: Op, inputs: Sequence[Node], result) -> tuple[Shape, np.dtype]:
+    """A custom op's shape rule result, checked as a derivative pass checks a rule's result:
+    ``(shape, dtype)``, the shape of non-negative ints or None, a bool, integer or float dtype."""
+    applied = ", ".join(n.describe() for n in inputs) or "no inputs"
+    where = f"{op.name}: the shape rule applied to {applied} returned {result!r:.100}"
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise RuleError(f"{where}; it must return a pair (shape, dtype)")
+    shape, dtype = result
+    if not isinstance(shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and d >= 0)
+            for d in shape):
+        raise RuleError(f"{where}; the shape must be a tuple of non-negative ints (or None for a run-time size)")
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else None  # np.dtype(None) would be float64
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":
+        raise RuleError(f"{where}; the dtype must be a bool, integer or float dtype")
+    return tuple(None if d is None else int(d) for d in shape), dtype
 
 
 class _DefaultStack(threading.local):
