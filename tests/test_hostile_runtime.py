@@ -386,3 +386,100 @@ def test_custom_forward_returning_no_array_is_a_rule_error(returned):
         for run in (lambda: sg.evaluate(y, {x: [1.0, 2.0]}), lambda: sg.function([x], y)([1.0, 2.0])):
             with pytest.raises(sg.RuleError, match="custom_hostile: the forward returned .* must return a NumPy array"):
                 run()
+
+
+# --- errors from deep inside become symgrad's --------------------------------------------------------
+
+def test_zero_slice_step_is_a_shape_error():
+    with sg.Graph():
+        x = sg.vector("x", 3)
+        with pytest.raises(sg.ShapeError, match="getitem: slice step cannot be zero.*placeholder 'x'"):
+            x[::0]
+
+
+@pytest.mark.parametrize("index", ["a", 1.5, {1: 2}, object()])
+def test_non_index_is_an_indexing_error_naming_the_node(index):
+    with sg.Graph():
+        x = sg.vector("x", 3)
+        with pytest.raises(sg.IndexingError, match="getitem: .* cannot index placeholder 'x' f64\\[3\\]"):
+            x[index]
+
+
+def test_text_operand_says_what_is_wrong():
+    with sg.Graph():
+        x = sg.vector("x", 3)
+        with pytest.raises(sg.DTypeError, match="str 'a' into a symgrad constant beside placeholder 'x'"):
+            x + "a"
+
+
+@pytest.mark.parametrize("build", [lambda: sg.constant([[1.0, 2.0], [3.0]]),
+                                   lambda: sg.vector("x", 2) + [[1.0, 2.0], [3.0]]])
+def test_ragged_list_is_a_shape_error(build):
+    with sg.Graph():
+        with pytest.raises(sg.ShapeError, match="cannot make an array of list"):
+            build()
+
+
+def test_out_of_range_label_is_an_indexing_error():
+    with sg.Graph():
+        z = sg.matrix("z", 2, 3)
+        labels = sg.vector("labels", 2, dtype="int64")
+        loss = sg.cross_entropy(z, labels)
+        for run in (lambda: sg.evaluate(loss, {z: np.zeros((2, 3)), labels: [0, 3]}),
+                    lambda: sg.function([z, labels], loss)(np.zeros((2, 3)), [0, 3])):
+            with pytest.raises(sg.IndexingError, match="one_hot: labels must lie in \\[0, 3\\)") as info:
+                run()
+            assert any("one_hot" in note for note in info.value.__notes__)  # the node that failed
+
+
+# --- resource use ---------------------------------------------------------------------------------------
+
+def test_drawing_an_empty_array_does_not_walk_its_rows(tmp_path):
+    with sg.Graph():
+        c = sg.constant(np.empty((10**12, 0)), name="c")
+        x = sg.placeholder("x", (10**7, 0))
+        y = c[:10**7] + x
+        start = time.perf_counter()
+        dot = sg.to_dot(y, feeds={x: np.empty((10**7, 0))})
+        assert "(1000000000000x0)" in dot and "(10000000x0)" in dot
+        sg.save(y, tmp_path / "g.json")
+        (loaded,) = sg.load(tmp_path / "g.json").outputs
+        assert "(1000000000000x0)" in sg.to_dot(loaded) and "(1000000000000x0)" in sg.listing(loaded)
+        assert time.perf_counter() - start < 2.0
+
+
+def test_indexing_a_huge_placeholder_allocates_nothing():
+    import tracemalloc
+    with sg.Graph():
+        x = sg.matrix("x", 32768, 32768)
+        i = sg.vector("i", 32768, dtype="int64")
+        tracemalloc.start()
+        try:
+            types = [x[i].type, x[i, ::2].type, x[:, i].type, x[i, None, 3].type, x[None, i, ..., i].type]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert types == ["f64[32768,32768]", "f64[32768,16384]", "f64[32768,32768]", "f64[32768,1]",
+                     "f64[32768,1]"]
+    assert peak < 1 << 20
+
+
+def test_getitem_shapes_follow_numpy():
+    # every index NumPy takes on small arrays, including advanced indices apart or side by side
+    items = [None, Ellipsis, 0, -1, 2, slice(None), slice(1, None), slice(None, None, -2), slice(5, 1, -1),
+             np.array([0, 1]), np.array([[0], [1]]), np.array(0), np.array([-1, 0, 1]), np.array([3])]
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        shape = tuple(int(d) for d in rng.integers(1, 5, rng.integers(0, 5)))
+        index = tuple(items[k] for k in rng.integers(0, len(items), rng.integers(0, 5)))
+        try:
+            want = np.zeros(shape)[index].shape
+        except IndexError:
+            want = IndexError
+        with sg.Graph():
+            x = sg.placeholder("x", shape)
+            try:
+                got = x[index].shape
+            except sg.IndexingError:
+                got = IndexError
+        assert got == want, (shape, index)

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import DTypeError, GradientError, GraphError, IntegerOverflowError, RuleError
+from .errors import DTypeError, GradientError, GraphError, IntegerOverflowError, RuleError, ShapeError
 from .types import Shape, check_dtype, check_shape, is_float, type_string
 
 # --- "no derivative" --------------------------------------------------------------------
@@ -603,7 +603,7 @@ class Graph:
         return sorted(self._placeholders)
 
     def constant(self, value, dtype=None, name: str | None = None) -> Node:
-        array = np.array(value, dtype=dtype)  # a private copy: later edits by the user cannot leak in
+        array = _array(value, dtype, "constant")  # a private copy: later edits by the user cannot leak in
         if array.dtype == object or array.dtype.kind not in "biuf":
             raise DTypeError(f"constant: cannot hold a value of dtype {array.dtype}")
         array.flags.writeable = False
@@ -762,9 +762,11 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
             raise IntegerOverflowError(
                 f"Python integer {value} is out of bounds for {dtype}{beside} (NumPy 2 raises OverflowError); "
                 "make it a NumPy array of a wider dtype, or cast the node first")
-    array = np.asarray(value)
-    if array.dtype == object:
-        raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
+    array = _array(value, None, "operand")
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        beside = f" beside {like.describe()}" if like is not None else ""
+        raise DTypeError(f"cannot turn {type(value).__name__} {value!r:.40} into a symgrad constant{beside}: "
+                         "operands are nodes, numbers, or lists and arrays of bools, ints or floats")
     if array.dtype.kind == "b":  # a bool is not a weak number: where(True, a, b) needs its bool
         return graph.constant(array)
     if like is not None and is_float(like.dtype) and array.dtype.kind in "iuf":
@@ -777,6 +779,16 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
     elif array.dtype.kind in "iu":
         array = array.astype(np.int64)
     return graph.constant(array)
+
+
+def _array(value, dtype, what: str) -> np.ndarray:
+    """``np.array(value, dtype)``, with NumPy's errors for ragged lists said as symgrad's."""
+    try:
+        return np.array(value, dtype=dtype)
+    except ValueError as err:  # a ragged nested list, or text that is no number
+        raise ShapeError(f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
+    except TypeError as err:  # an unknown dtype, or an object NumPy cannot convert
+        raise DTypeError(f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
 
 
 def as_nodes(*values) -> tuple[Node, ...]:
