@@ -156,6 +156,9 @@ def _sigmoid_cross_entropy(z, y):
     # softplus(z) - y z as (1 - y) max(z, 0) + y max(-z, 0) + log1p(e^-|z|): no cancellation at a
     # large logit (softplus(20) - 20 loses 3e-7), and a zero weight on an infinite logit adds 0,
     # the limit, not 0 * inf = nan.
+    z = np.asarray(z)
+    if z.dtype.kind != "f":  # integer or bool logits: computed in the labels' float type, else float64
+        z = z.astype(y.dtype if y.dtype.kind == "f" else np.float64)
     with np.errstate(invalid="ignore"):
         above = np.where(y == 1, 0.0, (1 - y) * np.maximum(z, 0))
         below = np.where(y == 0, 0.0, y * np.maximum(-z, 0))
