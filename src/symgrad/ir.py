@@ -531,10 +531,10 @@ class Graph:
             return found
         op.check_arity(len(inputs))
         result = op.infer(*inputs, **params) if params else op.infer(*inputs)
-        if op.pure or op is CONSTANT or op is PLACEHOLDER:  # symgrad's own rules
-            shape, dtype = tuple(result[0]), np.dtype(result[1])
-        else:
-            shape, dtype = _checked_infer_result(op, inputs, result)
+        if not op.pure and op is not CONSTANT and op is not PLACEHOLDER:  # a user's rule: checked
+            result = _checked_infer_result(op, inputs, result)
+        shape, dtype = result
+        shape, dtype = tuple(shape), np.dtype(dtype)
         origin = None
         if self._passes:  # a derivative pass is recording in some thread: this one?
             state = self._pass
@@ -546,17 +546,15 @@ class Graph:
         lock = self._lock  # acquire/release: `with` costs twice as much, on every new node
         lock.acquire()
         try:
-            found = self._by_key.get(key)  # another thread may have made it since the lookup above
-            if found is not None:
-                return found
             node = _NodeFields(self, len(self.nodes), op, inputs, frozen, shape, dtype, name, value)
-            self.nodes.append(node)
-            self._by_key[key] = node
-            if origin is not None:
-                self._origin[node] = origin
+            found = self._by_key.setdefault(key, node)  # another thread's, if it made one since the lookup
+            if found is node:
+                self.nodes.append(node)
+                if origin is not None:
+                    self._origin[node] = origin
         finally:
             lock.release()
-        return node
+        return found
 
     def find(self, op: Op, inputs: Sequence[Node], params: dict | None = None) -> Node | None:
         """The node ``op`` applied to ``inputs`` with ``params``, if it exists already."""
