@@ -60,13 +60,14 @@ def test_loaded_graph_with_hostile_names_compiles_right(tmp_path):
 
 
 def test_custom_op_with_unusual_name_and_keyword_compiles():
-    op = sg.Op("my op\nimport os", forward=lambda x, ｋ: x * ｋ,
-               infer=lambda x, ｋ: (x.shape, x.dtype),
+    # A keyword written `ｋ=` in source is read as `k`; one given as a dict key stays "ｋ".
+    op = sg.Op("my op\nimport os", forward=lambda x, **kw: x * kw["ｋ"],
+               infer=lambda x, **kw: (x.shape, x.dtype),
                vjp=(lambda out_bar, out, x: out_bar * out.params.as_dict()["ｋ"],),
                jvp=(lambda x_dot, out, x: x_dot * out.params.as_dict()["ｋ"],))
     with sg.Graph():
-        x = sg.vector("x", 2)
-        y = op(x, ｋ=3.0)
+        x = sg.vector("params", 2)  # the name the keyword dict gets in the generated module
+        y = op(x, **{"ｋ": 3.0})
         f = sg.function([x], y)
         np.testing.assert_array_equal(f([1.0, 2.0]), [3.0, 6.0])
         assert not any(line.strip().startswith("import") for line in f.source.splitlines())

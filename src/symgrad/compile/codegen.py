@@ -86,7 +86,7 @@ def _free_name(name: str) -> bool:
     """
     generated = re.fullmatch(r"(t|c|p|a|in|float_|buf|pool|check)\d*|t\d+_(bar|dot)\d*|[fp]_\w+|\w+_type|np|math|"
                              r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|fallback|self|more|"
-                             r"MISSING|buffers", name)
+                             r"MISSING|buffers|params\d*", name)
     shadows = name in vars(builtins)  # the generated code calls type, float, abs, ...
     return (name.isidentifier() and unicodedata.normalize("NFKC", name) == name and not keyword.iskeyword(name)
             and generated is None and not shadows)
