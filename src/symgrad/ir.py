@@ -783,10 +783,10 @@ def _array(value, dtype, what: str) -> np.ndarray:
     """``np.array(value, dtype)``, with NumPy's errors for ragged lists said as symgrad's."""
     try:
         return np.array(value, dtype=dtype)
-    except ValueError as err:  # a ragged nested list, or text that is no number
-        raise ShapeError(f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
-    except TypeError as err:  # an unknown dtype, or an object NumPy cannot convert
-        raise DTypeError(f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
+    except (ValueError, TypeError) as err:  # a ragged nested list; text that is no number; an unknown dtype
+        ragged = isinstance(err, ValueError) and "sequence" in str(err)
+        raise (ShapeError if ragged else DTypeError)(
+            f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
 
 
 def as_nodes(*values) -> tuple[Node, ...]:
