@@ -95,14 +95,14 @@ def test_infinite_parameter_compiles():
 # --- one graph, several threads ---------------------------------------------------------------
 
 def _build(graph, k):
-    """One thread's model in ``graph``: its own input, a shared weight, a gradient pass."""
+    """One thread's model in ``graph``: its own input, a shared weight, derivative passes of each kind."""
     with graph:
         x = sg.vector(f"x{k}", 3)
         w = sg.vector("w", 3)  # the same placeholder for every thread
         shared = sg.sin(w) * 2.0  # the same node for every thread
         y = (sg.tanh(x * w + float(k)) + shared * x).sum() + sg.square(x).sum()
         forward = [y, shared]
-        return x, w, forward, sg.grad(y, [x, w])
+        return x, w, forward, [*sg.grad(y, [x, w]), sg.hvp(y, w, [1.0, 0.5, -1.0]), sg.jvp(y, x, [0.0, 1.0, 2.0])]
 
 
 def _feeds(k):

@@ -13,7 +13,14 @@ Memory: a variable is deleted right after its last use. An elementwise op
 by then, when shapes and dtypes match and nothing alive (no view, no output)
 still shares that buffer (see :mod:`.buffers`). All buffers belong to one
 call, so arrays returned by a call are never overwritten later and the
-function is safe to call from several threads at once.
+function is safe to call from several threads at once. A returned array
+that may be a fed array, a constant or a view of either (or of another
+output) is copied, as the interpreter does (``evaluate.outputs_to_copy``).
+
+Names: a placeholder's name is used as is only when Python would read it
+unchanged (identifiers are NFKC-normalised: ``ｃ1`` is ``c1``) and no
+generated name can take it; names bound from op names and parameter keys
+are ASCII, and comments escape what would end them.
 
 Scalar float64 graphs are written a second time with Python floats and the
 ``math`` module, as ``call``, which becomes the function object's own
