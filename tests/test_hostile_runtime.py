@@ -484,3 +484,21 @@ def test_getitem_shapes_follow_numpy():
             except sg.IndexingError:
                 got = IndexError
         assert got == want, (shape, index)
+
+
+def test_index_array_out_of_range_at_run_time_is_an_indexing_error():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        i = sg.vector("i", 1, dtype="int64")
+        for run in (lambda: sg.evaluate(x[i], {x: [1.0, 2.0], i: [7]}),
+                    lambda: sg.function([x, i], x[i])([1.0, 2.0], [7])):
+            with pytest.raises(sg.IndexingError, match="getitem: index 7 is out of bounds") as info:
+                run()
+            assert any("getitem" in note and "f64[1]" in note for note in info.value.__notes__)
+
+
+def test_to_dot_values_that_are_not_a_dict_say_so():
+    with sg.Graph():
+        x = sg.vector("x", 2)
+        with pytest.raises(TypeError, match="to_dot: values must be a dict"):
+            sg.to_dot(x * 2.0, values=[1.0, 2.0])

@@ -423,7 +423,14 @@ def _getitem_spelling(args, params):
     return f"{args[0]}[{index}]"
 
 
-GETITEM = primitive("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
+def _getitem_forward(x, *arrays, spec):
+    try:
+        return x[_index_tuple(spec, arrays)]
+    except IndexError as err:  # an index array's value, known only now, out of range
+        raise IndexingError(f"getitem: {err}") from None
+
+
+GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 SCATTER_ADD = primitive("scatter_add", _scatter_forward,
