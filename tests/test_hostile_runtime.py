@@ -183,6 +183,10 @@ def test_python_int_operand_out_of_range_raises_like_numpy():
             i8 + 300
         with pytest.raises(sg.IntegerOverflowError, match="int64"):
             i64 + 2**63
+        with pytest.raises(sg.IntegerOverflowError, match="constant: .*300.*int8"):
+            sg.constant(300, dtype="int8")
+        with pytest.raises(sg.IntegerOverflowError, match="constant: .*64 bits"):
+            sg.constant([2**70, 1])
         assert (i8 + 100).dtype == np.int8  # in range: the int takes the node's dtype
         assert (sg.scalar("f") + 2**70).dtype == np.float64  # beside a float it is a float
 

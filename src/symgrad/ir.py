@@ -782,11 +782,16 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
 def _array(value, dtype, what: str) -> np.ndarray:
     """``np.array(value, dtype)``, with NumPy's errors for ragged lists said as symgrad's."""
     try:
-        return np.array(value, dtype=dtype)
+        array = np.array(value, dtype=dtype)
+    except OverflowError as err:  # np.array(300, "int8") in NumPy 2
+        raise IntegerOverflowError(f"{what}: {err}") from None
     except (ValueError, TypeError) as err:  # a ragged nested list; text that is no number; an unknown dtype
         ragged = isinstance(err, ValueError) and "sequence" in str(err)
         raise (ShapeError if ragged else DTypeError)(
             f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
+    if array.dtype == object and array.size and all(type(v) is int for v in array.flat):
+        raise IntegerOverflowError(f"{what}: Python integer {max(array.flat, key=abs)} does not fit in 64 bits")
+    return array
 
 
 def as_nodes(*values) -> tuple[Node, ...]:
