@@ -5,9 +5,12 @@ shape rules and the errors met deep inside. One test per bug, from the user's si
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
+import tracemalloc
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -273,8 +276,6 @@ def test_returned_arrays_are_fresh_and_writable(name):
 
 def _exact_cross_entropy(logits, k):
     """-log softmax(logits)[k] = log sum_j exp(l_j - l_k), the differences taken exactly (Fractions)."""
-    import math
-    from fractions import Fraction
 
     def as_float(q):  # a Fraction beyond float64's range rounds to an infinity
         return float(q) if abs(q) < Fraction(1.7e308) else (math.inf if q > 0 else -math.inf)
@@ -312,7 +313,6 @@ def test_cross_entropy_is_finite_where_the_exact_answer_is(dtype, logits, recwar
 
 
 def test_sigmoid_cross_entropy_accurate_at_large_logits_and_exact_at_infinity():
-    import math
     with sg.Graph():
         z, y = sg.scalar("z"), sg.scalar("y")
         loss = sg.sigmoid_cross_entropy(z, y)
@@ -336,7 +336,6 @@ def test_sigmoid_cross_entropy_accurate_at_large_logits_and_exact_at_infinity():
 
 
 def test_derivative_of_two_to_the_x_is_finite_where_representable():
-    import math
     with sg.Graph():
         x = sg.scalar("x")
         for base, at in [(2.0, 1024.0), (2.0, 1023.5), (0.5, -1024.0), (1.5, 1750.0), (2.0, 3.0)]:
@@ -454,7 +453,6 @@ def test_drawing_an_empty_array_does_not_walk_its_rows(tmp_path):
 
 
 def test_indexing_a_huge_placeholder_allocates_nothing():
-    import tracemalloc
     with sg.Graph():
         x = sg.matrix("x", 32768, 32768)
         i = sg.vector("i", 32768, dtype="int64")
