@@ -370,7 +370,8 @@ def test_custom_shape_rule_returning_nonsense_is_a_rule_error(result, complaint)
     with sg.Graph():
         x = sg.vector("x", 2)
         op = _custom(infer=lambda x: result)
-        with pytest.raises(sg.RuleError, match=f"custom_hostile: the shape rule applied to placeholder 'x'.*{complaint}"):
+        pattern = f"custom_hostile: the shape rule applied to placeholder 'x'.*{complaint}"
+        with pytest.raises(sg.RuleError, match=pattern):
             op(x)
 
 

@@ -202,5 +202,5 @@ def mse(prediction, target) -> Node:
     return mean(square(prediction - target))
 
 
-__all__ = ["ONE_HOT", "LOG_SOFTMAX", "SIGMOID_CROSS_ENTROPY", "log_softmax", "softmax", "one_hot", "cross_entropy", "sigmoid_cross_entropy",
-           "mse"]
+__all__ = ["ONE_HOT", "LOG_SOFTMAX", "SIGMOID_CROSS_ENTROPY", "log_softmax", "softmax", "one_hot", "cross_entropy",
+           "sigmoid_cross_entropy", "mse"]
