@@ -262,7 +262,7 @@ for _label, _misuse, _error, _words in PLACEHOLDERS:
     add(f"placeholder-{_label}", _misuse, _error, "placeholder", _words)
 
 CONSTANTS = [
-    ("ragged", lambda: sg.constant([[1.0, 2.0], [3.0]]), sg.DTypeError, "inhomogeneous"),
+    ("ragged", lambda: sg.constant([[1.0, 2.0], [3.0]]), sg.ShapeError, "inhomogeneous"),
     ("strings", lambda: sg.constant("abc"), sg.DTypeError, "<U3"),
     ("dtype-bogus", lambda: sg.constant(1.0, dtype="bogus"), sg.DTypeError, "'bogus' is not a dtype"),
     ("dtype-unparsable", lambda: sg.constant("x", dtype=float), sg.DTypeError, "str 'x'"),
@@ -285,13 +285,13 @@ OPERANDS = [
     ("matmul-str", lambda: v() @ "a", "matmul", "str 'a'"),
     ("maximum-str", lambda: sg.maximum(v(), "a"), "maximum", "str 'a'"),
     ("where-str", lambda: sg.where(v() > 0, v(), "a"), "where", "str 'a'"),
-    ("add-ragged", lambda: v() + [[1.0, 2.0], [3.0]], "add", "inhomogeneous"),
     ("add-complex", lambda: v() + 1j, "add", "complex"),
     ("dot-str", lambda: sg.dot(v(), "a"), "dot", "str 'a'"),
     ("less-str", lambda: v() < "a", "less", "str 'a'"),
 ]
 for _label, _misuse, _op, _words in OPERANDS:
     add(f"operand-{_label}", _misuse, sg.DTypeError, _op, V, _words)
+add("operand-add-ragged", lambda: v() + [[1.0, 2.0], [3.0]], sg.ShapeError, "add", V, "inhomogeneous")
 add("operand-exp-str", lambda: sg.exp("a"), sg.DTypeError, "exp", "str 'a'")
 
 # --- parameters given to an op directly (the shape rule checks them, as it does for files) -----------------

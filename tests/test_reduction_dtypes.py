@@ -368,6 +368,7 @@ OP_CASES = {
     "diagonal_scatter": ([ANY], [(2,)], [{"offset": -1, "axis1": 0, "axis2": 1}]),
     "tril": ([ANY], [MATRIX], [{"k": 0}]),
     "triu": ([ANY], [MATRIX], [{"k": -1}]),
+    "sigmoid_cross_entropy": BINARY,  # an op of its own since issue 11
 }
 FLOAT_ONLY = {"sum_squares"}  # made by sg.sum(sg.square(x)) for float64 x only
 BUILT_IN_OPS = {op.name: op for op in vars(sg.ops).values()

@@ -72,6 +72,7 @@ def every_op_graph():
     cost = (sg.sum(scores) + sg.mean(logits) + sg.max(A, axis=1).sum() + sg.min(A) + sg.logsumexp(x)
             + sg.cross_entropy(A * x, labels) + sg.sum(sg.one_hot(labels, 3) * A) + sg.mse(x, 1.0)
             + sg.sum(sg.softmax(A, axis=1) * A) + sg.sum(sg.expand_dims(x, 0) * A))
+    cost = cost + sg.sigmoid_cross_entropy(x, sg.constant([0.0, 0.5, 1.0]))  # its own op since issue 11
     v, M = sg.vector("v", None), sg.matrix("M", None, None)
     cost = (cost + sg.sum(sg.concatenate([v, sg.tanh(v)]) ** 2) + sg.sum(sg.maximum(v, 0.0) * sg.mean(v))
             + sg.sum(sg.exp(sg.zeros_like(v))) + sg.sum(sg.sin(sg.reshape(M, (-1,))))

@@ -284,7 +284,16 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
 
 def as_derivative(value, like: Node, what: str, role: str) -> Node:
     """A cotangent or tangent given by the user: a node or an array of ``like``'s shape."""
-    node = value if isinstance(value, Node) else as_node(np.asarray(value, dtype=like.dtype), like.graph)
+    if not isinstance(value, Node):
+        try:
+            array = None if value is None else np.asarray(value)  # np.asarray(None, float) would be NaN
+        except ValueError:  # a ragged list
+            array = None
+        if array is None or array.dtype.kind not in "biuf":
+            raise GradientError(f"{what}: the {role} for {like.describe()} is {type(value).__name__} {value!r:.40}; "
+                                f"give a node or numbers of shape {like.shape}")
+        value = as_node(array.astype(like.dtype), like.graph)
+    node = value
     if node.graph is not like.graph:
         raise GradientError(f"{what}: the {role} {node.describe()} belongs to another graph")
     if not compatible(node.shape, like.shape):

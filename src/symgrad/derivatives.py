@@ -41,7 +41,7 @@ DEFAULT_HVP_METHOD = FORWARD_OVER_REVERSE
 
 def _check_method(method: str) -> None:
     if method not in HVP_METHODS:
-        raise ValueError(f"hvp: method must be one of {HVP_METHODS}, not {method!r}")
+        raise GradientError(f"hvp: method must be one of {HVP_METHODS}, not {method!r}")
 
 
 def _held_constant(vector: Node) -> Node:

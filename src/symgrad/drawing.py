@@ -96,6 +96,10 @@ def to_dot(outputs_or_graph, values: Mapping | None = None, *, feeds: Mapping | 
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"to_dot: rankdir must be 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
     nodes, outputs = _drawn(outputs_or_graph)
+    for what, given in (("values", values), ("feeds", feeds), ("gradients", gradients)):
+        if given is not None and not isinstance(given, (Mapping, bool)):
+            raise TypeError(f"to_dot: {what} must be a dict keyed by nodes (or placeholder names), "
+                            f"not {type(given).__name__}")
     if feeds is None and values is not None and all(
             isinstance(k, str) or (isinstance(k, Node) and k.op is PLACEHOLDER) for k in values):
         feeds, values = values, None

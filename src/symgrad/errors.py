@@ -19,6 +19,8 @@ working.
     │                   result disagrees with the shape rule (TypeError)
     ├── GradCheckError  check_grad found a derivative that disagrees (AssertionError)
     ├── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
+    ├── IntegerOverflowError  an integer (a feed, a Python int operand) out of its dtype's
+    │                   range, where NumPy 2 raises OverflowError (OverflowError)
     └── FormatError     sg.load met a malformed, truncated or hostile file; sg.save met
                         a graph the file format cannot hold (ValueError)
 
@@ -86,3 +88,9 @@ class NonFiniteError(Error, FloatingPointError):
 
 class FormatError(Error, ValueError):
     """A saved graph file is malformed, truncated, of another version or unsafe to load."""
+
+
+class IntegerOverflowError(Error, OverflowError):
+    """An integer does not fit the integer dtype it must take (a feed of 300 for an int8
+    placeholder, ``x_int8 + 300``): NumPy 2 raises OverflowError there, and symgrad never
+    wraps it silently."""

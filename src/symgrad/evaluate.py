@@ -17,9 +17,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, NonFiniteError, RuleError
+from .errors import FeedError, IntegerOverflowError, NonFiniteError, RuleError
 from .format import summary
-from .ir import PLACEHOLDER, Node, ancestors, output_list
+from .ir import CONSTANT, PLACEHOLDER, Node, ancestors, output_list
 from .types import fits, runtime_broadcast_error, type_string
 
 
@@ -39,16 +39,21 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
             raise FeedError(
                 f"feed for {placeholder.describe()} has dtype {value.dtype}; "
                 f"expected {want.name} values (convert with .astype)")
+        _check_range(placeholder, value)
         array = np.asarray(value, dtype=want)
     else:
         try:
             array = np.asarray(value)
         except Exception as err:  # ragged lists and the like
             raise FeedError(f"feed for {placeholder.describe()} is not array-like: {err}") from None
+        if array.dtype == object and want.kind in "iu" and all(type(v) is int for v in array.flat):
+            bad = max(array.flat, key=abs)  # Python ints beyond 64 bits
+            raise IntegerOverflowError(f"feed for {placeholder.describe()} holds {bad}, out of bounds for {want}")
         if array.dtype.kind not in "biuf" or (want.kind in "iub" and array.dtype.kind == "f"):
             raise FeedError(
                 f"feed for {placeholder.describe()} is a {type(value).__name__} of {array.dtype}; "
                 f"expected {want.name} values")
+        _check_range(placeholder, array)
         array = array.astype(want, copy=False)
     if len(array.shape) != len(placeholder.shape) or any(
             d is not None and d != a for d, a in zip(placeholder.shape, array.shape)):
@@ -56,6 +61,20 @@ def convert_feed(placeholder: Node, value: Any) -> np.ndarray:
             f"feed for {placeholder.describe()} has shape {array.shape}; "
             f"expected {type_string(placeholder.shape, want)}")
     return array
+
+
+def _check_range(placeholder: Node, array) -> None:
+    """Integers converted to a placeholder's integer dtype must fit it: NumPy 2 raises, never wraps."""
+    want = placeholder.dtype
+    if want.kind not in "iu" or array.dtype.kind not in "iu" or array.dtype == want or array.size == 0:
+        return
+    info = np.iinfo(want)
+    low, high = int(np.min(array)), int(np.max(array))
+    if low < info.min or high > info.max:
+        bad = low if low < info.min else high
+        raise IntegerOverflowError(
+            f"feed for {placeholder.describe()} holds {bad}, out of bounds for {want} "
+            f"[{info.min}, {info.max}] (NumPy 2 raises OverflowError; symgrad never wraps)")
 
 
 def resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
@@ -78,6 +97,8 @@ def resolve_feeds(graph, feeds: Mapping) -> dict[Node, Any]:
                 raise FeedError(f"only placeholders can be fed, not {node.describe()}")
         else:
             raise FeedError(f"feed keys must be placeholders or their names, not {type(key).__name__}")
+        if node in resolved:  # {"x": a, x: b}: which one was meant is unknown
+            raise FeedError(f"{node.describe()} is fed twice, by its name and by its node; feed it once")
         resolved[node] = value
     return resolved
 
@@ -103,6 +124,9 @@ class Plan:
         self.steps = [(node, node.op.forward, tuple(position[i] for i in node.inputs),
                        node.params.as_dict(), tuple(releases[k])) for k, node in enumerate(self.nodes)]
         self.output_positions = [position[o] for o in self.outputs]
+        self.copies = outputs_to_copy(self.outputs, lambda n: n.inputs,
+                                      lambda n: n.op is PLACEHOLDER or n.op is CONSTANT,
+                                      lambda n: n.op.view or not n.op.pure)
         # Nodes that may broadcast a run-time input dimension: checked at run time that it did not.
         self.runtime_broadcasts = {k: axes for k, node in enumerate(self.nodes)
                                    if (axes := node.op.runtime_broadcast_axes(node.inputs))}
@@ -141,6 +165,9 @@ class Plan:
                     err.add_note(f"symgrad: while computing {node.describe()} from "
                                  + ", ".join(summary(values[i]) for i in inputs))
                     raise
+                if not isinstance(value, (np.ndarray, np.generic)):
+                    raise RuleError(f"{node.op.name}: the forward returned {type(value).__name__} {value!r:.60} "
+                                    f"for {node.describe()}; it must return a NumPy array")
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
                 if check_shapes:
@@ -150,7 +177,37 @@ class Plan:
             values[k] = value
             for i in releases:
                 values[i] = None
-        return [np.asarray(values[k]) for k in self.output_positions]
+        return [np.array(values[k]) if copy else np.asarray(values[k])
+                for k, copy in zip(self.output_positions, self.copies)]
+
+
+def outputs_to_copy(outputs: Sequence, inputs_of, is_leaf, may_view) -> list[bool]:
+    """Which outputs to copy so that each returned array is fresh and writable.
+
+    An output may be (a view of) a fed array or a constant's read-only value: ``x``,
+    ``x * 1.0`` (simplified to ``x``), ``x.T``, ``x[1:]``, ``stop_gradient(x)``, or share
+    memory with an earlier output (``[y, y.T]``, ``[y, y]``). Those are copied; the
+    others are returned as computed. ``may_view(n)``: n's value may share its inputs'
+    memory (a view op, a custom op); ``is_leaf(n)``: a placeholder or constant.
+    """
+    claimed: set = set()  # ids of the values earlier outputs returned uncopied may share memory with
+    copies = []
+    for out in outputs:
+        reached, stack, copy = set(), [out], False
+        while stack:
+            node = stack.pop()
+            if id(node) in reached:
+                continue
+            if is_leaf(node) or id(node) in claimed:
+                copy = True
+                break
+            reached.add(id(node))
+            if may_view(node):
+                stack.extend(inputs_of(node))
+        if not copy:
+            claimed |= reached
+        copies.append(copy)
+    return copies
 
 
 def shared_kernels(steps: Sequence) -> dict[int, tuple]:
@@ -226,7 +283,9 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     outputs need are run, each once, in topological order. With
     ``check_finite=True`` the first node to produce a NaN or an infinity
     raises :class:`NonFiniteError`, naming it, its inputs and, for a
-    derivative node, the primal it belongs to.
+    derivative node, the primal it belongs to. The arrays returned are fresh
+    and writable: never a fed array, a view of one, a constant's value or
+    memory another returned array shares (compiled functions do the same).
 
     Examples
     --------

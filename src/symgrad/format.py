@@ -40,6 +40,8 @@ def value_text(value) -> str:
     array = np.asarray(value)
     if array.ndim == 0:
         return _number_text(array[()])
+    if array.size == 0:  # never walk the rows: a (10**12, 0) array has that many
+        return "[]" if array.shape[0] == 0 else f"[] ({'x'.join(map(str, array.shape))})"
     if array.size <= 4:
         def nested(a):
             return "[" + ", ".join(nested(b) if b.ndim else _number_text(b[()]) for b in a) + "]"

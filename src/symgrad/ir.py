@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import DTypeError, GradientError, GraphError, RuleError
+from .errors import DTypeError, GradientError, GraphError, IntegerOverflowError, RuleError, ShapeError
 from .types import Shape, check_dtype, check_name, check_shape, is_float, type_string
 
 # --- "no derivative" --------------------------------------------------------------------
@@ -432,6 +432,17 @@ class Node(_NodeFields):
 
 # --- the graph ----------------------------------------------------------------------------
 
+class _PassState(threading.local):
+    """What a derivative pass running in *this* thread records (see :class:`_Recording`).
+
+    Per thread: a pass in one thread must not mark, or rewrite, the nodes another thread
+    builds in the same graph meanwhile.
+    """
+
+    origin: Origin | None = None     # set while a derivative pass builds nodes
+    rewrite: Callable | None = None  # the pass's rewrites, offered each node first
+
+
 class _Recording:
     """While a derivative pass builds nodes: record ``origin`` on each new node, and let
     ``rewrite(graph, op, inputs, params)`` offer an existing or simpler node first.
@@ -446,18 +457,26 @@ class _Recording:
         self.graph, self.origin, self.rewrite = graph, origin, rewrite
 
     def __enter__(self) -> None:
-        graph = self.graph
-        self.saved = graph._recording, graph._rewrite
-        graph._recording, graph._rewrite = self.origin, self.rewrite
+        state = self.graph._pass
+        self.saved = state.origin, state.rewrite
+        state.origin, state.rewrite = self.origin, self.rewrite
+        self.graph._passes.append(None)  # list.append and pop are atomic: no lock needed
 
     def __exit__(self, *exc) -> None:
-        self.graph._recording, self.graph._rewrite = self.saved
+        self.graph._passes.pop()
+        state = self.graph._pass
+        state.origin, state.rewrite = self.saved
 
 
 class Graph:
     """Owns nodes in creation order, which is a topological order.
 
     ``with sg.Graph() as g:`` makes ``g`` the default graph for the block.
+
+    Several threads may build nodes in one graph, and run derivative passes
+    in it, at once: looking a node up and adding it is one atomic step (a
+    node is never made twice, ids stay its position), and a pass records
+    only the nodes its own thread makes.
 
     Examples
     --------
@@ -474,8 +493,10 @@ class Graph:
         self._by_key: dict = {}
         self._placeholders: dict[str, Node] = {}
         self._origin: dict[Node, Origin] = {}
-        self._recording: Origin | None = None   # set while a derivative pass builds nodes
-        self._rewrite: Callable | None = None   # the pass's rewrites, offered each node first
+        self._pass = _PassState()  # the derivative pass running in each thread
+        self._passes: list = []  # one item per pass recording in any thread: none, the common case, is cheap
+        self._lock = threading.Lock()  # held while a node is checked for and added
+        self._names_lock = threading.Lock()  # held while a placeholder name is checked and registered
         self._scalars: dict = {}  # Python numbers already made constants
 
     def __len__(self) -> int:
@@ -514,18 +535,31 @@ class Graph:
         if found is not None:
             return found
         op.check_arity(len(inputs))
-        shape, dtype = op.infer(*inputs, **params) if params else op.infer(*inputs)
-        if self._rewrite is not None and inputs:
-            rewritten = self._rewrite(self, op, inputs, params or {}, tuple(shape), np.dtype(dtype))
-            if rewritten is not None:
-                self._by_key[key] = rewritten
-                return rewritten
-        node = _NodeFields(self, len(self.nodes), op, inputs, frozen, tuple(shape), np.dtype(dtype), name, value)
-        self.nodes.append(node)
-        self._by_key[key] = node
-        if self._recording is not None:
-            self._origin[node] = self._recording
-        return node
+        result = op.infer(*inputs, **params) if params else op.infer(*inputs)
+        if not op.pure and op is not CONSTANT and op is not PLACEHOLDER:  # a user's rule: checked
+            result = _checked_infer_result(op, inputs, result)
+        shape, dtype = result
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        origin = None
+        if self._passes:  # a derivative pass is recording in some thread: this one?
+            state = self._pass
+            origin = state.origin
+            if state.rewrite is not None and inputs:
+                rewritten = state.rewrite(self, op, inputs, params or {}, shape, dtype)
+                if rewritten is not None:
+                    return self._by_key.setdefault(key, rewritten)  # another thread's, if it was first
+        lock = self._lock  # acquire/release: `with` costs twice as much, on every new node
+        lock.acquire()
+        try:
+            node = _NodeFields(self, len(self.nodes), op, inputs, frozen, shape, dtype, name, value)
+            found = self._by_key.setdefault(key, node)  # another thread's, if it made one since the lookup
+            if found is node:
+                self.nodes.append(node)
+                if origin is not None:
+                    self._origin[node] = origin
+        finally:
+            lock.release()
+        return found
 
     def find(self, op: Op, inputs: Sequence[Node], params: dict | None = None) -> Node | None:
         """The node ``op`` applied to ``inputs`` with ``params``, if it exists already."""
@@ -554,15 +588,16 @@ class Graph:
         check_name(name, "placeholder")
         shape = check_shape(shape, f"placeholder '{name}'")
         dtype = check_dtype(dtype, f"placeholder '{name}'")
-        existing = self._placeholders.get(name)
-        if existing is not None:
-            if existing.shape == shape and existing.dtype == dtype:
-                return existing
-            raise GraphError(
-                f"placeholder '{name}' already exists as {existing.type}; "
-                f"cannot redefine it as {type_string(shape, dtype)}")
-        node = self.apply(PLACEHOLDER, (), {"shape": shape, "dtype": dtype}, name=name, key_extra=name)
-        self._placeholders[name] = node
+        with self._names_lock:  # checking a name and registering it is one step
+            existing = self._placeholders.get(name)
+            if existing is not None:
+                if existing.shape == shape and existing.dtype == dtype:
+                    return existing
+                raise GraphError(
+                    f"placeholder '{name}' already exists as {existing.type}; "
+                    f"cannot redefine it as {type_string(shape, dtype)}")
+            node = self.apply(PLACEHOLDER, (), {"shape": shape, "dtype": dtype}, name=name, key_extra=name)
+            self._placeholders[name] = node
         return node
 
     def placeholder_named(self, name: str) -> Node | None:
@@ -573,7 +608,7 @@ class Graph:
 
     def constant(self, value, dtype=None, name: str | None = None) -> Node:
         check_name(name, "constant", required=False)
-        array = _array(value, dtype)  # a private copy: later edits by the user cannot leak in
+        array = _array(value, dtype, "constant")  # a private copy: later edits by the user cannot leak in
         if array.dtype == object or array.dtype.kind not in "biuf":
             raise DTypeError(f"constant: cannot hold a value of dtype {array.dtype}")
         array.flags.writeable = False
@@ -601,6 +636,27 @@ class Graph:
             for index, inp in enumerate(node.inputs):
                 g.add_edge(inp.id, node.id, index=index)
         return g
+
+
+def _checked_infer_result(op: Op, inputs: Sequence[Node], result) -> tuple[Shape, np.dtype]:
+    """A custom op's shape rule result, checked as a derivative pass checks a rule's result:
+    ``(shape, dtype)``, the shape of non-negative ints or None, a bool, integer or float dtype."""
+    applied = ", ".join(n.describe() for n in inputs) or "no inputs"
+    where = f"{op.name}: the shape rule applied to {applied} returned {result!r:.100}"
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise RuleError(f"{where}; it must return a pair (shape, dtype)")
+    shape, dtype = result
+    if not isinstance(shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and d >= 0)
+            for d in shape):
+        raise RuleError(f"{where}; the shape must be a tuple of non-negative ints (or None for a run-time size)")
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else None  # np.dtype(None) would be float64
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":
+        raise RuleError(f"{where}; the dtype must be a bool, integer or float dtype")
+    return tuple(None if d is None else int(d) for d in shape), dtype
 
 
 class _DefaultStack(threading.local):
@@ -696,20 +752,26 @@ def as_node(value, graph: Graph | None = None, like: Node | None = None) -> Node
     return _weak_constant(value, graph, like)
 
 
-def _array(value, dtype=None) -> np.ndarray:
-    """``np.array(value, dtype)``, NumPy's refusals (ragged lists, unknown dtypes) as symgrad errors."""
-    if dtype is not None:
-        dtype = check_dtype(dtype, "constant")
-    try:
-        return np.array(value, dtype=dtype)
-    except (ValueError, TypeError, OverflowError) as err:
-        raise DTypeError(f"constant: cannot turn {type(value).__name__} {value!r:.80} into an array: {err}") from None
-
-
 def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
-    array = _array(value)
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(f"cannot turn {type(value).__name__} {value!r} into a symgrad constant")
+    if type(value) is int:  # NEP 50: a Python int takes its neighbour's dtype (else int64), or raises
+        dtype = like.dtype if like is not None and like.dtype.kind in "iuf" else np.dtype(np.int64)
+        if dtype.kind == "f":
+            try:
+                return graph.constant(np.asarray(value, dtype))
+            except OverflowError:
+                raise IntegerOverflowError(f"Python integer {value} is too large for {dtype} "
+                                           f"beside {like.describe()}") from None
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            beside = f" beside {like.describe()}" if like is not None and like.dtype.kind in "iu" else ""
+            raise IntegerOverflowError(
+                f"Python integer {value} is out of bounds for {dtype}{beside} (NumPy 2 raises OverflowError); "
+                "make it a NumPy array of a wider dtype, or cast the node first")
+    array = _array(value, None, "operand")
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        beside = f" beside {like.describe()}" if like is not None else ""
+        raise DTypeError(f"cannot turn {type(value).__name__} {value!r:.40} into a symgrad constant{beside}: "
+                         "operands are nodes, numbers, or lists and arrays of bools, ints or floats")
     if array.dtype.kind == "b":  # a bool is not a weak number: where(True, a, b) needs its bool
         return graph.constant(array)
     if like is not None and is_float(like.dtype) and array.dtype.kind in "iuf":
@@ -724,6 +786,23 @@ def _weak_constant(value, graph: Graph, like: Node | None) -> Node:
     return graph.constant(array)
 
 
+def _array(value, dtype, what: str) -> np.ndarray:
+    """``np.array(value, dtype)``, with NumPy's errors for ragged lists said as symgrad's."""
+    if dtype is not None:
+        dtype = check_dtype(dtype, what)
+    try:
+        array = np.array(value, dtype=dtype)
+    except OverflowError as err:  # np.array(300, "int8") in NumPy 2
+        raise IntegerOverflowError(f"{what}: {err}") from None
+    except (ValueError, TypeError) as err:  # a ragged nested list; text that is no number; an unknown dtype
+        ragged = isinstance(err, ValueError) and "sequence" in str(err)
+        raise (ShapeError if ragged else DTypeError)(
+            f"{what}: cannot make an array of {type(value).__name__} {value!r:.60}: {err}") from None
+    if array.dtype == object and array.size and all(type(v) is int for v in array.flat):
+        raise IntegerOverflowError(f"{what}: Python integer {max(array.flat, key=abs)} does not fit in 64 bits")
+    return array
+
+
 def as_nodes(*values, op: str | None = None) -> tuple[Node, ...]:
     """Wrap several operands at once, in one graph, Python numbers typed by their neighbours.
 
@@ -736,10 +815,10 @@ def as_nodes(*values, op: str | None = None) -> tuple[Node, ...]:
         return values
     try:
         return _as_nodes(values)
-    except DTypeError as err:  # a value that is no array: say which op it was given to, next to what
+    except (DTypeError, ShapeError) as err:  # a value that is no array: say which op it was given to, next to what
         others = [v.describe() for v in values if isinstance(v, Node)]
         beside = f" (operand of {op or 'an op'} next to {', '.join(others)})" if others else ""
-        raise DTypeError(f"{op + ': ' if op else ''}{err}{beside}") from None
+        raise type(err)(f"{op + ': ' if op else ''}{err}{beside}") from None
 
 
 def _as_nodes(values: tuple) -> tuple[Node, ...]:

@@ -13,7 +13,14 @@ Memory: a variable is deleted right after its last use. An elementwise op
 by then, when shapes and dtypes match and nothing alive (no view, no output)
 still shares that buffer (see :mod:`.buffers`). All buffers belong to one
 call, so arrays returned by a call are never overwritten later and the
-function is safe to call from several threads at once.
+function is safe to call from several threads at once. A returned array
+that may be a fed array, a constant or a view of either (or of another
+output) is copied, as the interpreter does (``evaluate.outputs_to_copy``).
+
+Names: a placeholder's name is used as is only when Python would read it
+unchanged (identifiers are NFKC-normalised: ``ｃ1`` is ``c1``) and no
+generated name can take it; names bound from op names and parameter keys
+are ASCII, and comments escape what would end them.
 
 Scalar float64 graphs are written a second time with Python floats and the
 ``math`` module, as ``call``, which becomes the function object's own
@@ -28,11 +35,12 @@ import builtins
 import keyword
 import math
 import re
+import unicodedata
 from typing import Sequence
 
 import numpy as np
 
-from ..evaluate import arity_error, check_computed, convert_feed
+from ..evaluate import arity_error, check_computed, convert_feed, outputs_to_copy
 from ..ir import CONSTANT, PLACEHOLDER, Node
 from ..types import type_string
 from . import emit
@@ -77,12 +85,29 @@ class Namer:
 
 
 def _free_name(name: str) -> bool:
-    """A placeholder name usable as is: an identifier that no generated name can take."""
+    """A placeholder name usable as is: an identifier that no generated name can take.
+
+    Python reads identifiers NFKC-normalised (``ｃ1`` *is* ``c1``, ``ｎｐ`` is ``np``), so a
+    name is used as is only when normalising leaves it unchanged; any other one becomes
+    ``p0``, ``p1``, ... and cannot capture a generated name or another placeholder's.
+    """
     generated = re.fullmatch(r"(t|c|p|a|in|float_|buf|pool|check)\d*|t\d+_(bar|dot)\d*|[fp]_\w+|\w+_type|np|math|"
                              r"array|asarray|ndarray|float64|convert|run|compiled|call|slow|fallback|self|more|"
-                             r"MISSING|buffers", name)
+                             r"MISSING|buffers|params\d*", name)
     shadows = name in vars(builtins)  # the generated code calls type, float, abs, ...
-    return name.isidentifier() and not keyword.iskeyword(name) and generated is None and not shadows
+    return (name.isidentifier() and unicodedata.normalize("NFKC", name) == name and not keyword.iskeyword(name)
+            and generated is None and not shadows)
+
+
+def ascii_identifier(text: str) -> str:
+    """``text`` made a plain ASCII identifier (for names built from op names and parameter keys)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    return name if name[:1].isalpha() or name[:1] == "_" else "_" + name
+
+
+def comment(text: str) -> str:
+    """``text`` safe inside a ``#`` comment: a custom op's name may hold a line break."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def describe(step: Step) -> str:
@@ -90,12 +115,12 @@ def describe(step: Step) -> str:
     node = step.node
     text = f"{step.kind} {type_string(step.shape, step.dtype)}"
     if node is None:
-        return text + " (made by simplification)"
+        return comment(text + " (made by simplification)")
     text = f"%{node.id} " + text
     origin = node.graph.origin(node)
     if origin is not None:
         text += f"; {origin}"
-    return text
+    return comment(text)
 
 
 class Generated:
@@ -106,6 +131,7 @@ class Generated:
         self.lines: list[str] = []
 
     def bind(self, prefix: str, obj) -> str:
+        prefix = ascii_identifier(prefix)  # Python would NFKC-normalise the name in the source, not the key
         for name, value in self.namespace.items():
             if value is obj and name.startswith(prefix):
                 return name
@@ -198,10 +224,12 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
         if dead:
             body.append(f"del {', '.join(dead)}")
     results = []
-    for out in outputs:
+    copies = outputs_to_copy(outputs, lambda s: s.inputs, lambda s: s.op is PLACEHOLDER or s.op is CONSTANT,
+                             lambda s: id(s) in calls and not calls[id(s)].fresh)
+    for out, copy in zip(outputs, copies):
         var = namer.name(out)
-        if _may_share_folded(out, calls):
-            results.append(f"{var}.copy()")  # fresh, as the interpreter's result would be
+        if copy:
+            results.append(f"np.array({var})")  # fresh and writable, as the interpreter's result
         else:
             results.append(f"np.asarray({var})" if out.shape == () else var)
     if pooled:
@@ -231,22 +259,6 @@ def _shared_call(step: Step, shared: dict, gen: Generated, namer: Namer) -> emit
         group = shared[key] = [namer._unique(f"{namer.name(step)}_all"), call, step, step]
     group[3] = step
     return emit.Call(f"{group[0]}[{index}]")
-
-
-def _may_share_folded(step: Step, calls: dict) -> bool:
-    """Whether ``step``'s array may be, or be a view of, a value folded at compile time."""
-    stack, seen = [step], set()
-    while stack:
-        s = stack.pop()
-        if id(s) in seen:
-            continue
-        seen.add(id(s))
-        if s.op is CONSTANT:
-            if s.node is not None and s.node.value is None:
-                return True
-        elif id(s) in calls and not calls[id(s)].fresh:
-            stack.extend(s.inputs)
-    return False
 
 
 def _needs_check(step: Step) -> bool:

@@ -21,6 +21,8 @@ from .steps import Step
 
 def literal(value) -> str | None:
     """Python source that evaluates to ``value``, or None when there is none."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None  # repr gives `inf` / `nan`, which are not Python names
     if isinstance(value, (bool, int, float, str, type(None))):
         return repr(value)
     if isinstance(value, np.dtype):
@@ -69,9 +71,12 @@ def array_call(step: Step, args: list[str], bind) -> Call:
     if spelled is None:
         spelled = bind(f"f_{op.name}", op.forward)
     keywords = []
-    for key, value in params.items():
-        text = literal(value)
-        keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
+    if all(key.isascii() and key.isidentifier() for key in params):
+        for key, value in params.items():
+            text = literal(value)
+            keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
+    elif params:  # Python would NFKC-normalise a keyword such as `ｋ=` into another one: pass a dict
+        keywords.append(f"**{bind('params', dict(params))}")
     out = op.out if op.out is not None else isinstance(op.forward, np.ufunc) and not keywords
     plain = op.operator.format(*args) if op.operator is not None else None
     return Call(f"{spelled}({', '.join(args + keywords)})", out=out, fresh=fresh, plain=plain)

@@ -74,6 +74,15 @@ def _pow_base_rule(d, out, x, y):
 
 def _pow_exponent_rule(d, out, x, y):
     """d(x**y)/dy = x**y log x; 0 at x = 0, its limit where x**y is 0 (y > 0)."""
+    base = x.value
+    if base is not None and is_float(x.dtype) and base.size and np.all((base > 0) & np.isfinite(base)):
+        # A constant base (2**y): move one factor x into the constant, on the side that shrinks
+        # x**y, so x**y overflowing cannot make inf of a finite x**y log x (2**1024 log 2 < max).
+        log_base = np.log(base)
+        if np.all(base >= 1):
+            return d * (pow(x, y - 1) * (base * log_base))
+        if np.all(base <= 1):
+            return d * (pow(x, y + 1) * (log_base / base))
     if x.value is None or np.any(x.value == 0):
         x = where(equal(x, 0), 1, x)  # log 1 = 0 rather than 0·(-inf); nothing flows to the replaced zeros
     if not is_float(x.dtype):  # an integer base: its log in the result's float type

@@ -15,16 +15,17 @@ from ..errors import DTypeError, IndexingError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule
 from ..types import (check_dtype, check_int_argument, compatible, float_result, is_float, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import primitive
-from .elementary import exp, softplus, square
+from ._define import elementwise, primitive
+from .elementary import exp, sigmoid, square
 from .reductions import mean, sum
-from .select import where
+from .select import equal, where
 
 
 def _log_softmax(x, axis):
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    shifted = x - np.max(x, axis, keepdims=True)  # the row maximum becomes exactly 0
+    with np.errstate(over="ignore"):  # 1e308 - (-1e308) is -inf, exactly what log_softmax rounds to
+        shifted = x - np.max(x, axis, keepdims=True)  # the row maximum becomes exactly 0
     return shifted - np.log(np.sum(np.exp(shifted), axis, keepdims=True))
 
 
@@ -144,7 +145,11 @@ def cross_entropy(logits, labels, axis: int = -1) -> Node:
         raise DTypeError(f"cross_entropy: labels {labels.describe()} must be integers or floats")
     _same_shape(labels, logits.shape, f"probability labels {labels.describe()} need the shape of "
                 f"the logits {logits.describe()}")
-    return mean(-sum(labels * log_softmax(logits, axis), axis))
+    log_p = log_softmax(logits, axis)
+    # A zero label on a -inf log-probability (a masked logit, or 1e308 beside -1e308) adds 0, the
+    # limit, not 0 * -inf = nan. Only there: elsewhere a zero label still has its derivative, -log_p.
+    log_p = where(equal(labels, 0), where(equal(log_p, -np.inf), 0.0, log_p), log_p)
+    return mean(-sum(labels * log_p, axis))
 
 
 def _same_shape(labels: Node, shape: tuple, message: str) -> None:
@@ -153,17 +158,41 @@ def _same_shape(labels: Node, shape: tuple, message: str) -> None:
         raise ShapeError(f"cross_entropy: {message}")
 
 
+def _sigmoid_cross_entropy(z, y):
+    # softplus(z) - y z as (1 - y) max(z, 0) + y max(-z, 0) + log1p(e^-|z|): no cancellation at a
+    # large logit (softplus(20) - 20 loses 3e-7), and a zero weight on an infinite logit adds 0,
+    # the limit, not 0 * inf = nan.
+    z = np.asarray(z)
+    if z.dtype.kind != "f":  # integer or bool logits: computed in the labels' float type, else float64
+        z = z.astype(y.dtype if y.dtype.kind == "f" else np.float64)
+    with np.errstate(invalid="ignore"):
+        above = np.where(y == 1, 0.0, (1 - y) * np.maximum(z, 0))
+        below = np.where(y == 0, 0.0, y * np.maximum(-z, 0))
+    return above + below + np.log1p(np.exp(-np.abs(z)))
+
+
+# d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
+SIGMOID_CROSS_ENTROPY = elementwise(
+    "sigmoid_cross_entropy", _sigmoid_cross_entropy,
+    (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)))
+
+
 def sigmoid_cross_entropy(logits, labels) -> Node:
     """Mean binary cross-entropy written on the logit: softplus(z) - y z.
+
+    Exact for every logit: no cancellation at large ones, 0 for a label of 1 at
+    a logit of +inf (and of 0 at -inf); its derivative is sigmoid(z) - y.
 
     Examples
     --------
     >>> import symgrad as sg
     >>> float(sg.sigmoid_cross_entropy(sg.constant([800.0]), sg.constant([0.0])).eval())
     800.0
+    >>> float(sg.sigmoid_cross_entropy(sg.constant([20.0]), sg.constant([1.0])).eval())  # log1p(exp(-20))
+    2.061153620314381e-09
     """
     logits, labels = as_nodes(logits, labels, op="sigmoid_cross_entropy")
-    return mean(softplus(logits) - labels * logits)
+    return mean(SIGMOID_CROSS_ENTROPY(logits, labels))
 
 
 def mse(prediction, target) -> Node:
@@ -179,5 +208,5 @@ def mse(prediction, target) -> Node:
     return mean(square(prediction - target))
 
 
-__all__ = ["ONE_HOT", "LOG_SOFTMAX", "log_softmax", "softmax", "one_hot", "cross_entropy", "sigmoid_cross_entropy",
-           "mse"]
+__all__ = ["ONE_HOT", "LOG_SOFTMAX", "SIGMOID_CROSS_ENTROPY", "log_softmax", "softmax", "one_hot", "cross_entropy",
+           "sigmoid_cross_entropy", "mse"]

@@ -14,7 +14,6 @@ import math
 import weakref
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DTypeError, IndexingError, ShapeError
 from ..format import index_text
@@ -301,8 +300,9 @@ def _index_spec(x: Node, index) -> tuple[tuple, list]:
         elif isinstance(item, (int, np.integer)):
             spec.append(("int", int(item)))
         elif not isinstance(item, (Node, np.ndarray, list, tuple)):
-            raise IndexingError(f"getitem: only ints, slices, None, ... and integer arrays index {x.describe()}, "
-                                f"not {type(item).__name__} {item!r}")
+            raise IndexingError(
+                f"getitem: {type(item).__name__} {item!r:.40} cannot index {x.describe()}: indices are ints, "
+                "slices, None, ... and integer arrays")
         else:
             node = item if isinstance(item, Node) else _index_array(item, x)
             if node.dtype.kind == "b":
@@ -373,55 +373,69 @@ def _index_tuple(spec, arrays) -> tuple:
     return tuple(out)
 
 
-def _dummy(node: Node, fill: int, keep_value: bool = True) -> np.ndarray:
-    """A zero-stride stand-in with run-time dimensions replaced by ``fill``."""
-    if keep_value and node.op is CONSTANT:
-        return node.value
-    shape = tuple(fill if d is None else d for d in node.shape)
-    return as_strided(np.zeros(1, np.uint8), shape, (0,) * len(shape))
-
-
-def _loosen_runtime_items(x: Node, spec: tuple) -> tuple[tuple, set]:
-    """``spec`` with the items that land on run-time axes made valid for any size.
-
-    Their bounds can only be checked at run time, and a slice of a run-time axis
-    has a run-time length however it is bounded (``x[:50]`` is ``min(50, n)``
-    long). Returns the loosened spec and the positions of the index arrays that
-    land on run-time axes (their values must not be checked either).
-    """
-    consumed = sum(item[0] in ("int", "slice", "array") for item in spec)
-    loose_spec, loose_arrays, axis = [], set(), 0
-    for item in spec:
-        kind = item[0]
-        if kind == "ellipsis":
-            axis += max(len(x.shape) - consumed, 0)
-        elif kind != "newaxis":
-            if axis < len(x.shape) and x.shape[axis] is None:
-                if kind == "int":
-                    item = ("int", 0)
-                elif kind == "slice":
-                    item = ("slice", None, None, None)
-                else:
-                    loose_arrays.add(item[1])
-            axis += 1
-        loose_spec.append(item)
-    return tuple(loose_spec), loose_arrays
-
-
 def _getitem_infer(x, *arrays, spec):
+    """The shape of ``x[index]`` from shapes alone, by NumPy's rules (nothing is allocated).
+
+    Basic items (ints, slices, None) keep their place. Integer arrays, and ints among them,
+    are advanced indices: their broadcast shape replaces them where they sit side by side,
+    else it comes first. A slice of a run-time axis has a run-time length however it is
+    bounded (``x[:50]`` is ``min(50, n)`` long); bounds on run-time axes are checked at run
+    time, and constant index arrays are checked against static sizes now.
+    """
     _check_spec(spec, arrays, x, "getitem")
-    # Index stand-ins twice, with two different sizes for the run-time
-    # dimensions: dimensions that differ between the two are run-time ones.
-    loose_spec, loose_arrays = _loosen_runtime_items(x, spec)
-    shapes = []
-    for fill in (97, 101):
-        stand_ins = [_dummy(a, fill, keep_value=k not in loose_arrays) for k, a in enumerate(arrays)]
-        try:
-            result = _dummy(x, fill)[_index_tuple(loose_spec, stand_ins)]
-        except IndexError as err:  # NumPy's IndexError, also an IndexError for the caller
-            raise IndexingError(f"getitem: bad index for {x.describe()}: {err}") from None
-        shapes.append(np.shape(result))
-    return tuple(a if a == b else None for a, b in zip(*shapes)), x.dtype
+
+    def bad(message):
+        return IndexingError(f"getitem: bad index [{index_text(spec)}] for {x.describe()}: {message}")
+
+    if sum(item[0] == "ellipsis" for item in spec) > 1:
+        raise bad("an index can only have a single ellipsis ('...')")
+    consumed = sum(item[0] in ("int", "slice", "array") for item in spec)
+    if consumed > len(x.shape):
+        raise bad(f"too many indices: {consumed} for {len(x.shape)} dimensions")
+    # (position in the index as written, item): "side by side" is judged as written, where `...`
+    # separates even when it stands for no axis
+    rest = [("slice", None, None, None)] * (len(x.shape) - consumed)
+    kinds = [item[0] for item in spec]
+    at = kinds.index("ellipsis") if "ellipsis" in kinds else len(spec)
+    items = ([(k, item) for k, item in enumerate(spec[:at])] + [(at, item) for item in rest]
+             + [(at + 1 + k, item) for k, item in enumerate(spec[at + 1:])])
+    advanced = "array" in kinds
+    parts, adv_shapes, adv_places, axis = [], [], [], 0  # parts: a dimension, or "adv" (advanced indices' place)
+    for place, item in items:
+        kind = item[0]
+        if kind == "newaxis":
+            parts.append(1)
+            continue
+        size = x.shape[axis]
+        if kind == "slice":
+            parts.append(None if size is None else len(range(*slice(*item[1:]).indices(size))))
+        elif kind == "int":
+            if size is not None and not -size <= item[1] < size:
+                raise bad(f"index {item[1]} is out of bounds for axis {axis} with size {size}")
+            if advanced:
+                adv_shapes.append(())
+                adv_places.append(place)
+        else:
+            index = arrays[item[1]]
+            if size is not None and index.op is CONSTANT and index.value.size:
+                low, high = int(index.value.min()), int(index.value.max())
+                if low < -size or high >= size:
+                    raise bad(f"index {low if low < -size else high} is out of bounds for axis {axis} with size {size}")
+            adv_shapes.append(index.shape)
+            adv_places.append(place)
+        if place in adv_places[-1:] and "adv" not in parts:
+            parts.append("adv")
+        axis += 1
+    if not advanced:
+        return tuple(parts), x.dtype
+    try:
+        broadcast = broadcast_shapes("getitem", adv_shapes)
+    except ShapeError:
+        raise bad(f"the index arrays' shapes {adv_shapes} do not broadcast together") from None
+    if adv_places != list(range(adv_places[0], adv_places[-1] + 1)):  # not side by side: first
+        parts = ["adv"] + [p for p in parts if p != "adv"]
+    at = parts.index("adv")
+    return tuple(parts[:at]) + tuple(broadcast) + tuple(parts[at + 1:]), x.dtype
 
 
 def _scatter_forward(d, like, *arrays, spec):
@@ -465,10 +479,19 @@ def _getitem_spelling(args, params):
     index = index_text(spec, args[1:])
     if len(spec) == 1 and spec[0][0] == "array":
         index += ","  # x[(a,)]: one index array, not a tuple of indices to unpack
+    if not spec:
+        index = "()"  # x[()]: `x[]` is not Python
     return f"{args[0]}[{index}]"
 
 
-GETITEM = primitive("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
+def _getitem_forward(x, *arrays, spec):
+    try:
+        return x[_index_tuple(spec, arrays)]
+    except IndexError as err:  # an index array's value, known only now, out of range
+        raise IndexingError(f"getitem: {err}") from None
+
+
+GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
