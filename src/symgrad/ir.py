@@ -253,7 +253,7 @@ class Params(tuple):
         raise AttributeError(key)
 
     def as_dict(self) -> dict:
-        return dict(self)
+        return {k: v for k, v in self}  # dict(self) would first ask __getattr__ for "keys", and raise
 
 
 @dataclass(frozen=True)
