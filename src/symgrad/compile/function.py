@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from typing import Callable, Sequence
 
 from ..errors import DTypeError, FeedError, ShapeError
@@ -15,20 +16,22 @@ from .steps import Step, fold_constants, live_steps, steps_for
 
 
 def compile_outputs(inputs: Sequence[Node], outputs: Sequence[Node], many: bool, floats: bool = False,
-                    interpret: Callable | None = None, **options) -> CompiledCode | FloatProgram:
+                    interpret: Callable | None = None, nodes: list[Node] | None = None,
+                    **options) -> CompiledCode | FloatProgram:
     """Code computing ``outputs`` from the placeholders ``inputs`` (options: see CompiledCode).
 
     Given ``interpret(values)``, the outputs as the interpreter computes them, a
     scalar float64 graph of more than ``FLAT_STEPS`` nodes becomes a
-    :class:`FloatProgram` that falls back to it.
+    :class:`FloatProgram` that falls back to it. ``nodes``: ``ancestors(outputs)``, if known.
     """
     # Compiling makes objects by the million for a large graph and frees none: the cyclic
     # collector's repeated full scans would only cost time (as in the gradient pass).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        nodes = ancestors(outputs)
-        _check_given(nodes, inputs)
+        if nodes is None:
+            nodes = ancestors(outputs)
+            _check_given(nodes, inputs)
         if interpret is not None and len(nodes) > FLAT_STEPS and FloatProgram.fits(nodes, inputs):
             fallback = (lambda values: as_floats(interpret(values), many)) if floats else interpret
             return FloatProgram(inputs, nodes, list(outputs), many, floats, fallback)
@@ -59,11 +62,23 @@ def _schedule(inputs: Sequence[Node], outputs: Sequence[Node], nodes: list[Node]
     return live_steps(out_steps), input_steps, out_steps
 
 
+# Larger graphs than this (counting every node the outputs need) are run by the interpreter:
+# compiling costs Python's compiler ~10 us a line and memory, and the interpreter's overhead
+# per node matters less there (large scalar graphs run as a FloatProgram instead).
+SOURCE_NODES = 50_000
+# Calls run by the interpreter before the code is compiled: compiling costs a few evaluations,
+# so a function called once never pays it. (The test suite sets 0: every call runs compiled code.)
+INTERPRETED_CALLS = 1
+
+
 class Function:
     """A compiled computation: ``f = sg.function([x], [y, gx]); f(value)``.
 
     Calling it with one value per input returns the outputs (a list when
-    ``outputs`` was a list, else a single array).
+    ``outputs`` was a list, else a single array). The first call runs the
+    interpreter and later calls the compiled code, written at the second call
+    (compiling costs a few evaluations: a function called once never pays it);
+    asking for ``source`` compiles it too.
     """
 
     def __init__(self, inputs: Sequence, outputs, check_finite: bool = False, floats: bool = False):
@@ -87,6 +102,9 @@ class Function:
                                 "Python floats are returned only for float scalars")
         self._plan = None
         self._code = None
+        self._calls = 0
+        self._lock = threading.Lock()
+        self._size = 0  # nodes the outputs need
         if check_finite or not self._outputs:  # check_finite inspects every node's value: the plan runs
             missing = [p for p in self.plan.placeholders if p not in self.inputs]
             if missing:
@@ -94,11 +112,29 @@ class Function:
                     "function: the outputs need " + ", ".join(p.describe() for p in missing)
                     + ", which is not among the inputs")
         else:
-            self._code = compile_outputs(self.inputs, self._outputs, self._many, explain=self._explained,
-                                         floats=floats, interpret=self._interpret)
-            if self._code.call is not None and type(self).__call__ is Function.__call__:  # a subclass's stays
-                # A scalar graph's generated code is this object's own __call__: no wrapper per call.
-                self.__class__ = type(type(self).__name__, (type(self),), {"__call__": self._code.call})
+            nodes = ancestors(self._outputs)
+            _check_given(nodes, self.inputs)
+            self._size = len(nodes)
+            if self._size > FLAT_STEPS and FloatProgram.fits(nodes, self.inputs):  # cheap to build: now
+                self._install(compile_outputs(self.inputs, self._outputs, self._many, floats=floats,
+                                              interpret=self._interpret, nodes=nodes))
+            elif INTERPRETED_CALLS == 0:
+                self._compiled()
+
+    def _compiled(self) -> CompiledCode | FloatProgram | None:
+        """The compiled code, written now if it is not yet (None: the graph is run by the interpreter)."""
+        if self._code is None and self._size <= SOURCE_NODES and not self.check_finite and self._outputs:
+            with self._lock:  # threads calling at once compile once
+                if self._code is None:
+                    self._install(compile_outputs(self.inputs, self._outputs, self._many, floats=self.floats,
+                                                  explain=self._explained, interpret=self._interpret))
+        return self._code
+
+    def _install(self, code: CompiledCode | FloatProgram) -> None:
+        if code.call is not None and type(self).__call__ is Function.__call__:  # a subclass's stays
+            # A scalar graph's generated code is this object's own __call__: no wrapper per call.
+            self.__class__ = type(type(self).__name__, (type(self),), {"__call__": code.call})
+        self._code = code
 
     @property
     def plan(self) -> Plan:
@@ -114,16 +150,28 @@ class Function:
 
     @property
     def source(self) -> str:
-        """The generated Python/NumPy source (the plan's listing when ``check_finite`` is on)."""
-        if self._code is None:
-            return listing(self._outputs)
-        return self._code.source
+        """The generated Python/NumPy source (compiled now if it is not yet), or the plan's listing
+        when ``check_finite`` is on, or a note when the graph is too large to be worth compiling."""
+        code = self._compiled()
+        if code is not None:
+            return code.source
+        if self._size > SOURCE_NODES:
+            return (f"# {self._size} nodes, more than {SOURCE_NODES}: run by the interpreter, not compiled "
+                    "(sg.listing shows them)\n")
+        return listing(self._outputs)
 
     def __call__(self, *values):
         if len(values) != len(self.inputs):
             raise arity_error(self.inputs, len(values))
-        if self._code is not None:
-            return self._explained(self._code.run, values)  # run converts and checks the feeds itself
+        code = self._code
+        if code is None:
+            # The first call runs the interpreter: compiling costs several evaluations, and pays
+            # only when the function is called again.
+            self._calls += 1
+            if self._calls > INTERPRETED_CALLS:
+                code = self._compiled()
+        if code is not None:
+            return self._explained(code.run, values)  # run converts and checks the feeds itself
         feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
         values = self.plan.run(feeds, self.check_finite)
         if self.floats:
