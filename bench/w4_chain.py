@@ -101,7 +101,8 @@ def compile_and_call(x, g, check) -> dict:
     start = time.perf_counter()
     first = sg.function([x], g)(0.3)
     once_s = time.perf_counter() - start
-    assert float(got) == float(want) == float(first) or abs(float(got) - float(want)) <= 1e-9 * max(1.0, abs(float(want)))
+    for value in (got, first):  # the math module and NumPy may differ in the last bits
+        assert abs(float(value) - float(want)) <= 1e-9 * max(1.0, abs(float(want))), (value, want)
     return {"compile": compile_s, "call": call_s, "evaluate": evaluate_s, "once": once_s,
             "evaluated_nodes": len(sg.ir.ancestors([g])), "compile_rss": rss}
 
