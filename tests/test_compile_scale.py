@@ -209,3 +209,42 @@ def test_parts_pass_values_between_them_through_slots(monkeypatch):
     for _ in range(3):
         for g, e in zip(f(xv, wv), expected):
             np.testing.assert_array_equal(g, e)
+
+
+def rosen_der_by_hand(x):
+    """Rosenbrock's gradient, the closed form (as scipy.optimize.rosen_der writes it)."""
+    der = np.zeros_like(x)
+    der[1:-1] = 200 * (x[1:-1] - x[:-2] ** 2) - 400 * (x[2:] - x[1:-1] ** 2) * x[1:-1] - 2 * (1 - x[1:-1])
+    der[0] = -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0])
+    der[-1] = 200 * (x[-1] - x[-2] ** 2)
+    return der
+
+
+def rosen_hess_prod_by_hand(x, p):
+    """Rosenbrock's Hessian times p, the closed form (as scipy.optimize.rosen_hess_prod writes it)."""
+    hp = np.zeros_like(x)
+    hp[0] = (1200 * x[0] ** 2 - 400 * x[1] + 2) * p[0] - 400 * x[0] * p[1]
+    hp[1:-1] = (-400 * x[:-2] * p[:-2] + (202 + 1200 * x[1:-1] ** 2 - 400 * x[2:]) * p[1:-1]
+                - 400 * x[1:-1] * p[2:])
+    hp[-1] = -400 * x[-2] * p[-2] + 200 * p[-1]
+    return hp
+
+
+def test_rosenbrock_derivatives_multiply_by_scalars_not_by_broadcast_constants():
+    # The cotangent of a sum is a broadcast 1; times a constant it stays a broadcast of one number,
+    # so compiled code multiplies by a scalar rather than by a constant vector the size of x.
+    with sg.Graph():
+        x, p = sg.vector("x", 7), sg.vector("p", 7)
+        head, tail = x[:-1], x[1:]
+        f = (100.0 * sg.square(tail - sg.square(head)) + sg.square(1.0 - head)).sum()
+        jac, hessp = sg.grad(f, x), sg.hvp(f, x, p)
+        fn = sg.function([x, p], [jac, hessp])
+    for node in sg.ir.ancestors([jac, hessp]):
+        if node.op.name == "mul":  # a broadcast constant would be folded into a vector when compiled
+            assert not any(i.op.name == "broadcast_to" and i.inputs[0].value is not None
+                           for i in node.inputs), node.describe()
+    rng = np.random.default_rng(3)
+    xv, pv = rng.uniform(-2, 2, 7), rng.standard_normal(7)
+    got_jac, got_hessp = fn(xv, pv)
+    np.testing.assert_allclose(got_jac, rosen_der_by_hand(xv), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got_hessp, rosen_hess_prod_by_hand(xv, pv), rtol=1e-12, atol=1e-9)
