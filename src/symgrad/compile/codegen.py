@@ -19,7 +19,16 @@ Scalar float64 graphs are written a second time with Python floats and the
 ``math`` module, as ``call``, which becomes the function object's own
 ``__call__`` (nothing runs between the caller and it). A call that hits an
 error Python raises where NumPy would return inf or nan reruns the array
-version. Results are 0-d NumPy arrays either way, as the API documents.
+version. Results are 0-d NumPy arrays either way, as the API documents, or
+Python floats when the function was made with ``floats=True``.
+
+Large graphs (issue 16): above :data:`COMPACT_STEPS` steps the source has
+no comments and no ``del`` of scalars, and :func:`chunked` splits it into
+functions of about :data:`CHUNK_LINES` lines, since Python compiles one huge
+function in more than linear time; such a scalar graph's NumPy version,
+needed only where the ``math`` code raises, is written when first needed.
+A scalar float64 graph of more than :data:`FLAT_STEPS` nodes is not compiled
+at all: a :class:`FloatProgram` runs it, one instruction per node.
 """
 
 from __future__ import annotations
