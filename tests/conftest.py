@@ -26,3 +26,20 @@ settings.register_profile("ci", max_examples=300, deadline=None, suppress_health
 settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=_relaxed,
                           print_blob=True)
 settings.load_profile(os.environ.get("SYMGRAD_HYPOTHESIS_PROFILE", "ci"))
+
+
+# --- compiled functions (issue 16) ---------------------------------------------------------------
+# sg.function runs its first call with the interpreter and compiles at the second. The suite
+# compiles at once instead, so that every call a test makes runs the generated code (the lazy
+# default has its own tests in test_compile_scale.py).
+import importlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+# (the module, not sg.compile.function, the function it exports)
+_compiled_functions = importlib.import_module("symgrad.compile.function")
+
+
+@pytest.fixture(autouse=True)
+def _compile_at_once(monkeypatch):
+    monkeypatch.setattr(_compiled_functions, "INTERPRETED_CALLS", 0)

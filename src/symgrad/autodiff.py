@@ -41,7 +41,8 @@ from .types import compatible, is_float
 
 # --- the pruned graph G' -----------------------------------------------------------
 
-def between(outputs: Sequence[Node], wrt: Sequence[Node], mode: str | None = None) -> list[Node]:
+def between(outputs: Sequence[Node], wrt: Sequence[Node], mode: str | None = None,
+            nodes: list[Node] | None = None) -> list[Node]:
     """G': ancestors of ``outputs`` that descend from ``wrt``, in topological order.
 
     With ``mode`` ("reverse" or "forward"), a node descends from ``wrt`` only
@@ -52,7 +53,7 @@ def between(outputs: Sequence[Node], wrt: Sequence[Node], mode: str | None = Non
     """
     reached = set(wrt)
     result = []
-    for node in ancestors(outputs):
+    for node in ancestors(outputs) if nodes is None else nodes:  # nodes: ancestors(outputs), if known
         if node in reached or any(inp in reached and not _blocks(node.op, k, mode)
                                   for k, inp in enumerate(node.inputs)):
             reached.add(node)
@@ -69,10 +70,12 @@ def _blocks(op, index: int, mode: str | None) -> bool:
     return (rules(index) if callable(rules) else rules[index]) is disconnected_rule
 
 
-def _pass_order(outputs: Sequence[Node]) -> int:
-    """1 for a first derivative, 2 when the outputs already hold first derivatives, ..."""
+def _pass_order(outputs: Sequence[Node], nodes: list[Node] | None = None) -> int:
+    """1 for a first derivative, 2 when the outputs already hold first derivatives, ...
+    (``nodes``: ``ancestors(outputs)``, if known)."""
     graph = outputs[0].graph
-    orders = [o.order for n in ancestors(outputs) if (o := graph.origin(n)) is not None]
+    orders = [o.order for n in (ancestors(outputs) if nodes is None else nodes)
+              if (o := graph.origin(n)) is not None]
     return 1 + max(orders, default=0)
 
 
@@ -231,8 +234,9 @@ def _reverse(outputs: list[Node], cotangents: list[Node], wrt: list[Node], disco
 def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], disconnected: str,
                   what: str) -> list[Node]:
     graph = outputs[0].graph
-    order = _pass_order(outputs)
-    region = between(outputs, wrt, "reverse")
+    nodes = ancestors(outputs)  # one walk serves both
+    order = _pass_order(outputs, nodes)
+    region = between(outputs, wrt, "reverse", nodes)
     inside = set(region)
     targets = set(wrt)
     parts: dict[Node, list[Node]] = {}   # the notes' grad_table, before summing
@@ -245,7 +249,8 @@ def _reverse_pass(outputs: list[Node], cotangents: list[Node], wrt: list[Node], 
     for node in reversed(region):
         if node not in connected:
             continue
-        broadcast = {(k, axis) for k, axis, _ in node.op.runtime_broadcast_axes(node.inputs)}
+        axes = node.op.runtime_broadcast_axes(node.inputs)
+        broadcast = {(k, axis) for k, axis, _ in axes} if axes else ()
         with graph.recording(Origin(order, node, "cotangent"), during_pass):
             total = _add_all(parts.pop(node)) if node in parts else None
             if node in targets and total is not None:
@@ -407,10 +412,11 @@ def jvp(outputs, wrt, tangents):
         raise GradientError(f"jvp: {len(targets)} inputs but {len(given)} tangents")
     _check_targets("jvp", outs, targets)
     graph = outs[0].graph
-    order = _pass_order(outs)
+    nodes = ancestors(outs)  # one walk serves both
+    order = _pass_order(outs, nodes)
     dots = {w: as_derivative(t, w, "jvp", "tangent") for w, t in zip(targets, given)}  # node -> its tangent
     undefined: dict[Node, Node] = {}  # node -> the node whose derivative is undefined
-    for node in between(outs, targets, "forward"):
+    for node in between(outs, targets, "forward", nodes):
         if node in dots:
             continue
         parts = []

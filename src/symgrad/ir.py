@@ -81,6 +81,7 @@ def undefined_rule(*_):
 # --- ops ----------------------------------------------------------------------------------
 
 _REGISTRY: dict[str, "Op"] = {}  # name -> the op first defined under it
+_ARITIES_SEEN: set = set()  # (op, number of inputs) pairs that Op.check_arity accepted
 
 
 def lookup_op(name: str) -> "Op | None":
@@ -197,6 +198,11 @@ class Op:
         """
         if not self.broadcasts:
             return []
+        for inp in inputs:  # the common case, on every node of a pass: no run-time dimension at all
+            if None in inp.shape:
+                break
+        else:
+            return []
         batches = [tuple(inp.shape[:max(len(inp.shape) - self.core_dims, 0)]) for inp in inputs]
         width = max(map(len, batches), default=0)  # the output's broadcast axes are its first ``width``
         found = []
@@ -215,11 +221,14 @@ class Op:
 
     def check_arity(self, count: int) -> None:
         """Called when a node is made: a tuple of rules needs one rule per input."""
+        if (self, count) in _ARITIES_SEEN:  # every node of a pass asks: the answer is known
+            return
         for kind, rules in (("reverse", self.vjp), ("forward", self.jvp)):
             if isinstance(rules, tuple) and rules and len(rules) != count:
                 raise RuleError(
                     f"{self.name}: the op has {len(rules)} {kind} rules but was applied to {count} inputs; "
                     "give one rule per input (or a function of the input's position)")
+        _ARITIES_SEEN.add((self, count))
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -249,6 +258,8 @@ class Params(tuple):
     __slots__ = ()
 
     def __new__(cls, items: dict | None = None):
+        if not items and cls is Params:
+            return _NO_PARAMS  # most ops have none: one shared instance
         return super().__new__(cls, sorted(items.items()) if items else ())
 
     def __getattr__(self, key: str) -> Any:
@@ -258,7 +269,10 @@ class Params(tuple):
         raise AttributeError(key)
 
     def as_dict(self) -> dict:
-        return dict(self)
+        return {k: v for k, v in self}  # dict(self) would first ask __getattr__ for "keys", and raise
+
+
+_NO_PARAMS = tuple.__new__(Params, ())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ patterns in bulk, and these keep them small:
   constants becomes a constant, computed by the op's own forward (the
   value evaluation would give, inf or nan included);
 - ``a + a`` is ``2 a`` (exact);
-- ``broadcast_to(a) * y`` is ``a * y`` when ``y`` has the result's shape;
+- ``broadcast_to(a) * y`` is ``a * y`` when ``y`` has the result's shape,
+  and ``broadcast_to(a) * c`` is ``broadcast_to(a * c)`` for a scalar constant ``c`` (exact);
 - ``(-a) c`` is ``a (-c)`` for a small constant ``c`` (exact);
 - ``c1 (c2 a)`` is ``(c1 c2) a`` for scalar constants, when ``c1 c2`` is a
   normal finite number (rounds differently, within rounding);
@@ -72,7 +73,10 @@ def constant_value(op: Op, values: list, params: dict, shape: tuple, dtype,
 
 def during_pass(graph: Graph, op: Op, inputs: tuple, params: dict, shape: tuple, dtype) -> Node | None:
     """The node to use instead of a new ``op(inputs)`` made by a derivative pass, or None."""
-    if all(n.value is not None for n in inputs):
+    for n in inputs:  # a loop, not all(): this runs for every node a pass makes
+        if n.value is None:
+            break
+    else:
         return _fold(graph, op, inputs, params, shape, dtype)
     if op is MUL:
         return _mul(*inputs, shape)
@@ -93,6 +97,10 @@ def _mul(x: Node, y: Node, shape: tuple) -> Node | None:
     for spread, other in ((x, y), (y, x)):  # broadcast_to(a) * y is a * y when y has the result's shape
         if spread.op is BROADCAST_TO and other.shape == spread.shape and other.dtype == spread.dtype:
             return mul(spread.inputs[0], other)
+    for spread, other in ((x, y), (y, x)):  # broadcast_to(a) c is broadcast_to(a c), exactly, for a scalar c
+        if (spread.op is BROADCAST_TO and other.value is not None and other.ndim == 0
+                and other.dtype == spread.dtype):
+            return BROADCAST_TO(mul(spread.inputs[0], other), **spread.params.as_dict())
     for negated, other in ((x, y), (y, x)):  # (-a)c is a(-c), exactly
         if (negated.op is NEG and other.value is not None and other.value.size <= FOLD_SIZE
                 and is_float(other.dtype)):

@@ -43,11 +43,12 @@ class Step:
         return f"<Step {label} {self.kind}>"
 
 
-def steps_for(outputs: Sequence[Node]) -> tuple[list[Step], list[Step]]:
-    """Steps for every node ``outputs`` need, in topological order, and the output steps."""
+def steps_for(outputs: Sequence[Node], nodes: list[Node] | None = None) -> tuple[list[Step], list[Step]]:
+    """Steps for every node ``outputs`` need (``nodes``, if known: ``ancestors(outputs)``), in
+    topological order, and the output steps."""
     made: dict[Node, Step] = {}
     steps = []
-    for node in ancestors(outputs):
+    for node in ancestors(outputs) if nodes is None else nodes:
         step = Step(node, node.op, [made[i] for i in node.inputs], node.params.as_dict(),
                     node.shape, node.dtype, node.value, node.name)
         made[node] = step

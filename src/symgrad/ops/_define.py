@@ -60,9 +60,13 @@ def elementwise_infer(op_name: str, forward: Callable, params: tuple | None = No
             raise ShapeError(f"{op_name}: takes no parameter {sorted(set(params) - accepted)} "
                              f"(applied to {', '.join(n.describe() for n in nodes)})")
         first = nodes[0]
-        if all(n.shape == first.shape and n.dtype == first.dtype for n in nodes):  # the common case
-            shape, dtype = first.shape, first.dtype
+        shape, dtype = first.shape, first.dtype
+        for n in nodes:  # the common case: one shape and dtype (a loop: no generator per node made)
+            if n.shape != shape or n.dtype != dtype:
+                break
         else:
+            n = None
+        if n is not None:
             shape = broadcast_shapes(op_name, [n.shape for n in nodes], nodes)
             dtype = combine_dtypes(op_name, [n.dtype for n in nodes], nodes)
         if dtype.kind != "f":

@@ -108,12 +108,12 @@ def mul(x, y) -> Node:
     """
     x, y = as_nodes(x, y, op="mul")
     for one, other in ((x, y), (y, x)):
-        if (one.value is not None and other.dtype == one.dtype
-                and other.shape == broadcast_shapes("mul", [x.shape, y.shape], (x, y))):
-            if is_constant(one, 1):
-                return other
-            if is_constant(one, -1) and is_float(other.dtype):  # negation is exact, like * -1
-                return neg(other)
+        if one.value is None or other.dtype != one.dtype:
+            continue
+        unit = is_constant(one, 1)  # the shapes are compared only then: most constants are not ±1
+        if (unit or (is_constant(one, -1) and is_float(other.dtype))) \
+                and other.shape == broadcast_shapes("mul", [x.shape, y.shape], (x, y)):
+            return other if unit else neg(other)  # negation is exact, like * -1
     if x.op is NEG and y.op is NEG:  # (-a)(-b) is ab, exactly
         return mul(x.inputs[0], y.inputs[0])
     found = x.graph.find(MUL, (y, x))
