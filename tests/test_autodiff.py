@@ -374,3 +374,18 @@ def test_stop_gradient_before_a_comparison_or_an_integer_makes_a_constant_mask()
     np.testing.assert_array_equal(sg.grad(sg.sum(count * x), x).eval({x: x0}), np.full(3, 2.0))
     with pytest.raises(sg.GradientError, match="greater"):  # without it, still the clear error
         sg.grad(sg.sum(sg.cast(x > 0.0, "float64") * x), x)
+
+
+@pytest.mark.parametrize("build, point", [
+    (lambda x: sg.sin(-77.0 * x ** 3), [-1.0, 1.5, -2.0]),       # cos(616) x 924: the plain difference is off by 6e-3
+    (lambda x: sg.sin(sg.sin(x / sg.sin(x))), [-31.0, -173.25, -92.0]),  # near a pole of 1/sin: off by 11%
+])
+def test_check_grad_refines_its_differences_on_fast_oscillations(build, point):
+    """check_grad accepts a correct gradient where the plain central difference is too coarse (a
+    property run met both), and still rejects a wrong one there."""
+    x = sg.vector("x", 3)
+    cost = sg.sum(build(x))
+    assert sg.check_grad(cost, x, {x: point}).ok
+    wrong = sg.Op("wrong_gradient_scale", lambda a: a, lambda a: (a.shape, a.dtype),
+                  vjp=(lambda out_bar, out, a: out_bar * 1.0001,), jvp=(lambda a_dot, out, a: a_dot,))
+    assert not sg.check_grad(sg.sum(build(wrong(x))), x, {x: point}, raise_on_failure=False).ok
