@@ -1,0 +1,133 @@
+"""Vectorization as a graph transformation: JAX's ``vmap`` over a leading axis, done on the graph.
+
+:func:`vectorize` rebuilds some outputs with nodes replaced by *batched* nodes, which carry one
+extra leading axis; every node that depends on a replaced one is rebuilt with that axis in front,
+by its op's batching rule (``Op.batch``, in the op's block), in topological order. Nodes that do
+not depend on the replaced ones are shared, unbatched, as they are: a rule broadcasts them only
+where its op needs all its operands batched.
+
+Dense Jacobians and Hessians are one vectorized sweep (:mod:`symgrad.derivatives`): a ``jvp`` or
+``vjp`` seeded with a placeholder, vectorized with the identity in its place, so their graphs do
+not grow with the number of elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import GraphError, RuleError, ShapeError
+from .ir import Node, Op, ancestors, output_list
+from .ops import batch_all, batch_broadcast, batch_lift, batch_loop
+from .ops._define import BATCH_ELEMENTWISE, BATCH_LEADING, BATCH_LOOP
+from .types import compatible
+
+
+def _apply(node: Node, inputs) -> Node:
+    """``node``'s op applied to other inputs with its parameters."""
+    return node.graph.apply(node.op, inputs, node.params.as_dict())
+
+
+def _shift(node: Node, value, name: str):
+    """An axis parameter (an int or a tuple of ints) moved past the batch axis."""
+    ndim = node.inputs[0].ndim if node.inputs else node.ndim
+    if isinstance(value, (tuple, list)):
+        return tuple(_shift(node, v, name) for v in value)
+    if isinstance(value, (int, np.integer)):
+        return int(value) % max(ndim, 1) + 1 if value < 0 else int(value) + 1
+    raise RuleError(f"vectorize: {node.describe()}: the axis parameter {name}={value!r} cannot be shifted")
+
+
+def batch_node(node: Node, inputs: list, batched: list) -> Node:
+    """``node`` rebuilt on ``inputs``, where those marked in ``batched`` carry a leading batch axis."""
+    rule = node.op.batch
+    if rule is None:
+        raise RuleError(f"vectorize: the op {node.op.name} of {node.describe()} has no batching rule "
+                        "(give its Op a batch=... fact; see symgrad.Op)")
+    if rule == BATCH_ELEMENTWISE:
+        ndim = node.ndim - node.op.core_dims if node.op.broadcasts else node.ndim
+        return _apply(node, [batch_lift(x, ndim) if b else x for x, b in zip(inputs, batched)])
+    if rule == BATCH_LEADING:
+        return _apply(node, batch_all(inputs, batched))
+    if rule == BATCH_LOOP:
+        return batch_loop(node, inputs, batched)
+    if isinstance(rule, tuple) and rule and rule[0] == "axes":
+        params = node.params.as_dict()
+        for name in rule[1:]:
+            if params.get(name) is not None:
+                params[name] = _shift(node, params[name], name)
+        return node.graph.apply(node.op, batch_all(inputs, batched), params)
+    if callable(rule):
+        return rule(node, inputs, batched)
+    raise RuleError(f"vectorize: the op {node.op.name} has an unknown batching rule {rule!r}")
+
+
+def vectorize(outputs, replacements: dict):
+    """``outputs`` rebuilt with each key of ``replacements`` replaced by its value, a *batched*
+    node with one extra leading axis; the results carry that leading axis (JAX's ``vmap``).
+
+    Parameters
+    ----------
+    outputs : Node or list of Node
+        What to rebuild; a list in gives a list out.
+    replacements : dict
+        ``{node: batched_node}``: ``batched_node`` has ``node``'s dtype and shape behind one
+        leading batch axis, the same length (static or run-time) for every replacement.
+
+    Returns
+    -------
+    Node or list of Node
+        Each output with the batch axis in front. An output that does not depend on any
+        replaced node is broadcast along it (a view).
+
+    Examples
+    --------
+    >>> import numpy as np, symgrad as sg
+    >>> x = sg.vector("x", 3)
+    >>> y = sg.tanh(x).sum()
+    >>> xs = sg.placeholder("xs", (2, 3))
+    >>> ys = sg.vectorize(y, {x: xs})
+    >>> ys.type
+    'f64[2]'
+    >>> np.allclose(ys.eval({xs: [[0.1, 0.2, 0.3], [1.0, 2.0, 3.0]]}), [np.tanh([0.1, 0.2, 0.3]).sum(),
+    ...                                                                   np.tanh([1.0, 2.0, 3.0]).sum()])
+    True
+    """
+    nodes, many = output_list(outputs)
+    if not isinstance(replacements, dict) or not replacements:
+        raise TypeError("vectorize: replacements must be a non-empty dict {node: batched_node}")
+    size = None
+    for node, batched in replacements.items():
+        if not isinstance(node, Node) or not isinstance(batched, Node):
+            raise TypeError("vectorize: replacements must map nodes to nodes")
+        if nodes and (node.graph is not nodes[0].graph or batched.graph is not node.graph):
+            raise GraphError(f"vectorize: {node.describe()} and {batched.describe()} must belong to the "
+                             "outputs' graph")
+        if batched.ndim != node.ndim + 1 or not compatible(batched.shape[1:], node.shape) \
+                or batched.dtype != node.dtype:
+            raise ShapeError(f"vectorize: {batched.describe()} cannot stand for a batch of {node.describe()}: "
+                             f"it needs one leading axis before shape {node.shape}, and dtype {node.dtype}")
+        if size is not None and batched.shape[0] != size[0]:
+            raise ShapeError(f"vectorize: the batched nodes disagree on the batch size ({size[0]} for "
+                             f"{size[1].describe()}, {batched.shape[0]} for {batched.describe()})")
+        size = (batched.shape[0], batched)
+    batched_of: dict[Node, Node] = dict(replacements)
+    for node in ancestors(nodes):
+        if node in batched_of or not node.inputs:
+            continue
+        flags = [inp in batched_of for inp in node.inputs]
+        if True not in flags:
+            continue
+        result = batch_node(node, [batched_of.get(inp, inp) for inp in node.inputs], flags)
+        if result.ndim != node.ndim + 1 or not compatible(result.shape[1:], node.shape) \
+                or result.dtype != node.dtype:
+            raise RuleError(f"vectorize: the batching rule of {node.op.name} made {result.describe()} for "
+                            f"{node.describe()}; it needs one leading batch axis before the same shape and dtype")
+        batched_of[node] = result
+    like = size[1]
+    results = [batched_of[n] if n in batched_of else batch_broadcast(n, like) for n in nodes]
+    return results if many else results[0]
+
+
+def batchable(op: Op) -> bool:
+    """Whether ``op`` says how it batches (its ``batch`` fact)."""
+    return op.batch is not None
