@@ -44,10 +44,12 @@ def batch_node(node: Node, inputs: list, batched: list) -> Node:
         raise RuleError(f"vectorize: the op {node.op.name} of {node.describe()} has no batching rule "
                         "(give its Op a batch=... fact; see symgrad.Op)")
     if rule == BATCH_ELEMENTWISE:
-        ndim = node.ndim - node.op.core_dims if node.op.broadcasts else node.ndim
-        return _apply(node, [batch_lift(x, ndim) if b else x for x, b in zip(inputs, batched)])
+        return _apply(node, [batch_lift(x, node.ndim) if b else x for x, b in zip(inputs, batched)])
     if rule == BATCH_LEADING:
-        return _apply(node, batch_all(inputs, batched))
+        inputs = batch_all(inputs, batched)
+        if node.op.broadcasts:  # their batch axes line up behind the new one
+            inputs = [batch_lift(x, node.ndim) for x in inputs]
+        return _apply(node, inputs)
     if rule == BATCH_LOOP:
         return batch_loop(node, inputs, batched)
     if isinstance(rule, tuple) and rule and rule[0] == "axes":

@@ -530,11 +530,11 @@ def _getitem_forward(x, *arrays, spec):
 
 # Batching: a full slice in front of the spec. Where NumPy moves the advanced-index axes to the
 # front (index arrays, or ints among them, not next to each other), the batch axis lands behind them.
-_FULL = ("slice", None, None, None)
+BATCH_SLICE = ("slice", None, None, None)
 
 
-def _batch_axis_after_indexing(spec, arrays) -> int:
-    """Where the batch axis lands when ``(_FULL,) + spec`` indexes a batched array."""
+def batch_axis_after_indexing(spec, arrays) -> int:
+    """Where the batch axis lands when ``(BATCH_SLICE,) + spec`` indexes a batched array."""
     if not arrays:
         return 0
     advanced = [k for k, item in enumerate(spec) if item[0] in ("array", "int")]
@@ -543,13 +543,14 @@ def _batch_axis_after_indexing(spec, arrays) -> int:
     return len(broadcast_shapes("getitem", [a.shape for a in arrays], arrays))
 
 
-def _getitem_batch(node, inputs, batched):
+def batch_indexed(node, inputs, batched):
+    """Batching of getitem and of the ops shaped like its result (``op(x, *arrays, spec)``)."""
     if any(batched[1:]):  # batched index arrays: one element at a time
         return batch_loop(node, inputs, batched)
     x, *arrays = inputs
     spec = node.params.spec
-    result = GETITEM(x, *arrays, spec=(_FULL,) + spec)
-    axis = _batch_axis_after_indexing(spec, arrays)
+    result = node.graph.apply(node.op, (x, *arrays), {**node.params.as_dict(), "spec": (BATCH_SLICE,) + spec})
+    axis = batch_axis_after_indexing(spec, arrays)
     if axis:
         order = list(range(result.ndim))
         result = transpose(result, [axis] + order[:axis] + order[axis + 1:])
@@ -563,11 +564,11 @@ def _scatter_batch(node, inputs, batched):
     d = d if batched[0] else batch_broadcast(d, like)
     like = like if batched[1] else batch_broadcast(like, d)
     spec = node.params.spec
-    axis = _batch_axis_after_indexing(spec, arrays)
+    axis = batch_axis_after_indexing(spec, arrays)
     if axis:
         order = list(range(1, d.ndim))
         d = transpose(d, order[:axis] + [0] + order[axis:])
-    return SCATTER_ADD(d, like, *arrays, spec=(_FULL,) + spec)
+    return SCATTER_ADD(d, like, *arrays, spec=(BATCH_SLICE,) + spec)
 
 
 def batch_loop(node, inputs, batched):
@@ -581,7 +582,7 @@ def batch_loop(node, inputs, batched):
 
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
-                    batch=_getitem_batch)
+                    batch=batch_indexed)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
     # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
