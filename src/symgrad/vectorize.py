@@ -17,9 +17,9 @@ import numpy as np
 
 from .errors import GraphError, RuleError, ShapeError
 from .ir import Node, Op, ancestors, output_list
-from .ops import batch_all, batch_broadcast, batch_lift, batch_loop
+from .ops import ADD, DIV, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop, div, mul, neg, sub
 from .ops._define import BATCH_ELEMENTWISE, BATCH_LEADING, BATCH_LOOP
-from .types import compatible
+from .types import compatible, is_float
 
 
 def _apply(node: Node, inputs) -> Node:
@@ -112,22 +112,73 @@ def vectorize(outputs, replacements: dict):
             raise ShapeError(f"vectorize: the batched nodes disagree on the batch size ({size[0]} for "
                              f"{size[1].describe()}, {batched.shape[0]} for {batched.describe()})")
         size = (batched.shape[0], batched)
-    batched_of: dict[Node, Node] = dict(replacements)
+    scaled = _Scaled(dict(replacements))
     for node in ancestors(nodes):
-        if node in batched_of or not node.inputs:
+        if node in scaled.pairs or not node.inputs:
             continue
-        flags = [inp in batched_of for inp in node.inputs]
-        if True not in flags:
+        flags = [inp in scaled.pairs for inp in node.inputs]
+        if True not in flags or scaled.rescale(node, flags):
             continue
-        result = batch_node(node, [batched_of.get(inp, inp) for inp in node.inputs], flags)
+        result = batch_node(node, [scaled.value(inp) if b else inp for inp, b in zip(node.inputs, flags)], flags)
         if result.ndim != node.ndim + 1 or not compatible(result.shape[1:], node.shape) \
                 or result.dtype != node.dtype:
             raise RuleError(f"vectorize: the batching rule of {node.op.name} made {result.describe()} for "
                             f"{node.describe()}; it needs one leading batch axis before the same shape and dtype")
-        batched_of[node] = result
+        scaled.pairs[node] = (result, None)
     like = size[1]
-    results = [batched_of[n] if n in batched_of else batch_broadcast(n, like) for n in nodes]
+    results = [scaled.value(n) if n in scaled.pairs else batch_broadcast(n, like) for n in nodes]
     return results if many else results[0]
+
+
+class _Scaled:
+    """Batched values held as ``base * factor``: a batched base and an unbatched factor.
+
+    A derivative sweep multiplies its tangents by unbatched factors over and over (chain rules
+    of elementwise ops); multiplying the factors instead costs one element of the batch, not
+    all of them, and one product makes the batched value where another op needs it. Sums of
+    two scalings of one base are one scaling too (the two halves of a Hessian's diagonal).
+    """
+
+    def __init__(self, replacements: dict) -> None:
+        self.pairs: dict[Node, tuple] = {node: (batched, None) for node, batched in replacements.items()}
+        self.made: dict[Node, Node] = {}
+
+    def value(self, node: Node) -> Node:
+        """The batched value of ``node``, made once."""
+        base, factor = self.pairs[node]
+        if factor is None:
+            return base
+        made = self.made.get(node)
+        if made is None:
+            made = self.made[node] = mul(batch_lift(base, node.ndim), factor)
+        return made
+
+    def rescale(self, node: Node, flags: list) -> bool:
+        """Record ``node`` as a scaling of a batched base, if it is one; whether it was."""
+        op, inputs = node.op, node.inputs
+        if not is_float(node.dtype) or any(x.dtype != node.dtype for x in inputs):
+            return False
+        if op is MUL and flags.count(True) == 1:
+            k = flags.index(True)
+            base, factor = self.pairs[inputs[k]]
+            other = inputs[1 - k]
+            self.pairs[node] = (base, other if factor is None else mul(factor, other))
+        elif op is DIV and flags == [True, False]:
+            base, factor = self.pairs[inputs[0]]
+            self.pairs[node] = (base, div(1.0 if factor is None else factor, inputs[1]))
+        elif op is NEG:
+            base, factor = self.pairs[inputs[0]]
+            self.pairs[node] = (base, neg(node.graph.constant(np.ones((), node.dtype)) if factor is None else factor))
+        elif op in (ADD, SUB) and flags == [True, True]:
+            (base, f), (other_base, g) = self.pairs[inputs[0]], self.pairs[inputs[1]]
+            if base is not other_base or (f is None and g is None):
+                return False
+            one = node.graph.constant(np.ones((), node.dtype))
+            f, g = (one if f is None else f), (one if g is None else g)
+            self.pairs[node] = (base, add(f, g) if op is ADD else sub(f, g))
+        else:
+            return False
+        return True
 
 
 def batchable(op: Op) -> bool:

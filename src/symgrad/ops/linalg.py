@@ -69,15 +69,26 @@ MATMUL = primitive("matmul", np.matmul, _matmul_infer,
                    _matmul_batch(*node.inputs, *inputs, *batched))
 
 
+def _is_identity(x: Node) -> bool:
+    """Whether ``x`` is a constant identity matrix."""
+    v = x.value
+    return (v is not None and v.ndim == 2 and v.shape[0] == v.shape[1] and np.count_nonzero(v) == v.shape[0]
+            and bool(np.all(np.diagonal(v) == 1)))
+
+
 def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batched: bool) -> Node:
     """Batching: one matrix product where the batch axis can join the rows (the common cases of
     dense Jacobians and Hessians), else NumPy's batch broadcasting."""
     if a_batched and not b_batched and b.ndim == 2:
+        if a0.ndim == 1 and _is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
+            return b
         if a0.ndim == 1:  # a stack of rows times a matrix
             return matmul(a, b)
         if None not in a.shape[:-1]:  # every row of every batch element times b, in one product
             return reshape(matmul(reshape(a, (-1, a.shape[-1])), b), a.shape[:-1] + b.shape[-1:])
     if b_batched and not a_batched and a.ndim == 2:
+        if b0.ndim == 1 and _is_identity(b):
+            return transpose(a)
         if b0.ndim == 1:  # A v for a stack of v: (V A^T)
             return matmul(b, transpose(a))
         if b0.ndim == 2 and b.shape[-1] == 1:  # a stack of columns
