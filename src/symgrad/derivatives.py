@@ -177,8 +177,9 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise",
     mode : {"auto", "forward", "reverse"}
         ``"forward"`` pushes the tangents of every element of ``x`` (a
         ``jvp``), ``"reverse"`` pulls the cotangents of every element of
-        ``y`` (a ``vjp``); ``"auto"`` picks the fewer of them (forward on a
-        tie, as a forward sweep is the cheaper one).
+        ``y`` (a ``vjp``); ``"auto"`` picks the fewer of them. On a tie, a
+        vectorized sweep is reverse (its rows are the Jacobian's rows) and
+        per-element sweeps are forward (a forward sweep is the cheaper one).
     disconnected : {"raise", "zero"}
         What to do when ``y`` does not depend on ``x``.
     vectorized : bool or None
@@ -220,13 +221,16 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise",
     if m == 0 or n == 0:
         return graph.constant(np.zeros(y.shape + x.shape, y.dtype))
     sweeps = n if forward else m
+    # vectorized, a tie goes to reverse mode: its rows are the Jacobian's rows, where forward
+    # mode's are its columns (a transposed result, read across its rows by what follows)
+    vectorized_forward = mode == "forward" or (mode == "auto" and n < m)
     if vectorized is None and sweeps >= PER_ELEMENT_BELOW:
         try:
-            return _vectorized_jacobian(y, x, forward, m, n)
+            return _vectorized_jacobian(y, x, vectorized_forward, m, n)
         except RuleError:  # an op that cannot batch (a custom op's): one sweep per element
             pass
     elif vectorized:
-        return _vectorized_jacobian(y, x, forward, m, n)
+        return _vectorized_jacobian(y, x, vectorized_forward, m, n)
     if forward:
         columns = [jvp(y, x, _one_hot(graph, j, x.shape, x.dtype)) for j in range(n)]
         return reshape(stack(columns, axis=-1), y.shape + x.shape)

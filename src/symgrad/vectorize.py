@@ -17,7 +17,9 @@ import numpy as np
 
 from .errors import GraphError, RuleError, ShapeError
 from .ir import Node, Op, ancestors, output_list
-from .ops import ADD, DIV, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop, div, mul, neg, sub
+from .ops import (ADD, DIV, MATMUL, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop, broadcast_to, div,
+                  getitem, mul, neg, reshape, sub, transpose)
+from .ops.linalg import is_identity
 from .ops._define import BATCH_ELEMENTWISE, BATCH_LEADING, BATCH_LOOP
 from .types import compatible, is_float
 
@@ -172,12 +174,45 @@ class _Scaled:
         elif op in (ADD, SUB) and flags == [True, True]:
             (base, f), (other_base, g) = self.pairs[inputs[0]], self.pairs[inputs[1]]
             if base is not other_base or (f is None and g is None):
-                return False
+                return self._add_diagonal(node)
             one = node.graph.constant(np.ones((), node.dtype))
             f, g = (one if f is None else f), (one if g is None else g)
             self.pairs[node] = (base, add(f, g) if op is ADD else sub(f, g))
+        elif op is MATMUL and flags.count(True) == 1:
+            return self._diagonal_product(node, flags.index(True))
         else:
             return False
+        return True
+
+    def _diagonal_product(self, node: Node, k: int) -> bool:
+        """A matrix times a scaled identity seed (``diag(g) @ B``): B's rows scaled, not a product
+        of n x n matrices (the seeds of a dense reverse-mode Jacobian meeting ``A @ x``)."""
+        base, g = self.pairs[node.inputs[k]]
+        matrix = node.inputs[1 - k]
+        if g is None or node.inputs[k].ndim != 1 or matrix.ndim != 2 or not is_identity(base) \
+                or g.ndim > 1:
+            return False
+        rows = matrix if k == 0 else transpose(matrix)  # v @ B, or A @ v = v @ A^T
+        self.pairs[node] = (mul(rows, getitem(broadcast_to(g, base.shape[:1]), (slice(None), None))), None)
+        return True
+
+    def _add_diagonal(self, node: Node) -> bool:
+        """``X ± scaled identity``: the scaling added onto X's diagonal (a copy of X), not a product
+        and a sum of whole n x n arrays (the diagonal part of a dense Jacobian or Hessian)."""
+        x, y = node.inputs
+        (x_base, f), (y_base, g) = self.pairs[x], self.pairs[y]
+        n = node.shape[0] if node.ndim == 1 else None
+        if n is None or x.shape != node.shape or y.shape != node.shape:
+            return False
+        if is_identity(y_base) and g is not None and y_base.shape == (n, n):
+            other, factor = x, (g if node.op is ADD else neg(g))
+        elif is_identity(x_base) and f is not None and x_base.shape == (n, n) and node.op is ADD:
+            other, factor = y, f
+        else:
+            return False
+        flat = reshape(self.value(other), (n * n,))
+        diagonal = (slice(None, None, n + 1),)
+        self.pairs[node] = (reshape(flat.at[diagonal].add(broadcast_to(factor, (n,))), (n, n)), None)
         return True
 
 

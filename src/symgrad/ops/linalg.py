@@ -54,6 +54,8 @@ def _vjp_b(out_bar, out, a, b):
         return out_bar * a
     if a.ndim == 1:  # a as a column times the cotangent as a row: an outer product
         return getitem(a, (slice(None), None)) * getitem(out_bar, (Ellipsis, None, slice(None)))
+    if b.ndim == 1 and a.ndim == 2:  # A^T v as v A: a vector-matrix product, no axes added
+        return matmul(out_bar, a)
     if b.ndim == 1:  # b was a column (k, 1)
         return getitem(matmul(_swap(a), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
     return matmul(_swap(a), out_bar)
@@ -69,7 +71,7 @@ MATMUL = primitive("matmul", np.matmul, _matmul_infer,
                    _matmul_batch(*node.inputs, *inputs, *batched))
 
 
-def _is_identity(x: Node) -> bool:
+def is_identity(x: Node) -> bool:
     """Whether ``x`` is a constant identity matrix."""
     v = x.value
     return (v is not None and v.ndim == 2 and v.shape[0] == v.shape[1] and np.count_nonzero(v) == v.shape[0]
@@ -80,14 +82,14 @@ def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batch
     """Batching: one matrix product where the batch axis can join the rows (the common cases of
     dense Jacobians and Hessians), else NumPy's batch broadcasting."""
     if a_batched and not b_batched and b.ndim == 2:
-        if a0.ndim == 1 and _is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
+        if a0.ndim == 1 and is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
             return b
         if a0.ndim == 1:  # a stack of rows times a matrix
             return matmul(a, b)
         if None not in a.shape[:-1]:  # every row of every batch element times b, in one product
             return reshape(matmul(reshape(a, (-1, a.shape[-1])), b), a.shape[:-1] + b.shape[-1:])
     if b_batched and not a_batched and a.ndim == 2:
-        if b0.ndim == 1 and _is_identity(b):
+        if b0.ndim == 1 and is_identity(b):
             return transpose(a)
         if b0.ndim == 1:  # A v for a stack of v: (V A^T)
             return matmul(b, transpose(a))
