@@ -121,6 +121,20 @@ def test_every_builtin_op_has_every_fact(op):
         assert callable(op.forward)
 
 
+LEAVES = {"placeholder", "constant"}  # no inputs: never rebuilt by sg.vectorize
+
+
+@pytest.mark.parametrize("op", sorted(BUILTIN_OPS, key=lambda op: op.name), ids=lambda op: op.name)
+def test_every_builtin_op_says_how_it_batches(op):
+    """Op.batch, in the op's block: a rule, or one of ops._define's words."""
+    if op.name in LEAVES:
+        assert op.batch is None
+        return
+    kinds = {"elementwise", "leading", "loop"}
+    assert callable(op.batch) or op.batch in kinds or (
+        isinstance(op.batch, tuple) and op.batch[0] == "axes" and len(op.batch) > 1), op.name
+
+
 def test_a_new_op_is_defined_in_one_place():
     """An op made in a user's module is complete: listed, drawn, saved, compiled and differentiated."""
     cube = sg.Op("cube_layout_test", lambda x: x ** 3, lambda x: (x.shape, x.dtype),
