@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import GraphError, RuleError, ShapeError
-from .ir import Node, Op, ancestors, output_list
+from .ir import Node, ancestors, output_list
 from .ops import (ADD, DIV, MATMUL, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop, broadcast_to, div,
                   getitem, mul, neg, reshape, sub, transpose)
 from .ops.linalg import is_identity
@@ -170,7 +170,7 @@ class _Scaled:
             self.pairs[node] = (base, div(1.0 if factor is None else factor, inputs[1]))
         elif op is NEG:
             base, factor = self.pairs[inputs[0]]
-            self.pairs[node] = (base, neg(node.graph.constant(np.ones((), node.dtype)) if factor is None else factor))
+            self.pairs[node] = (base, node.graph.constant(-np.ones((), node.dtype)) if factor is None else neg(factor))
         elif op in (ADD, SUB) and flags == [True, True]:
             (base, f), (other_base, g) = self.pairs[inputs[0]], self.pairs[inputs[1]]
             if base is not other_base or (f is None and g is None):
@@ -214,8 +214,3 @@ class _Scaled:
         diagonal = (slice(None, None, n + 1),)
         self.pairs[node] = (reshape(flat.at[diagonal].add(broadcast_to(factor, (n,))), (n, n)), None)
         return True
-
-
-def batchable(op: Op) -> bool:
-    """Whether ``op`` says how it batches (its ``batch`` fact)."""
-    return op.batch is not None
