@@ -210,7 +210,6 @@ class _Scaled:
             other, factor = y, f
         else:
             return False
-        flat = reshape(self.value(other), (n * n,))
-        diagonal = (slice(None, None, n + 1),)
-        self.pairs[node] = (reshape(flat.at[diagonal].add(broadcast_to(factor, (n,))), (n, n)), None)
+        diagonal = node.graph.constant(np.arange(n))
+        self.pairs[node] = (self.value(other).at[diagonal, diagonal].add(broadcast_to(factor, (n,))), None)
         return True

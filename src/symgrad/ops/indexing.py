@@ -248,8 +248,11 @@ def _update_infer(name: str):
 
 
 def _update_forward(ufunc):
-    def forward(x, v, *arrays, spec, unique_indices=False):
-        out = np.array(x, copy=True)
+    def forward(x, v, *arrays, spec, unique_indices=False, out=None):
+        if out is None:
+            out = np.array(x, copy=True)
+        elif out is not x:  # compiled code hands a buffer: x's own where x dies here (no copy)
+            np.copyto(out, x)
         index = _index_tuple(spec, arrays)
         if ufunc is None:
             out[index] = v  # repeated indices: the last write lands, as in NumPy
@@ -363,8 +366,9 @@ def _add_jvp_all(dots, out, x, v, *arrays):
     return x_dot if v_dot is ZERO else _update(AT_ADD, x_dot, v_dot, arrays, out.params)
 
 
+# out=True: compiled code may hand it the buffer of an x that dies here, which it updates in place
 AT_ADD = primitive(
-    "at_add", _update_forward(np.add), _update_infer("add"),
+    "at_add", _update_forward(np.add), _update_infer("add"), out=True,
     vjp=lambda index: _rule(
         index, lambda out_bar, out, x, v, *arrays: out_bar,
         lambda out_bar, out, x, v, *arrays: GETITEM(out_bar, *arrays, spec=out.params.spec)),
