@@ -249,3 +249,20 @@ def test_dense_graphs_have_the_same_size_for_every_n():
             J = sg.jacobian(sg.tanh(A @ x) * x, x)
             return len(sg.ancestors([H])), len(sg.ancestors([J]))
     assert count(10) == count(200) == count(1000)
+
+
+def test_compiled_dense_derivatives_are_the_hand_written_ones_and_keep_their_results():
+    """The compiled forms (identity products dropped, the diagonal added in place) against NumPy."""
+    n = 7
+    A, x = sg.matrix("A", n, n), sg.vector("x", n)
+    H = sg.hessian(sg.sum(sg.tanh(A @ x) ** 2) + sg.sum(sg.log1p(x * x)), x)
+    J = sg.jacobian(sg.tanh(A @ x) * x, x)
+    f = sg.function([A, x], [H, J])
+    av, xv = RNG.normal(size=(n, n)), RNG.normal(size=n)
+    t = np.tanh(av @ xv)
+    want_h = (av.T * (2 * (1 - t * t) * (1 - 3 * t * t))) @ av + np.diag(2 * (1 - xv * xv) / (1 + xv * xv) ** 2)
+    want_j = ((1 - t * t) * xv)[:, None] * av + np.diag(t)
+    h, j = f(av, xv)
+    f(av + 1.0, xv - 1.0)  # a second call must not write into the first call's results
+    np.testing.assert_allclose(h, want_h, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(j, want_j, rtol=1e-12, atol=1e-14)
