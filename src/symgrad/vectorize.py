@@ -17,8 +17,8 @@ import numpy as np
 
 from .errors import GraphError, RuleError, ShapeError
 from .ir import Node, ancestors, output_list
-from .ops import (ADD, DIV, MATMUL, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop, broadcast_to, div,
-                  getitem, mul, neg, reshape, sub, transpose)
+from .ops import (ADD, DIV, MATMUL, MUL, NEG, SUB, add, batch_all, batch_broadcast, batch_lift, batch_loop,
+                  broadcast_to, div, getitem, mul, neg, sub, transpose)
 from .ops.linalg import is_identity
 from .ops._define import BATCH_ELEMENTWISE, BATCH_LEADING, BATCH_LOOP
 from .types import compatible, is_float
