@@ -144,6 +144,21 @@ class Op:
       several (eigh's w and v): ``forward`` is ``kernel(...)[index]``, and the
       executors call ``kernel`` once per evaluation for all the nodes that
       apply ops sharing it to the same inputs with the same parameters.
+
+    Vectorization (read by :func:`symgrad.vectorize`):
+
+    - ``batch``: how the op maps over one extra leading axis of some of its
+      inputs. A rule ``rule(node, inputs, batched) -> Node``: ``node`` is
+      the original node, ``inputs`` its inputs with the batched ones
+      (``batched[k]`` true) carrying the extra leading axis; it returns the
+      batched result, ``node``'s shape behind the batch axis. Or one of the
+      words of :mod:`symgrad.ops._define` for the common kinds:
+      ``"elementwise"`` (align ranks, then apply as is), ``"leading"`` (the
+      op already maps over leading axes: broadcast the unbatched inputs, then
+      apply as is), ``("axes", name, ...)`` (as ``"leading"``, with the named
+      axis parameters shifted by one), ``"loop"`` (one application per batch
+      element, stacked: for ops that cannot do better; a static batch size
+      only). ``None`` (a custom op's default): the op cannot be vectorized.
     """
 
     name: str
@@ -163,6 +178,7 @@ class Op:
     own_buffers: bool = field(default=False, compare=False)
     bounded: bool = field(default=False, compare=False)
     shares: tuple | None = field(default=None, compare=False)
+    batch: Callable | str | tuple | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

@@ -31,6 +31,18 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op
 from ..types import broadcast_shapes, combine_dtypes
 
+# How an op batches (``Op.batch``), in one word for the common kinds; symgrad.vectorize reads them.
+BATCH_ELEMENTWISE = "elementwise"  # align the inputs' ranks behind the batch axis, then apply as is
+BATCH_LEADING = "leading"          # the op maps over leading axes: broadcast unbatched inputs, apply as is
+BATCH_LOOP = "loop"                # one application per batch element, stacked (a static batch size)
+
+
+def batch_axes(*params: str) -> tuple:
+    """The kind of an op that maps over leading axes once its axis parameters ``params`` (ints or
+    tuples of ints, counted from the front) are shifted past the batch axis: ``batch_axes("axis")``."""
+    return ("axes", *params)
+
+
 # A constant this small is compared element by element; a larger one is not worth the time.
 SMALL = 1
 
@@ -101,6 +113,7 @@ def _forward_dtype(forward: Callable, dtypes: tuple, params: tuple) -> "np.dtype
 def elementwise(name: str, forward: Callable, chain: tuple, **facts) -> Op:
     """An elementwise op whose ``chain`` rules (one per input) serve as both vjp and jvp;
     its dtypes are :func:`elementwise_infer`'s."""
+    facts.setdefault("batch", BATCH_ELEMENTWISE)
     return primitive(name, forward, elementwise_infer(name, forward, params=()), vjp=chain, jvp=chain,
                      broadcasts=True, **facts)
 

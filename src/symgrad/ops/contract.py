@@ -42,11 +42,11 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
 from ..types import check_dtype, combine_dtypes
-from ._define import primitive
+from ._define import batch_axes, primitive
 from .arith import mul
 from .reductions import sum as reduce_sum
 from .select import cast
-from .shape import BROADCAST_TO, broadcast_like, broadcast_to, getitem, reshape, transpose
+from .shape import BROADCAST_TO, batch_loop, broadcast_like, broadcast_to, getitem, reshape, transpose
 
 # --- diagonal and its adjoint -------------------------------------------------------------
 
@@ -138,12 +138,13 @@ DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True)
+                     view=True, batch=batch_axes("axis1", "axis2"))
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
 # diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
-                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule)
+                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
+                             batch=batch_axes("axis1", "axis2"))
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -216,14 +217,21 @@ def _triangle_infer(name):
     return infer
 
 
+def _triangle_batch(node, inputs, batched):
+    (m,) = inputs
+    if node.inputs[0].ndim == 1:  # as NumPy: a 1-d m is broadcast against the (n, n) mask
+        m = broadcast_to(getitem(m, (slice(None), None)), m.shape[:1] + node.shape)
+    return node.graph.apply(node.op, (m,), node.params.as_dict())
+
+
 # Zeroing a fixed triangle is linear and self-adjoint: every rule is the op itself. A 1-d input
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch)
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch)
 
 
 def tril(m, k: int = 0) -> Node:
@@ -512,7 +520,18 @@ def _einsum_jvp(index):
 
 # np.einsum with the plan made at build time. A one-operand einsum ("ii->i", "ij->ji") is a
 # view of its operand; the others are fresh arrays.
-EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True)
+def _einsum_batch(node, inputs, batched):
+    """Batching: one more index, on the batched operands and in front of the output."""
+    terms, output = _split(node.params.subscripts)
+    free = [c for c in _LETTERS if c not in node.params.subscripts]
+    if not free:
+        return batch_loop(node, inputs, batched)
+    terms = [free[0] + t if b else t for t, b in zip(terms, batched)]
+    return _contract(inputs, terms, free[0] + output, optimize=node.params.optimize is not False, broadcast=False)
+
+
+EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
+                   batch=_einsum_batch)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):

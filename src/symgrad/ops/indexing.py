@@ -34,10 +34,12 @@ from ..format import index_text, value_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
                      require_canonical, type_string)
-from ._define import primitive
+from ._define import batch_axes, primitive
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import GETITEM, _index_spec, _index_tuple, broadcast_to, concatenate, getitem, reshape, zeros_like
+from .shape import (BATCH_SLICE, GETITEM, _index_spec, _index_tuple, batch_axis_after_indexing, batch_broadcast,
+                    batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape, transpose,
+                    zeros_like)
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
@@ -170,14 +172,15 @@ def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
 TAKE_ALONG_AXIS = primitive(
     "take_along_axis", np.take_along_axis, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
-    jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
+    jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
+    batch=batch_axes("axis"))
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
-         disconnected_rule))
+         disconnected_rule), batch=batch_axes("axis"))
 
 
 def take_along_axis(arr, indices, axis=-1) -> Node:
@@ -245,8 +248,11 @@ def _update_infer(name: str):
 
 
 def _update_forward(ufunc):
-    def forward(x, v, *arrays, spec, unique_indices=False):
-        out = np.array(x, copy=True)
+    def forward(x, v, *arrays, spec, unique_indices=False, out=None):
+        if out is None:
+            out = np.array(x, copy=True)
+        elif out is not x:  # compiled code hands a buffer: x's own where x dies here (no copy)
+            np.copyto(out, x)
         index = _index_tuple(spec, arrays)
         if ufunc is None:
             out[index] = v  # repeated indices: the last write lands, as in NumPy
@@ -283,7 +289,25 @@ def _last_writes_infer(x, *arrays, spec):
 # Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
 # a bool mask of the indexed part, shaped like x[index].
 LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
-                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule)
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed)
+
+
+def _update_batch(node, inputs, batched):
+    """Batching of x.at[index]: the batch axis indexed by a full slice in front; the values lined up
+    with x[index]'s batched shape (where NumPy moves the advanced-index axes first, behind them)."""
+    if any(batched[2:]):  # batched index arrays: one element at a time
+        return batch_loop(node, inputs, batched)
+    x, v, *arrays = inputs
+    x = x if batched[0] else batch_broadcast(x, v)
+    v = v if batched[1] else batch_broadcast(v, x)
+    spec = node.params.spec
+    indexed, _ = GETITEM.infer(node.inputs[0], *node.inputs[2:], spec=spec)
+    v = batch_lift(v, len(indexed))
+    axis = batch_axis_after_indexing(spec, arrays)
+    if axis:
+        order = list(range(1, v.ndim))
+        v = transpose(v, order[:axis] + [0] + order[axis:])
+    return _update(node.op, x, v, arrays, {**node.params.as_dict(), "spec": (BATCH_SLICE,) + spec})
 
 
 def _update(op: Op, x: Node, v: Node, arrays, params) -> Node:
@@ -334,7 +358,7 @@ AT_SET = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
         lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_set_jvp_all)
+    jvp_all=_set_jvp_all, batch=_update_batch)
 
 
 def _add_jvp_all(dots, out, x, v, *arrays):
@@ -342,15 +366,16 @@ def _add_jvp_all(dots, out, x, v, *arrays):
     return x_dot if v_dot is ZERO else _update(AT_ADD, x_dot, v_dot, arrays, out.params)
 
 
+# out=True: compiled code may hand it the buffer of an x that dies here, which it updates in place
 AT_ADD = primitive(
-    "at_add", _update_forward(np.add), _update_infer("add"),
+    "at_add", _update_forward(np.add), _update_infer("add"), out=True,
     vjp=lambda index: _rule(
         index, lambda out_bar, out, x, v, *arrays: out_bar,
         lambda out_bar, out, x, v, *arrays: GETITEM(out_bar, *arrays, spec=out.params.spec)),
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: x_dot,
         lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_add_jvp_all)
+    jvp_all=_add_jvp_all, batch=_update_batch)
 
 
 # --- min and max: the derivative shared among the tied candidates --------------------------------
@@ -387,9 +412,9 @@ def _extremum_jvp(index):
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch)
 AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch)
 
 
 # --- multiply: the product of the other updates at a repeated index ------------------------------
@@ -452,7 +477,7 @@ def _multiply_jvp(index):
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
-                        vjp=_multiply_vjp, jvp=_multiply_jvp)
+                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch)
 
 
 # --- the user's side: x.at[index] --------------------------------------------------------------------

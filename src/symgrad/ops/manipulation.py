@@ -171,11 +171,20 @@ def _roll_infer(x, shift, axis):
     return x.shape, x.dtype
 
 
+def _roll_batch(node, inputs, batched):
+    (x,) = inputs
+    shift, axis = node.params.shift, node.params.axis
+    if axis is not None:
+        return _roll(x, shift, tuple(a + 1 for a in axis))
+    flat = reshape(x, (-1, node.size) if node.size is not None else (x.shape[0], -1))
+    return reshape(_roll(flat, shift, (1,)), x.shape[:1] + node.shape)
+
+
 ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
-                 numpy=_roll_spelling, view=False)
+                 numpy=_roll_spelling, view=False, batch=_roll_batch)
 
 
 def roll(x, shift, axis=None) -> Node:
@@ -391,13 +400,21 @@ def _unpad(d: Node, out: Node) -> Node:
     return d.graph.apply(PAD_ADJOINT, (d,), {"pad_width": out.params.pad_width, "mode": out.params.mode})
 
 
+def _pad_batch(node, inputs, batched):
+    params = node.params.as_dict()
+    params["pad_width"] = ((0, 0),) + params["pad_width"]
+    if params.get("constant_values"):
+        params["constant_values"] = ((0.0, 0.0),) + params["constant_values"]
+    return node.graph.apply(node.op, inputs, params)
+
+
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
-                numpy=_pad_spelling)
+                numpy=_pad_spelling, batch=_pad_batch)
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
-                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),))
+                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch)
 
 
 def _per_axis(op_name: str, x: Node, value, what: str, kind) -> tuple:
