@@ -19,7 +19,7 @@ LAYERS = [
     ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.contract"], ["ops.decompositions"], ["ops.nn"],
     ["ops.special"],
     ["ops", "linalg", "special"],
-    ["rewrite"], ["autodiff"], ["derivatives"],
+    ["rewrite"], ["autodiff"], ["derivatives"], ["sparsity"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],
     ["check", "drawing", "serialize"],

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
 from ..types import check_dtype, combine_dtypes
-from ._define import primitive
+from ._define import DENSE_NONLINEAR, contraction_steps, gather_sparsity, primitive, scatter_sparsity
 from .arith import mul
 from .reductions import sum as reduce_sum
 from .select import cast
@@ -138,12 +138,13 @@ DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True)
+                     view=True, sparsity=gather_sparsity())
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
 # diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
-                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule)
+                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
+                             sparsity=scatter_sparsity(lambda codes, c, *like, offset, axis1, axis2: np.diagonal(codes, offset, axis1, axis2)))
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -220,10 +221,10 @@ def _triangle_infer(name):
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), sparsity=gather_sparsity())
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), sparsity=gather_sparsity())
 
 
 def tril(m, k: int = 0) -> Node:
@@ -512,7 +513,19 @@ def _einsum_jvp(index):
 
 # np.einsum with the plan made at build time. A one-operand einsum ("ii->i", "ij->ji") is a
 # view of its operand; the others are fresh arrays.
-EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True)
+def _einsum_sparsity(out, *operands, subscripts, optimize):
+    """Each operand: the union over its contracted labels, placed in the result (dense where
+    subscripts use '...'); an einsum is multilinear: cross terms between operands only."""
+    terms, output = _split(subscripts)
+    if "." in subscripts:
+        return DENSE_NONLINEAR(out, *operands)
+    maps = [contraction_steps(x.shape, term, out.shape, output) for x, term in zip(operands, terms)]
+    pairs = [(i, j) for i in range(len(operands)) for j in range(len(operands)) if i < j]
+    return maps, pairs
+
+
+EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
+                   sparsity=_einsum_sparsity)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):

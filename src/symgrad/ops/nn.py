@@ -15,7 +15,7 @@ from ..errors import DTypeError, IndexingError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule
 from ..types import (check_dtype, check_int_argument, compatible, float_result, is_float, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import primitive
+from ._define import along_axis_sparsity, no_dependence, primitive
 from .elementary import exp, softplus, square
 from .reductions import mean, sum
 from .select import where
@@ -40,7 +40,8 @@ def _log_softmax_infer(x, axis):
 LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
-    jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),))
+    jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),),
+                        sparsity=along_axis_sparsity("all"))
 
 
 def log_softmax(x, axis: int = -1) -> Node:
@@ -90,7 +91,8 @@ def _one_hot_infer(labels, depth, dtype):
     return labels.shape + (depth,), dtype
 
 
-ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,),
+                    sparsity=no_dependence)
 
 
 def one_hot(labels, depth: int, dtype="float64") -> Node:

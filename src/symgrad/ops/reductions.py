@@ -27,7 +27,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_node, as_nodes, undefined_rule
 from ..types import (check_bool_argument, check_float_argument, combine_dtypes, float_result, is_float, normalize_axes,
                      normalize_axis, reduced_shape, require_canonical, require_float, sum_dtype)
-from ._define import primitive
+from ._define import REDUCE, REDUCE_LINEAR, no_dependence, primitive
 from .elementary import SQUARE, abs, exp, sqrt, square
 from .scans import exclusive_cumprod, sort
 from .select import cast, equal, less, maximum, not_equal, stop_gradient, where
@@ -85,7 +85,8 @@ SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdi
                 _reduction_infer("sum", lambda name, x: sum_dtype(x.dtype), empty_ok=True),
                 vjp=(_spread,),
                 jvp=(lambda x_dot, out, x: sum(x_dot, out.params.axis, out.params.keepdims),),
-                numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
+                numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                sparsity=REDUCE_LINEAR)
 
 
 def _share(out, x):
@@ -98,10 +99,11 @@ def _share(out, x):
 MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims),
                 _reduction_infer("max", _same_dtype),
                 vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _share(out, x),),
-                jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),))
+                jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),),
+                sparsity=REDUCE_LINEAR)
 MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
                 _reduction_infer("min", _same_dtype),
-                vjp=MAX.vjp, jvp=MAX.jvp)
+                vjp=MAX.vjp, jvp=MAX.jvp, sparsity=REDUCE_LINEAR)
 
 
 def _logsumexp(x, axis, keepdims):
@@ -131,7 +133,7 @@ LOGSUMEXP = primitive("logsumexp", _logsumexp,
                       _reduction_infer("logsumexp", lambda name, x: float_result(name, x.dtype, x)),
                       vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),
                       jvp=(lambda x_dot, out, x: sum(x_dot * _softmax_of(out, x), out.params.axis,
-                                                     out.params.keepdims),))
+                                                     out.params.keepdims),), sparsity=REDUCE)
 
 
 def _sum_squares_infer(x):
@@ -144,7 +146,7 @@ def _sum_squares_infer(x):
 # temporary array x*x and the second pass that reads it.
 SUM_SQUARES = primitive("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
                         vjp=(lambda out_bar, out, x: out_bar * (2.0 * x),),
-                        jvp=(lambda x_dot, out, x: 2.0 * sum(x * x_dot),))
+                        jvp=(lambda x_dot, out, x: 2.0 * sum(x * x_dot),), sparsity=REDUCE)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Node:
@@ -252,9 +254,9 @@ def _arg_infer(name):
 
 
 ARGMAX = primitive("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,))
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), sparsity=no_dependence)
 ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,))
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), sparsity=no_dependence)
 
 
 def argmax(x, axis: int | None = -1) -> Node:
@@ -306,7 +308,8 @@ PROD = primitive("prod", lambda x, axis, keepdims: np.prod(x, axis, keepdims=kee
                  vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _others(x, out.params.axis),),
                  jvp=(lambda x_dot, out, x: sum(x_dot * _others(x, out.params.axis), out.params.axis,
                                                 out.params.keepdims),),
-                 numpy=lambda args, p: f"np.prod({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
+                 numpy=lambda args, p: f"np.prod({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                 sparsity=REDUCE)
 
 
 def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
@@ -340,7 +343,7 @@ def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
 def _truth(name: str, forward):
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
                      _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
-                     vjp=(undefined_rule,), jvp=(undefined_rule,),
+                     vjp=(undefined_rule,), jvp=(undefined_rule,), sparsity=no_dependence,
                      numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
 
 
@@ -351,7 +354,7 @@ COUNT_NONZERO = primitive("count_nonzero",
                           _reduction_infer("count_nonzero", lambda name, x: np.dtype(np.intp), empty_ok=True),
                           vjp=(undefined_rule,), jvp=(undefined_rule,),
                           numpy=lambda args, p: f"np.count_nonzero({args[0]}, {p['axis']!r}, "
-                                                f"keepdims={p['keepdims']})")
+                                                f"keepdims={p['keepdims']})", sparsity=no_dependence)
 
 
 def all(x, axis=None, *, keepdims: bool = False) -> Node:

@@ -21,7 +21,7 @@ from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
                      normalize_axes, normalize_axis, require_canonical, runtime_broadcast_error)
-from ._define import primitive
+from ._define import gather_sparsity, no_dependence, primitive, scatter_sparsity
 
 
 def _same_rule(d, out, *inputs):
@@ -57,14 +57,15 @@ def _reshape_back(d, x):
 RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
                     vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
                     jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
-                    numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True)
+                    numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True,
+                    sparsity=gather_sparsity())
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
 RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shape),
                          lambda x, like: (like.shape, x.dtype),
                          vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
                          jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
-                         view=True)
+                         view=True, sparsity=gather_sparsity())
 
 
 def reshape(x, shape) -> Node:
@@ -106,7 +107,7 @@ def _transpose_spelling(args, params):
 TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_infer,
                       vjp=(lambda out_bar, out, x: transpose(out_bar, tuple(np.argsort(out.params.axes))),),
                       jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
-                      numpy=_transpose_spelling, view=True)
+                      numpy=_transpose_spelling, view=True, sparsity=gather_sparsity())
 
 
 def transpose(x, axes=None) -> Node:
@@ -153,13 +154,15 @@ def _broadcast_to_infer(x, shape):
 # of x's shape is broadcast up by the forward pass: both rules hand d through.
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
                          vjp=(_same_rule,), jvp=(_same_rule,),
-                         numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True)
+                         numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True,
+                         sparsity=gather_sparsity())
 BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
                            lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
                                             x.dtype),
-                           vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True)
+                           vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True,
+                           sparsity=gather_sparsity())
 ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
-                       vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+                       vjp=(disconnected_rule,), jvp=(disconnected_rule,), sparsity=no_dependence)
 
 
 def broadcast_to(x, shape) -> Node:
@@ -245,7 +248,7 @@ def _check_sizes_infer(x, *like, axes, sizes, stands_for, node, input):
 # each must be the static one in ``sizes``, or where that is None, like's on the same axis
 # counted from the end. The derivative passes through; ``like`` only lends its shape.
 CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
-                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True)
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, sparsity=gather_sparsity())
 
 
 def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
@@ -469,7 +472,8 @@ def _getitem_spelling(args, params):
 
 
 GETITEM = primitive("getitem", lambda x, *arrays, spec: x[_index_tuple(spec, arrays)], _getitem_infer,
-                    vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
+                    vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
+                    sparsity=gather_sparsity())
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
     # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
@@ -482,7 +486,8 @@ def _scatter_infer(d, like, *arrays, spec):
 
 
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
-                        vjp=_scatter_vjp, jvp=_scatter_jvp)
+                        vjp=_scatter_vjp, jvp=_scatter_jvp,
+                        sparsity=scatter_sparsity(lambda codes, d, like, *arrays, spec: codes[_index_tuple(spec, arrays)]))
 
 
 def getitem(x, index) -> Node:
@@ -614,11 +619,11 @@ def _pad_rule(head):
 HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
                       vjp=(_pad_rule(True), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True)
+                           disconnected_rule), view=True, sparsity=gather_sparsity())
 TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
                       vjp=(_pad_rule(False), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True)
+                           disconnected_rule), view=True, sparsity=gather_sparsity())
 
 
 def _concat_jvp(index):
@@ -634,7 +639,7 @@ def _concat_jvp_all(tangents, out, *inputs):
 
 
 CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all)
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, sparsity=gather_sparsity("all"))
 
 
 def concatenate(xs, axis: int | None = 0) -> Node:

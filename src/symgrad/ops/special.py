@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import is_float, require_canonical
-from ._define import elementwise_infer, primitive
+from ._define import ELEMENTWISE, elementwise_infer, primitive
 from .arith import neg
 from .elementary import exp, log, log1p, square
 from .select import cast, equal, where
@@ -83,7 +83,8 @@ def _special(name: str, chain: tuple, check: Callable | None = None, order: bool
             require_canonical(name, "n", params["n"], int(params["n"]), nodes[0])
         return infer(*nodes, **params)
 
-    return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True, **facts)
+    return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True,
+                     sparsity=ELEMENTWISE, **facts)
 
 
 # Python floats: they take the float width of the node they meet.

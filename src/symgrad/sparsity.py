@@ -1,0 +1,412 @@
+"""Sparse derivatives: structural patterns from the graph, and compressed sweeps by coloring.
+
+- :func:`jacobian_sparsity`, :func:`hessian_sparsity`: which derivative elements may be
+  nonzero, found without evaluating the graph by propagating index sets in topological
+  order. A node's set is a boolean matrix (rows: its flattened elements; columns: ``x``'s)
+  held as CSR index arrays; each op's ``sparsity`` fact (see :class:`~symgrad.ir.Op`) maps
+  its inputs' sets to its own. Hessian patterns add, at every op nonlinear in its inputs,
+  the outer unions of those inputs' sets (mul: cross terms only; linear ops pass sets on).
+- :func:`sparse_jacobian`, :func:`sparse_hessian`: color the pattern's columns so that no
+  two columns of one color share a row (for Hessians, the pattern with its diagonal: a
+  distance-2 coloring, which is a star coloring and so allows direct recovery), then one
+  forward sweep (jvp; HVP for Hessians) per color seeded with the color's indicator
+  vector, and pick each nonzero out of the compressed result.
+
+The patterns are structural: an element outside one is zero at every point (where the
+derivative exists); an element inside may still be zero at a point. Ops whose fact is
+conservative (decompositions, sort, custom ops) give larger patterns, never smaller ones.
+
+Examples
+--------
+>>> import symgrad as sg
+>>> x = sg.vector("x", 4)
+>>> y = x[1:] * x[:-1]
+>>> sg.jacobian_sparsity(y, x).astype(int)
+array([[1, 1, 0, 0],
+       [0, 1, 1, 0],
+       [0, 0, 1, 1]])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .autodiff import grad, jvp
+from .errors import GradientError, ShapeError
+from .ir import DENSE, Node, ancestors
+from .ops import reshape, stack, take
+from .types import is_float
+
+try:
+    import scipy.sparse as scipy_sparse
+except ImportError:  # SciPy is optional (symgrad[special]); only format="scipy" and to_scipy need it
+    scipy_sparse = None
+
+FORMATS = ("numpy", "scipy", "indices")
+# Above this many candidate Hessian pairs for one op, and with x small enough, the pairs are
+# accumulated as a dense boolean product instead of listed (a dense layer makes n² pairs per row).
+_PAIR_BUDGET = 4_000_000
+_DENSE_HESSIAN_LIMIT = 20_000
+
+
+# --- boolean CSR matrices as (indptr, indices) -------------------------------------------
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of ``range(s, s + l)`` for each pair, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - lengths - starts, lengths)
+
+
+def _from_pairs(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> tuple:
+    """CSR of the set of (row, col) pairs, sorted and without repeats."""
+    keys = np.unique(rows.astype(np.int64) * n + cols)
+    rows, cols = np.divmod(keys, n)
+    return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]), cols
+
+
+def _apply(step, pattern: tuple, n: int) -> tuple:
+    in_index, out_index, out_size = step
+    indptr, indices = pattern
+    starts, lengths = indptr[:-1], np.diff(indptr)
+    if out_index is None:  # a gather: one input row (or none) per result row
+        valid = in_index >= 0
+        safe = np.where(valid, in_index, 0)
+        counts = np.where(valid, lengths[safe], 0)
+        return (np.concatenate([[0], np.cumsum(counts)]),
+                indices[_ranges(starts[safe][valid], counts[valid])])
+    counts = lengths[in_index]
+    rows = np.repeat(out_index, counts)
+    return _from_pairs(rows, indices[_ranges(starts[in_index], counts)], out_size, n)
+
+
+def _map(steps, pattern: tuple, out_size: int, n: int) -> tuple:
+    if steps is DENSE:
+        union = np.unique(pattern[1])
+        return np.arange(out_size + 1, dtype=np.int64) * union.size, np.tile(union, out_size)
+    for step in steps:
+        pattern = _apply(step, pattern, n)
+    return pattern
+
+
+def _union(patterns: list, m: int, n: int) -> tuple:
+    if len(patterns) == 1:
+        return patterns[0]
+    rows = np.concatenate([np.repeat(np.arange(m), np.diff(p[0])) for p in patterns])
+    return _from_pairs(rows, np.concatenate([p[1] for p in patterns]), m, n)
+
+
+def _outer_pairs(a: tuple, b: tuple) -> tuple:
+    """All (col of a's row r, col of b's row r) pairs, over every row r."""
+    a_lengths, b_lengths = np.diff(a[0]), np.diff(b[0])
+    a_rows = np.repeat(np.arange(a_lengths.size), a_lengths)
+    times = b_lengths[a_rows]
+    return np.repeat(a[1], times), b[1][_ranges(b[0][:-1][a_rows], times)]
+
+
+def _dense_rows(pattern: tuple, rows: slice, n: int) -> np.ndarray:
+    indptr, indices = pattern
+    lo, hi = rows.start, min(rows.stop, indptr.size - 1)
+    block = np.zeros((hi - lo, n), np.float32)
+    counts = np.diff(indptr[lo:hi + 1])
+    block[np.repeat(np.arange(hi - lo), counts), indices[indptr[lo]:indptr[hi]]] = 1
+    return block
+
+
+# --- propagation -------------------------------------------------------------------------
+
+def _check(y: Node, x: Node, what: str) -> tuple[int, int]:
+    for node, role in ((y, "output"), (x, "input")):
+        if not isinstance(node, Node):
+            raise TypeError(f"{what}: the {role} must be a node, got {type(node).__name__}")
+        if not is_float(node.dtype):
+            raise GradientError(f"{what}: the {role} {node.describe()} must be a float")
+        if None in node.shape:
+            raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a sparsity pattern "
+                             "needs static shapes")
+    if x.graph is not y.graph:
+        raise GradientError(f"{what}: {x.describe()} belongs to another graph than {y.describe()}")
+    return math.prod(y.shape), math.prod(x.shape)
+
+
+def _propagate(y: Node, x: Node, what: str, hessian: bool):
+    """``(pattern of y, Hessian pairs)``: y's Jacobian pattern as CSR, and, if asked, the
+    (row, col) pairs of the Hessian pattern of sum(y), unsorted and possibly repeated."""
+    m, n = _check(y, x, what)
+    nodes = ancestors([y])
+    uses: dict = {}
+    for node in nodes:
+        for inp in node.inputs:
+            uses[inp] = uses.get(inp, 0) + 1
+    patterns = {x: (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))}
+    pairs: list = []
+    dense_hessian = np.zeros((n, n), bool) if hessian and n <= _DENSE_HESSIAN_LIMIT else None
+    for node in nodes:
+        if node is x or node.id < x.id:  # nothing made before x depends on it
+            continue
+        known = [patterns.get(inp) for inp in node.inputs]
+        if any(p is not None for p in known) and is_float(node.dtype):
+            if None in node.shape:
+                raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a sparsity "
+                                 "pattern needs static shapes")
+            fact = node.op.sparsity
+            if fact is None:  # a custom op: every element may depend on every element, nonlinearly
+                maps, nonlinear = [DENSE] * len(node.inputs), "all"
+            else:
+                maps, nonlinear = fact(node, *node.inputs, **node.params.as_dict())
+            size = math.prod(node.shape)
+            mapped = {k: _map(maps[k], p, size, n) for k, p in enumerate(known)
+                      if p is not None and maps[k] is not None}
+            if mapped:
+                patterns[node] = _union(list(mapped.values()), size, n)
+                if hessian and nonlinear:
+                    if nonlinear == "all":
+                        nonlinear = [(i, j) for i in mapped for j in mapped if i <= j]
+                    for i, j in nonlinear:
+                        if i in mapped and j in mapped:
+                            _add_pairs(mapped[i], mapped[j], n, pairs, dense_hessian)
+        for inp in node.inputs:  # free sets no later node reads
+            uses[inp] -= 1
+            if uses[inp] == 0 and inp is not y:
+                patterns.pop(inp, None)
+    result = patterns.get(y, (np.zeros(m + 1, np.int64), np.zeros(0, np.int64)))
+    if dense_hessian is not None:
+        r, c = np.nonzero(dense_hessian)
+        pairs.append((r, c))
+    return result, pairs
+
+
+def _add_pairs(a: tuple, b: tuple, n: int, pairs: list, dense_hessian) -> None:
+    count = int(np.diff(a[0]) @ np.diff(b[0]))
+    if count == 0:
+        return
+    if count > _PAIR_BUDGET and dense_hessian is not None:
+        chunk = max(1, 10_000_000 // n)
+        for lo in range(0, a[0].size - 1, chunk):
+            rows = slice(lo, lo + chunk)
+            dense_hessian |= (_dense_rows(a, rows, n).T @ _dense_rows(b, rows, n)) > 0
+        return
+    pairs.append(_outer_pairs(a, b))
+
+
+def _hessian_pairs(cost: Node, x: Node, what: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """The Hessian pattern of ``cost`` (summed, if not a scalar) as sorted (row, col) arrays."""
+    _, pairs = _propagate(cost, x, what, hessian=True)
+    n = math.prod(x.shape)
+    if not pairs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), n
+    r = np.concatenate([p[0] for p in pairs] + [p[1] for p in pairs])
+    c = np.concatenate([p[1] for p in pairs] + [p[0] for p in pairs])
+    indptr, cols = _from_pairs(r, c, n, n)
+    return np.repeat(np.arange(n), np.diff(indptr)), cols, n
+
+
+def _formatted(rows: np.ndarray, cols: np.ndarray, shape: tuple, format: str, what: str):
+    if format == "indices":
+        return rows, cols
+    if format == "scipy":
+        if scipy_sparse is None:
+            raise ImportError(f"{what}: format='scipy' needs SciPy (pip install scipy, or symgrad[special]); "
+                              "format='indices' gives the (rows, cols) arrays without it")
+        data = np.ones(rows.size, bool)
+        return scipy_sparse.csr_array((data, (rows, cols)), shape=shape)
+    if format != "numpy":
+        raise ValueError(f"{what}: format must be one of {FORMATS}, not {format!r}")
+    dense = np.zeros(shape, bool)
+    dense[rows, cols] = True
+    return dense
+
+
+def jacobian_sparsity(y: Node, x: Node, format: str = "numpy"):
+    """The structural nonzeros of the Jacobian ``dy/dx``, found from the graph alone.
+
+    Parameters
+    ----------
+    y, x : Node
+        Float nodes with static shapes; the pattern's rows are ``y``'s flattened
+        elements and its columns ``x``'s.
+    format : {"numpy", "scipy", "indices"}
+        A dense bool array of shape ``(y.size, x.size)``; a ``scipy.sparse``
+        CSR array (needs SciPy); or the ``(rows, cols)`` int arrays, sorted by row.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 3)
+    >>> sg.jacobian_sparsity(sg.stack([x[0] * x[2], x.sum()]), x)
+    array([[ True, False,  True],
+           [ True,  True,  True]])
+    """
+    (indptr, cols), _ = _propagate(y, x, "jacobian_sparsity", hessian=False)
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    return _formatted(rows, cols, (indptr.size - 1, math.prod(x.shape)), format, "jacobian_sparsity")
+
+
+def hessian_sparsity(cost: Node, x: Node, format: str = "numpy"):
+    """The structural nonzeros of the Hessian of a scalar ``cost`` with respect to ``x``.
+
+    Every op nonlinear in its inputs adds the outer union of those inputs' Jacobian
+    patterns (mul only the cross terms); linear and piecewise linear ops add nothing.
+
+    Parameters
+    ----------
+    cost : Node
+        A scalar float node.
+    x : Node
+        A float node with a static shape (rows and columns: its flattened elements).
+    format : {"numpy", "scipy", "indices"}
+        As in :func:`jacobian_sparsity`; use "scipy" or "indices" for a large ``x``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 3)
+    >>> sg.hessian_sparsity(x[0] * x[1] + sg.exp(x[2]), x).astype(int)
+    array([[0, 1, 0],
+           [1, 0, 0],
+           [0, 0, 1]])
+    """
+    if isinstance(cost, Node) and cost.shape != ():
+        raise ShapeError(f"hessian_sparsity: the cost must be a scalar, got {cost.describe()}")
+    rows, cols, n = _hessian_pairs(cost, x, "hessian_sparsity")
+    return _formatted(rows, cols, (n, n), format, "hessian_sparsity")
+
+
+# --- coloring and compressed sweeps ------------------------------------------------------
+
+def _column_coloring(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> np.ndarray:
+    """A color per column such that no two columns of one color share a row (greedy, networkx)."""
+    order = np.argsort(rows, kind="stable")
+    rows, cols = rows[order], cols[order]
+    lengths = np.bincount(rows, minlength=m)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    a, b = _outer_pairs((indptr, cols), (indptr, cols))
+    keep = a < b
+    conflicts = nx.Graph()
+    conflicts.add_nodes_from(range(n))
+    conflicts.add_edges_from(zip(a[keep].tolist(), b[keep].tolist()))
+    coloring = nx.greedy_color(conflicts, strategy="largest_first")
+    return np.array([coloring[j] for j in range(n)], np.int64) if n else np.zeros(0, np.int64)
+
+
+def _seeds(colors: np.ndarray, shape: tuple, dtype) -> list[np.ndarray]:
+    count = int(colors.max()) + 1 if colors.size else 0
+    return [(colors == c).astype(dtype).reshape(shape) for c in range(count)]
+
+
+def _sweeps(sweep, seeds: list[np.ndarray]) -> Node:
+    """The compressed derivative: one sweep per seed, stacked (shape (colors, m)).
+
+    The one place to switch to a single batched sweep (``sg.vectorize``) once it exists.
+    """
+    return stack([reshape(sweep(seed), (-1,)) for seed in seeds])
+
+
+@dataclass(frozen=True)
+class SparseDerivative:
+    """A sparse Jacobian or Hessian: the values of its structural nonzeros as one node.
+
+    ``rows`` and ``cols`` (NumPy int arrays, fixed when built) give each value's place in a
+    matrix of ``shape`` (rows: the output's flattened elements; columns: ``x``'s);
+    ``values`` is the node computing them; ``sweeps`` counts the forward sweeps (colors)
+    it took; ``colors`` gives each column's color.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: Node
+    shape: tuple
+    sweeps: int
+    colors: np.ndarray
+
+    @property
+    def nnz(self) -> int:
+        return int(self.rows.size)
+
+    def to_scipy(self, values):
+        """The values (from evaluating ``self.values``) as a ``scipy.sparse`` CSR array."""
+        if scipy_sparse is None:
+            raise ImportError("to_scipy needs SciPy (pip install scipy, or symgrad[special]); "
+                              "to_dense works without it")
+        return scipy_sparse.csr_array((np.asarray(values), (self.rows, self.cols)), shape=self.shape)
+
+    def to_dense(self, values) -> np.ndarray:
+        """The values (from evaluating ``self.values``) as a dense NumPy matrix."""
+        values = np.asarray(values)
+        dense = np.zeros(self.shape, values.dtype)
+        dense[self.rows, self.cols] = values
+        return dense
+
+
+def _compressed(graph, sweep, rows, cols, colors, m: int, x: Node, dtype) -> tuple:
+    """The values node: entry (i, j) read at (color of j, i) of the compressed derivative."""
+    seeds = _seeds(colors, x.shape, dtype)
+    if not seeds or rows.size == 0:
+        return graph.constant(np.zeros(0, dtype)), 0
+    compressed = _sweeps(sweep, seeds)
+    return take(reshape(compressed, (-1,)), colors[cols] * m + rows), len(seeds)
+
+
+def sparse_jacobian(y: Node, x: Node) -> SparseDerivative:
+    """The Jacobian ``dy/dx`` by coloring its pattern: one jvp per color instead of per column.
+
+    Columns that share no row get one color; a jvp seeded with a color's indicator
+    vector gives all their columns at once (Curtis, Powell and Reid).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 6)
+    >>> y = x[:-2] - 2 * x[1:-1] + x[2:] + sg.exp(x[1:-1])
+    >>> J = sg.sparse_jacobian(y, x)
+    >>> J.sweeps, J.shape
+    (3, (4, 6))
+    >>> bool(np.allclose(J.to_dense(J.values.eval({x: np.zeros(6)})), sg.jacobian(y, x).eval({x: np.zeros(6)})))
+    True
+    """
+    rows, cols = jacobian_sparsity(y, x, format="indices")
+    m, n = math.prod(y.shape), math.prod(x.shape)
+    colors = _column_coloring(rows, cols, m, n)
+    values, count = _compressed(y.graph, lambda seed: jvp(y, x, seed), rows, cols, colors, m, x, y.dtype)
+    return SparseDerivative(rows, cols, values, (m, n), count, colors)
+
+
+def sparse_hessian(cost: Node, x: Node) -> SparseDerivative:
+    """The Hessian of a scalar ``cost`` by coloring its pattern: one HVP per color.
+
+    The coloring is a distance-2 coloring of the pattern's graph (columns that share a
+    row, the diagonal included, differ), so each nonzero is read directly from one HVP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import symgrad as sg
+    >>> x = sg.vector("x", 6)
+    >>> f = sg.sum(100 * (x[1::2] - x[::2] ** 2) ** 2 + (1 - x[::2]) ** 2)
+    >>> H = sg.sparse_hessian(f, x)
+    >>> H.sweeps, H.nnz
+    (2, 12)
+    >>> point = {x: np.arange(6.0)}
+    >>> bool(np.allclose(H.to_dense(H.values.eval(point)), sg.hessian(f, x).eval(point)))
+    True
+    """
+    if isinstance(cost, Node) and cost.shape != ():
+        raise ShapeError(f"sparse_hessian: the cost must be a scalar, got {cost.describe()}")
+    rows, cols, n = _hessian_pairs(cost, x, "sparse_hessian")
+    diagonal = np.arange(n)
+    colors = _column_coloring(np.concatenate([rows, diagonal]), np.concatenate([cols, diagonal]), n, n) \
+        if n else np.zeros(0, np.int64)
+    if rows.size:
+        gradient = grad(cost, x)
+        sweep = lambda seed: jvp(gradient, x, seed)  # noqa: E731  (hvp, forward-over-reverse)
+    else:
+        sweep = None
+    values, count = _compressed(cost.graph, sweep, rows, cols, colors, n, x, cost.dtype)
+    return SparseDerivative(rows, cols, values, (n, n), count, colors)
