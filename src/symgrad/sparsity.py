@@ -77,10 +77,10 @@ def _apply(step, pattern: tuple, n: int) -> tuple:
     starts, lengths = indptr[:-1], np.diff(indptr)
     if out_index is None:  # a gather: one input row (or none) per result row
         valid = in_index >= 0
-        safe = np.where(valid, in_index, 0)
-        counts = np.where(valid, lengths[safe], 0)
-        return (np.concatenate([[0], np.cumsum(counts)]),
-                indices[_ranges(starts[safe][valid], counts[valid])])
+        picked = in_index[valid]
+        counts = np.zeros(in_index.size, np.int64)
+        counts[valid] = lengths[picked]
+        return np.concatenate([[0], np.cumsum(counts)]), indices[_ranges(starts[picked], counts[valid])]
     counts = lengths[in_index]
     rows = np.repeat(out_index, counts)
     return _from_pairs(rows, indices[_ranges(starts[in_index], counts)], out_size, n)

@@ -1,0 +1,212 @@
+"""Sparsity patterns from the graph and compressed sparse derivatives.
+
+A pattern may be larger than the nonzeros at a point, never smaller: every case of the op table
+checks that the dense Jacobian's (and the Hessian's of a linear functional of the case) nonzeros,
+at the case's point and at edge points (zeros, ties), lie inside the pattern found from the graph.
+Sparse derivatives must equal the dense ones (sg.jacobian, sg.hessian) on random inputs.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+import symgrad as sg
+import symgrad.sparsity
+from helpers import CASES, IDS
+
+RNG = np.random.default_rng(15)
+
+
+def _joint(c, values=None):
+    """The case built on slices of one vector z holding every float input (so Hessian patterns
+    are checked across inputs too), the feeds for ``values`` (default: the case's own)."""
+    values = c.args if values is None else values
+    floats = [a for a in c.args if a.dtype.kind == "f"]
+    z = sg.vector("z", sum(a.size for a in floats))
+    nodes, feeds, offset = [], {}, 0
+    for k, (arg, value) in enumerate(zip(c.args, values)):
+        if arg.dtype.kind == "f":
+            nodes.append(sg.reshape(z[offset:offset + arg.size], arg.shape))
+            offset += arg.size
+        else:
+            nodes.append(sg.placeholder(f"a{k}", arg.shape, arg.dtype))
+            feeds[nodes[-1]] = value
+    feeds[z] = np.concatenate([np.ravel(v) for a, v in zip(c.args, values) if a.dtype.kind == "f"])
+    return c.build(*nodes), z, feeds
+
+
+def _points(c):
+    """The case's own values, nearby ones, and edge points: zeros and ties (all floats equal)."""
+    def each(change):
+        return [change(a) if a.dtype.kind == "f" else a for a in c.args]
+    return [c.args, each(lambda a: a + 0.01 * RNG.standard_normal(a.shape)), each(np.zeros_like),
+            each(lambda a: np.full_like(a, 0.5))]
+
+
+def _missed(dense: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """Finite nonzeros outside the pattern (NaN/inf at a singular edge point say nothing)."""
+    dense = dense.reshape(pattern.shape)
+    with np.errstate(invalid="ignore"):
+        return np.argwhere(np.isfinite(dense) & (dense != 0) & ~pattern)
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_patterns_hold_every_structural_nonzero(c):
+    if not any(a.dtype.kind == "f" for a in c.args):
+        return
+    out, z, feeds = _joint(c)
+    if not np.issubdtype(out.dtype, np.floating):
+        return
+    weights = sg.constant(RNG.standard_normal(out.shape))
+    functional = (weights * out).sum() if out.ndim else weights * out  # linear in out: H is the op's own
+    pattern = sg.jacobian_sparsity(out, z)
+    assert pattern.dtype == bool and pattern.shape == (max(out.size, 1) if out.ndim else 1, z.size)
+    h_pattern = sg.hessian_sparsity(functional, z)
+    jac = sg.jacobian(out, z, disconnected="zero")
+    hess = sg.hessian(functional, z, disconnected="zero")
+    for values in _points(c):
+        _, _, point = _joint(c, values)
+        point = {node.name: value for node, value in point.items()}
+        try:
+            with np.errstate(all="ignore"):
+                j_value, h_value = sg.evaluate([jac, hess], point)
+        except (sg.Error, np.linalg.LinAlgError, ValueError):
+            continue  # an edge point outside the op's domain (a singular matrix)
+        assert not _missed(j_value, pattern).size, f"jacobian pattern misses {_missed(j_value, pattern)[:5]}"
+        assert not _missed(h_value, h_pattern).size, f"hessian pattern misses {_missed(h_value, h_pattern)[:5]}"
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_sparse_jacobian_equals_the_dense_one(c):
+    if not any(a.dtype.kind == "f" for a in c.args):
+        return
+    out, z, feeds = _joint(c)
+    if not np.issubdtype(out.dtype, np.floating):
+        return
+    J = sg.sparse_jacobian(out, z)
+    dense = sg.jacobian(out, z, disconnected="zero")
+    values, expected = sg.evaluate([J.values, dense], feeds)
+    assert J.rows.dtype.kind == "i" and J.cols.dtype.kind == "i"
+    assert J.sweeps <= z.size
+    np.testing.assert_allclose(J.to_dense(values), expected.reshape(J.shape), rtol=1e-12, atol=1e-12)
+
+
+# --- functions with known structure ----------------------------------------------------------------
+
+def extended_rosenbrock(x):
+    """Moré, Garbow and Hillstrom's extended Rosenbrock: separable pairs (block-diagonal Hessian)."""
+    odd, even = x[::2], x[1::2]
+    return sg.sum(100 * (even - odd ** 2) ** 2 + (1 - odd) ** 2)
+
+
+def chained_rosenbrock(x):
+    """The chained (generalized) Rosenbrock function: a tridiagonal Hessian."""
+    return sg.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def bratu(u, lam=1.0):
+    """The 1-D Bratu residual with zero boundary values: -u'' - lam exp(u) on a uniform grid."""
+    h = 1.0 / (u.size + 1)
+    padded = sg.pad(u, 1)
+    return (2 * u - padded[:-2] - padded[2:]) / h ** 2 - lam * sg.exp(u)
+
+
+@pytest.mark.parametrize("build, sweeps", [(extended_rosenbrock, 2), (chained_rosenbrock, 3)])
+def test_sparse_hessian_equals_the_dense_one(build, sweeps):
+    x = sg.vector("x", 10)
+    f = build(x)
+    H = sg.sparse_hessian(f, x)
+    assert H.sweeps == sweeps and H.shape == (10, 10)
+    for _ in range(3):
+        point = {x: RNG.standard_normal(10)}
+        values, dense = sg.evaluate([H.values, sg.hessian(f, x)], point)
+        np.testing.assert_allclose(H.to_dense(values), dense, rtol=1e-12)
+        np.testing.assert_allclose(H.to_scipy(values).toarray(), dense, rtol=1e-12)
+
+
+def test_rosenbrock_patterns_are_exact():
+    x = sg.vector("x", 8)
+    block = np.kron(np.eye(4, dtype=bool), np.ones((2, 2), bool))
+    np.testing.assert_array_equal(sg.hessian_sparsity(extended_rosenbrock(x), x), block)
+    tridiagonal = np.abs(np.subtract.outer(np.arange(8), np.arange(8))) <= 1
+    np.testing.assert_array_equal(sg.hessian_sparsity(chained_rosenbrock(x), x), tridiagonal)
+
+
+def test_bratu_jacobian_in_three_sweeps():
+    n = 2000
+    u = sg.vector("u", n)
+    J = sg.sparse_jacobian(bratu(u), u)
+    assert J.sweeps == 3 and J.nnz == 3 * n - 2
+    point = {u: RNG.uniform(0, 1, n)}
+    values = J.values.eval(point)
+    h = 1.0 / (n + 1)
+    expected = (np.diag(np.full(n, 2.0)) - np.eye(n, k=1) - np.eye(n, k=-1)) / h ** 2 - np.diag(np.exp(point[u]))
+    np.testing.assert_allclose(J.to_dense(values), expected, rtol=1e-12)
+
+
+def test_large_rosenbrock_pattern_and_sweeps():
+    n = 20_000
+    x = sg.vector("x", n)
+    rows, cols = sg.hessian_sparsity(chained_rosenbrock(x), x, format="indices")
+    assert rows.size == 3 * n - 2 and np.all(np.abs(rows - cols) <= 1)
+    pattern = sg.hessian_sparsity(extended_rosenbrock(x), x, format="scipy")
+    assert scipy.sparse.issparse(pattern) and pattern.nnz == 2 * n
+    assert sg.sparse_hessian(extended_rosenbrock(x), x).sweeps == 2
+
+
+# --- conservative facts, options and errors --------------------------------------------------------
+
+def test_mul_adds_cross_terms_only_and_division_by_a_constant_is_linear():
+    x = sg.vector("x", 3)
+    assert sg.hessian_sparsity(x[0] * x[1] + x[2] / 2.0, x).astype(int).tolist() == [[0, 1, 0], [1, 0, 0],
+                                                                                     [0, 0, 0]]
+    assert sg.hessian_sparsity(1.0 / x[2] + sg.relu(x[0]), x).astype(int).tolist() == [[0, 0, 0], [0, 0, 0],
+                                                                                        [0, 0, 1]]
+
+
+def test_a_custom_op_without_the_fact_is_dense():
+    cube = sg.Op("cube_sparsity_test", lambda x: x ** 3, lambda x: (x.shape, x.dtype),
+                 vjp=(lambda out_bar, out, x: out_bar * 3.0 * x * x,),
+                 jvp=(lambda x_dot, out, x: x_dot * 3.0 * x * x,))
+    x = sg.vector("x", 3)
+    assert sg.jacobian_sparsity(cube(x), x).all()
+    assert sg.hessian_sparsity(cube(x).sum(), x).all()
+
+
+def test_matmul_and_reductions_union_over_contracted_axes():
+    x = sg.matrix("x", 2, 3)
+    a = sg.constant(np.ones((4, 2)))
+    pattern = sg.jacobian_sparsity(a @ x, x)  # (4, 3) result: element (i, j) reads column j of x
+    expected = np.zeros((4, 3, 2, 3), bool)
+    for j in range(3):
+        expected[:, j, :, j] = True
+    np.testing.assert_array_equal(pattern, expected.reshape(12, 6))
+    np.testing.assert_array_equal(sg.jacobian_sparsity(x.sum(axis=1), x), np.repeat(np.eye(2, dtype=bool), 3, 1))
+
+
+def test_formats_and_errors(monkeypatch):
+    x = sg.vector("x", 3)
+    y = x * x
+    dense = sg.jacobian_sparsity(y, x)
+    np.testing.assert_array_equal(sg.jacobian_sparsity(y, x, format="scipy").toarray(), dense)
+    rows, cols = sg.jacobian_sparsity(y, x, format="indices")
+    assert rows.tolist() == cols.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="format"):
+        sg.jacobian_sparsity(y, x, format="csr")
+    with pytest.raises(sg.ShapeError, match="run-time"):
+        sg.jacobian_sparsity(sg.placeholder("r", (None,)) * 2.0, sg.placeholder("r", (None,)))
+    with pytest.raises(sg.ShapeError, match="scalar"):
+        sg.hessian_sparsity(y, x)
+    monkeypatch.setattr(symgrad.sparsity, "scipy_sparse", None)
+    with pytest.raises(ImportError, match="SciPy"):
+        sg.jacobian_sparsity(y, x, format="scipy")
+    J = sg.sparse_jacobian(y, x)
+    with pytest.raises(ImportError, match="SciPy"):
+        J.to_scipy(np.ones(3))
+
+
+def test_independent_output_has_an_empty_pattern():
+    x, z = sg.vector("x", 3), sg.vector("z", 2)
+    assert not sg.jacobian_sparsity(sg.exp(z), x).any()
+    J = sg.sparse_jacobian(sg.exp(z), x)
+    assert J.sweeps == 0 and J.nnz == 0 and J.to_dense(J.values.eval({z: np.zeros(2)})).shape == (2, 3)
