@@ -12,6 +12,7 @@ import scipy.sparse
 
 import symgrad as sg
 import symgrad.sparsity
+from example_modules import load_example
 from helpers import CASES, IDS
 
 RNG = np.random.default_rng(15)
@@ -210,3 +211,9 @@ def test_independent_output_has_an_empty_pattern():
     assert not sg.jacobian_sparsity(sg.exp(z), x).any()
     J = sg.sparse_jacobian(sg.exp(z), x)
     assert J.sweeps == 0 and J.nnz == 0 and J.to_dense(J.values.eval({z: np.zeros(2)})).shape == (2, 3)
+
+
+def test_sparse_newton_example_converges(capsys):
+    results = load_example("sparse_newton").main(n=1000)
+    assert "2 sweeps" in capsys.readouterr().out
+    assert results["sweeps"] == 2 and results["error"] < 1e-6 and results["gradient"] < 1e-8
