@@ -125,6 +125,33 @@ def test_sparse_hessian_equals_the_dense_one(build, sweeps):
         np.testing.assert_allclose(H.to_scipy(values).toarray(), dense, rtol=1e-12)
 
 
+def test_star_coloring_reads_an_arrowhead_in_two_sweeps():
+    x = sg.vector("x", 40)
+    f = x[0] * sg.sum(sg.sin(x[1:])) + sg.sum(x ** 4)  # row and column 0 full, plus the diagonal
+    H = sg.sparse_hessian(f, x)
+    assert H.sweeps == 2 and H.nnz == 40 + 2 * 39
+    point = {x: RNG.standard_normal(40)}
+    values, dense = sg.evaluate([H.values, sg.hessian(f, x)], point)
+    np.testing.assert_allclose(H.to_dense(values), dense, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_hessian_of_random_structures_equals_the_dense_one(seed):
+    """Random pairs x_i x_j (and cubes) give random symmetric patterns: recovery must hold on each."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    i, j = rng.integers(0, n, (2, rng.integers(5, 60)))
+    x = sg.vector("x", n)
+    f = sg.sum(sg.tanh(x[i] * x[j])) + sg.sum(x[rng.integers(0, n, 10)] ** 3)
+    H = sg.sparse_hessian(f, x)
+    pattern = sg.hessian_sparsity(f, x)
+    assert H.nnz == pattern.sum() and H.sweeps < n
+    point = {x: rng.standard_normal(n)}
+    values, dense = sg.evaluate([H.values, sg.hessian(f, x)], point)
+    np.testing.assert_allclose(H.to_dense(values), dense, rtol=1e-12, atol=1e-14)
+    assert not _missed(dense, pattern).size
+
+
 def test_rosenbrock_patterns_are_exact():
     x = sg.vector("x", 8)
     block = np.kron(np.eye(4, dtype=bool), np.ones((2, 2), bool))
