@@ -212,6 +212,16 @@ def test_matmul_and_reductions_union_over_contracted_axes():
     np.testing.assert_array_equal(sg.jacobian_sparsity(x.sum(axis=1), x), np.repeat(np.eye(2, dtype=bool), 3, 1))
 
 
+def test_batched_decompositions_are_dense_per_matrix_only():
+    a = sg.placeholder("a", (3, 2, 2))
+    blocks = np.kron(np.eye(3, dtype=bool), np.ones((4, 4), bool))
+    inverse = sg.linalg.inv(a)
+    np.testing.assert_array_equal(sg.jacobian_sparsity(inverse, a), blocks)
+    point = {a: RNG.standard_normal((3, 2, 2)) + 3 * np.eye(2)}
+    assert not _missed(sg.jacobian(inverse, a).eval(point), blocks).size
+    np.testing.assert_array_equal(sg.hessian_sparsity(sg.sum(sg.linalg.det(a)), a), blocks)
+
+
 def test_formats_and_errors(monkeypatch):
     x = sg.vector("x", 3)
     y = x * x

@@ -64,9 +64,17 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(ends - lengths - starts, lengths)
 
 
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct keys (a sort and a mask: faster than np.unique's hashing on small arrays)."""
+    keys = np.sort(keys)
+    keep = np.ones(keys.size, bool)
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
 def _from_pairs(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> tuple:
     """CSR of the set of (row, col) pairs, sorted and without repeats."""
-    keys = np.unique(rows.astype(np.int64) * n + cols)
+    keys = _unique(rows.astype(np.int64) * n + cols)
     rows, cols = np.divmod(keys, n)
     return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]), cols
 
@@ -96,8 +104,10 @@ def _map(steps, pattern: tuple, out_size: int, n: int) -> tuple:
 
 
 def _union(patterns: list, m: int, n: int) -> tuple:
-    if len(patterns) == 1:
-        return patterns[0]
+    first = patterns[0]
+    if all(p[1].size == first[1].size and np.array_equal(p[1], first[1]) and np.array_equal(p[0], first[0])
+           for p in patterns[1:]):
+        return first  # x + x, or two inputs with one pattern (common on chains)
     rows = np.concatenate([np.repeat(np.arange(m), np.diff(p[0])) for p in patterns])
     return _from_pairs(rows, np.concatenate([p[1] for p in patterns]), m, n)
 
@@ -145,7 +155,7 @@ def _propagate(y: Node, x: Node, what: str, hessian: bool):
         for inp in node.inputs:
             uses[inp] = uses.get(inp, 0) + 1
     patterns = {x: (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))}
-    pairs: list = []
+    pairs = _PairList()
     dense_hessian = np.zeros((n, n), bool) if hessian and n <= _DENSE_HESSIAN_LIMIT else None
     for node in nodes:
         if node is x or node.id < x.id:  # nothing made before x depends on it
@@ -182,6 +192,11 @@ def _propagate(y: Node, x: Node, what: str, hessian: bool):
     return result, pairs
 
 
+class _PairList(list):
+    """(rows, cols) arrays of Hessian pairs, and a count that says when to merge them."""
+    size = 0
+
+
 def _add_pairs(a: tuple, b: tuple, n: int, pairs: list, dense_hessian) -> None:
     count = int(np.diff(a[0]) @ np.diff(b[0]))
     if count == 0:
@@ -193,6 +208,11 @@ def _add_pairs(a: tuple, b: tuple, n: int, pairs: list, dense_hessian) -> None:
             dense_hessian |= (_dense_rows(a, rows, n).T @ _dense_rows(b, rows, n)) > 0
         return
     pairs.append(_outer_pairs(a, b))
+    pairs.size += pairs[-1][0].size
+    if pairs.size > _PAIR_BUDGET:  # merge, dropping repeats (a chain adds the same pairs again and again)
+        rows, cols = np.divmod(_unique(np.concatenate([p[0] * n + p[1] for p in pairs])), n)
+        pairs[:] = [(rows, cols)]
+        pairs.size = 2 * rows.size + _PAIR_BUDGET // 2  # merge again only once as many new pairs came
 
 
 def _hessian_pairs(cost: Node, x: Node, what: str) -> tuple[np.ndarray, np.ndarray, int]:

@@ -174,6 +174,24 @@ def dense_sparsity(pairs="all") -> Callable:
 DENSE_NONLINEAR = dense_sparsity("all")
 
 
+def matrix_sparsity(out, *inputs, **_):
+    """A decomposition of a stack of matrices (inv, det, eigh, svd...): each result element may
+    depend, nonlinearly, on every element of its own matrix, none of another's."""
+    maps = []
+    aligned = len({x.ndim for x in inputs if x.dtype.kind == "f"}) == 1  # else batches broadcast: dense
+    for x in inputs:
+        batch = tuple(x.shape[:-2])
+        if x.dtype.kind != "f":
+            maps.append(None)
+        elif not aligned or x.ndim < 2 or tuple(out.shape[:len(batch)]) != batch:
+            maps.append(DENSE)  # conservative
+        else:
+            trailing = (1,) * (len(out.shape) - len(batch))
+            index = np.broadcast_to(_flat(batch).reshape(batch + trailing), out.shape).ravel()
+            maps.append(reduce_steps(x.shape, (x.ndim - 2, x.ndim - 1)) + [(index, None, index.size)])
+    return maps, "all"
+
+
 def gather_sparsity(data=(0,), pairs=(), **override) -> Callable:
     """A rearrangement: each result element is one element of a ``data`` input, or a constant.
 

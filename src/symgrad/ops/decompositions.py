@@ -58,7 +58,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import UNDEFINED, Node, as_nodes, zero_rule
 from ..types import (broadcast_shapes, check_bool_argument, combine_dtypes, normalize_axis, require_canonical,
                      require_float)
-from ._define import DENSE_NONLINEAR, no_dependence, primitive
+from ._define import matrix_sparsity, no_dependence, primitive
 from .contract import diagonal, trace, tril, triu
 from .elementary import abs, sqrt, square
 from .linalg import matmul
@@ -220,7 +220,7 @@ def _solve_b_dot(b_dot, out, a, b):
 
 SOLVE = primitive("solve", np.linalg.solve, _solve_infer("solve"),
                   vjp=(_solve_a_bar, _solve_b_bar), jvp=(_solve_a_dot, _solve_b_dot),
-                  broadcasts=True, core_dims=2, sparsity=DENSE_NONLINEAR)
+                  broadcasts=True, core_dims=2, sparsity=matrix_sparsity)
 
 
 def solve(a, b) -> Node:
@@ -239,7 +239,7 @@ def solve(a, b) -> Node:
 
 INV = primitive("inv", np.linalg.inv, _square_infer("inv", lambda batch, n: batch + (n, n)),
                 vjp=(lambda out_bar, out, a: -matmul(_mT(out), matmul(out_bar, _mT(out))),),
-                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),), sparsity=DENSE_NONLINEAR)
+                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),), sparsity=matrix_sparsity)
 
 
 def inv(a) -> Node:
@@ -264,7 +264,7 @@ def _scalar_times_inverse_transpose(s: Node, a: Node) -> Node:
 
 DET = primitive("det", np.linalg.det, _square_infer("det", lambda batch, n: batch),
                 vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar * out, a),),
-                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),), sparsity=DENSE_NONLINEAR)
+                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),), sparsity=matrix_sparsity)
 
 
 def det(a) -> Node:
@@ -296,7 +296,7 @@ SLOGDET_LOGABSDET = primitive(
     "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
     vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
     jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
-    shares=(_slogdet, 1), sparsity=DENSE_NONLINEAR)
+    shares=(_slogdet, 1), sparsity=matrix_sparsity)
 
 
 def slogdet(a) -> tuple[Node, Node]:
@@ -413,7 +413,7 @@ def _tri_b_dot(b_dot, out, a, b):
 
 SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
                              vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
-                             broadcasts=True, core_dims=2, sparsity=DENSE_NONLINEAR)
+                             broadcasts=True, core_dims=2, sparsity=matrix_sparsity)
 
 
 def solve_triangular(a, b, lower: bool = True) -> Node:
@@ -528,12 +528,12 @@ CHOLESKY_GRAD = primitive(
     # linear in L_bar, whose adjoint is cholesky's forward rule
     vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
     jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
-    broadcasts=True, core_dims=2, sparsity=DENSE_NONLINEAR)
+    broadcasts=True, core_dims=2, sparsity=matrix_sparsity)
 
 
 CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
                      vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
-                     sparsity=DENSE_NONLINEAR)
+                     sparsity=matrix_sparsity)
 
 
 def cholesky(a) -> Node:
@@ -586,11 +586,11 @@ def _eigvecs_dot(a_dot, out, a):
 
 _EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
 EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
-                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), sparsity=DENSE_NONLINEAR)
+                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), sparsity=matrix_sparsity)
 EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
-                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), sparsity=DENSE_NONLINEAR)
+                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), sparsity=matrix_sparsity)
 EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
-                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), sparsity=DENSE_NONLINEAR)
+                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), sparsity=matrix_sparsity)
 
 
 def eigh(a) -> tuple[Node, Node]:
@@ -701,11 +701,11 @@ def _svd_infer(which: str):
 
 
 SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0),
-                  sparsity=DENSE_NONLINEAR)
+                  sparsity=matrix_sparsity)
 SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1),
-                  sparsity=DENSE_NONLINEAR)
+                  sparsity=matrix_sparsity)
 SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
-                   shares=(_svd, 2), sparsity=DENSE_NONLINEAR)
+                   shares=(_svd, 2), sparsity=matrix_sparsity)
 
 
 def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
@@ -796,9 +796,9 @@ def _qr_infer(which: str):
 
 
 QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0),
-                 sparsity=DENSE_NONLINEAR)
+                 sparsity=matrix_sparsity)
 QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1),
-                 sparsity=DENSE_NONLINEAR)
+                 sparsity=matrix_sparsity)
 
 
 def qr(a) -> tuple[Node, Node]:
@@ -845,7 +845,7 @@ def _pinv_infer(a):
     return a.shape[:-2] + (n, m), a.dtype
 
 
-PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,), sparsity=DENSE_NONLINEAR)
+PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,), sparsity=matrix_sparsity)
 
 
 def pinv(a) -> Node:
