@@ -63,6 +63,9 @@ def test_patterns_hold_every_structural_nonzero(c):
     pattern = sg.jacobian_sparsity(out, z)
     assert pattern.dtype == bool and pattern.shape == (max(out.size, 1) if out.ndim else 1, z.size)
     h_pattern = sg.hessian_sparsity(functional, z)
+    # the gradient's graph runs the derivative-only ops (scatter_add, pad_adjoint, permute...):
+    # its Jacobian pattern must hold the Hessian's nonzeros too
+    g_pattern = sg.jacobian_sparsity(sg.grad(functional, z, disconnected="zero"), z)
     jac = sg.jacobian(out, z, disconnected="zero")
     hess = sg.hessian(functional, z, disconnected="zero")
     for values in _points(c):
@@ -75,6 +78,71 @@ def test_patterns_hold_every_structural_nonzero(c):
             continue  # an edge point outside the op's domain (a singular matrix)
         assert not _missed(j_value, pattern).size, f"jacobian pattern misses {_missed(j_value, pattern)[:5]}"
         assert not _missed(h_value, h_pattern).size, f"hessian pattern misses {_missed(h_value, h_pattern)[:5]}"
+        assert not _missed(h_value, g_pattern).size, f"gradient's pattern misses {_missed(h_value, g_pattern)[:5]}"
+
+
+# Ops and options the case table leaves out (or only meets in derivatives), built on one vector z.
+def _m(z, *shape):
+    return sg.reshape(z, shape)
+
+
+EXTRA = {
+    "pad_constant_1": (12, lambda z: sg.pad(_m(z, 3, 4) ** 2, ((1, 0), (2, 1)), constant_values=1.0)),
+    "pad_edge": (12, lambda z: sg.pad(sg.sin(_m(z, 3, 4)), ((1, 2), (0, 1)), mode="edge")),
+    "pad_reflect": (12, lambda z: sg.pad(sg.exp(_m(z, 3, 4)), 2, mode="reflect")),
+    "take_along_axis": (12, lambda z: sg.take_along_axis(_m(z, 3, 4) ** 3, np.array([[0, 3], [1, 1], [2, 0]]), 1)),
+    "take_repeated": (6, lambda z: sg.take(z * z, np.array([0, 0, 5, 2, 2]))),
+    "at_add_repeated": (6, lambda z: (z ** 2).at[np.array([0, 0, 3])].add(sg.sin(z[1:4]))),
+    "at_set": (6, lambda z: sg.exp(z).at[np.array([1, 4])].set(z[2:4] * z[0])),
+    "at_multiply": (6, lambda z: z.at[np.array([1, 1, 2])].multiply(z[3:6])),
+    "logsumexp_axis": (12, lambda z: sg.logsumexp(_m(z, 3, 4), axis=1)),
+    "leaky_relu": (6, lambda z: sg.leaky_relu(z, 0.1) * z[0]),
+    "arctan2": (6, lambda z: sg.arctan2(z[:3], z[3:])),
+    "xlogy": (6, lambda z: sg.special.xlogy(z[:3], z[3:] ** 2 + 1)),
+    "slogdet": (9, lambda z: sg.linalg.slogdet(_m(z, 3, 3) + 3 * np.eye(3))[1]),
+    "eigvalsh": (9, lambda z: sg.linalg.eigvalsh(_m(z, 3, 3) + _m(z, 3, 3).T)),
+    "solve_batched": (16, lambda z: sg.linalg.solve(_m(z[:8], 2, 2, 2) + 3 * np.eye(2), _m(z[8:], 2, 2, 2))),
+    "cumsum_flat": (6, lambda z: sg.cumsum(_m(z, 2, 3) ** 2)),
+    "cumprod_axis": (6, lambda z: sg.cumprod(_m(z, 2, 3), axis=1)),
+    "sort_rows": (6, lambda z: sg.sort(_m(z, 2, 3) ** 3, axis=1)),
+    "roll_tile_repeat": (6, lambda z: sg.repeat(sg.tile(sg.roll(z ** 2, 2), 2), 2)),
+    "flip_moveaxis": (12, lambda z: sg.moveaxis(sg.flip(_m(z, 2, 3, 2) ** 2, 1), 0, 2)),
+    "einsum_trace": (9, lambda z: sg.einsum("ii->", _m(z, 3, 3) ** 2)),
+    "einsum_bilinear": (12, lambda z: sg.einsum("ij,jk->ik", _m(z[:6], 2, 3), _m(z[6:], 3, 2))),
+    "matmul_batched_vector": (18, lambda z: _m(z[:12], 2, 2, 3) @ z[12:15] * z[15:17].sum()),
+    "kron_diagonal_tril": (8, lambda z: sg.tril(sg.kron(_m(z[:4], 2, 2), _m(z[4:], 2, 2))) + sg.diag(z[:4] ** 2)),
+    "split_concatenate": (6, lambda z: sg.concatenate(sg.split(z ** 2, 3)[::-1])),
+    "softmax_mse": (6, lambda z: sg.softmax(_m(z, 2, 3), axis=0) * sg.mse(z[:3], z[3:])),
+    "where_relu_max": (6, lambda z: sg.where(z > 0, sg.relu(z) * z[0], sg.max(z ** 2))),
+    "sum_squares_prod": (6, lambda z: (z[:3] ** 2).sum() * sg.prod(z[3:])),
+    "divide_broadcast": (6, lambda z: _m(z, 2, 3) / z[:3]),
+}
+
+
+@pytest.mark.parametrize("name", EXTRA)
+def test_patterns_hold_on_more_ops(name):
+    n, build = EXTRA[name]
+    z = sg.vector("z", n)
+    out = build(z)
+    functional = (sg.constant(RNG.standard_normal(out.shape)) * out).sum() if out.ndim else out
+    pattern, h_pattern = sg.jacobian_sparsity(out, z), sg.hessian_sparsity(functional, z)
+    g_pattern = sg.jacobian_sparsity(sg.grad(functional, z), z)
+    jac, hess = sg.jacobian(out, z), sg.hessian(functional, z)
+    for point in (RNG.standard_normal(n), RNG.uniform(0.5, 1.5, n), np.zeros(n), np.full(n, 0.5)):
+        with np.errstate(all="ignore"):
+            try:
+                j_value, h_value = sg.evaluate([jac, hess], {z: point})
+            except (sg.Error, np.linalg.LinAlgError):
+                continue
+        for value, held in ((j_value, pattern), (h_value, h_pattern), (h_value, g_pattern)):
+            assert not _missed(value, held).size, f"pattern misses {_missed(value, held)[:5]}"
+    J = sg.sparse_jacobian(out, z)
+    point = {z: RNG.uniform(0.5, 1.5, n)}
+    values, dense = sg.evaluate([J.values, jac], point)
+    np.testing.assert_allclose(J.to_dense(values), dense.reshape(J.shape), rtol=1e-12, atol=1e-12)
+    H = sg.sparse_hessian(functional, z)
+    values, dense = sg.evaluate([H.values, hess], point)
+    np.testing.assert_allclose(H.to_dense(values), dense, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("c", CASES, ids=IDS)
