@@ -416,8 +416,8 @@ class SparseDerivative:
 
 
 def _compressed(graph, sweep, read: np.ndarray, colors, x: Node, dtype) -> tuple:
-    """The values node: the compressed derivative's elements at ``read`` (flat (color, row))."""
-    seeds = _seeds(colors, x.shape, dtype)
+    """The values node (of ``dtype``): the compressed derivative's elements at ``read`` (flat (color, row))."""
+    seeds = _seeds(colors, x.shape, x.dtype)
     if not seeds or read.size == 0:
         return graph.constant(np.zeros(0, dtype)), 0
     return take(reshape(_sweeps(sweep, seeds), (-1,)), read), len(seeds)
@@ -444,7 +444,8 @@ def sparse_jacobian(y: Node, x: Node) -> SparseDerivative:
     rows, cols = jacobian_sparsity(y, x, format="indices")
     m, n = math.prod(y.shape), math.prod(x.shape)
     colors = _column_coloring(rows, cols, m, n)
-    values, count = _compressed(y.graph, lambda seed: jvp(y, x, seed), colors[cols] * m + rows, colors, x, y.dtype)
+    read = colors[cols] * m + rows
+    values, count = _compressed(y.graph, lambda seed: jvp(y, x, seed), read, colors, x, y.dtype)
     return SparseDerivative(rows, cols, values, (m, n), count, colors)
 
 

@@ -139,12 +139,19 @@ DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
                      view=True, sparsity=gather_sparsity())
+
+
+def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
+    """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
+    return np.diagonal(codes, offset, axis1, axis2)
+
+
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
 # diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
-                             sparsity=scatter_sparsity(lambda codes, c, *like, offset, axis1, axis2: np.diagonal(codes, offset, axis1, axis2)))
+                             sparsity=scatter_sparsity(_diagonal_landing))
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:

@@ -166,6 +166,11 @@ def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
     return d.graph.apply(SCATTER_ALONG_AXIS, (d, like, indices), {"axis": axis})
 
 
+def _along_landing(codes, d, like, i, axis):
+    """Where each element of d lands (scatter_along_axis's sparsity fact)."""
+    return np.take_along_axis(codes, i, axis)
+
+
 # NumPy's own function, which broadcasts indices and arr against each other on the other axes.
 TAKE_ALONG_AXIS = primitive(
     "take_along_axis", np.take_along_axis, _take_along_infer,
@@ -179,7 +184,7 @@ SCATTER_ALONG_AXIS = primitive(
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
          disconnected_rule),
-                               sparsity=scatter_sparsity(lambda codes, d, like, i, axis: np.take_along_axis(codes, i, axis)))
+                               sparsity=scatter_sparsity(_along_landing))
 
 
 def take_along_axis(arr, indices, axis=-1) -> Node:

@@ -391,6 +391,11 @@ def _unpad(d: Node, out: Node) -> Node:
     return d.graph.apply(PAD_ADJOINT, (d,), {"pad_width": out.params.pad_width, "mode": out.params.mode})
 
 
+def _pad_landing(codes, d, pad_width, mode):
+    """Where each element of d lands (pad_adjoint's sparsity fact): pad run on the result's codes."""
+    return _pad_forward(codes, pad_width, mode, 0)
+
+
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
@@ -398,7 +403,7 @@ PAD = primitive("pad", _pad_forward, _pad_infer,
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
                         jvp=(lambda d_dot, out, d: _unpad(d_dot, out),),
-                        sparsity=scatter_sparsity(lambda codes, d, pad_width, mode: _pad_forward(codes, pad_width, mode, 0)))
+                        sparsity=scatter_sparsity(_pad_landing))
 
 
 def _per_axis(op_name: str, x: Node, value, what: str, kind) -> tuple:

@@ -485,9 +485,14 @@ def _scatter_infer(d, like, *arrays, spec):
     return like.shape, d.dtype
 
 
+def _scatter_landing(codes, d, like, *arrays, spec):
+    """Where each element of d lands (scatter_add's sparsity fact): getitem of the result's codes."""
+    return codes[_index_tuple(spec, arrays)]
+
+
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
                         vjp=_scatter_vjp, jvp=_scatter_jvp,
-                        sparsity=scatter_sparsity(lambda codes, d, like, *arrays, spec: codes[_index_tuple(spec, arrays)]))
+                        sparsity=scatter_sparsity(_scatter_landing))
 
 
 def getitem(x, index) -> Node:
