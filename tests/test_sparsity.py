@@ -252,6 +252,19 @@ def test_large_rosenbrock_pattern_and_sweeps():
 
 # --- conservative facts, options and errors --------------------------------------------------------
 
+def test_elements_that_never_reach_the_cost_add_no_hessian_terms():
+    x = sg.vector("x", 6)
+    y = sg.exp(x) * x[::-1]
+    expected = np.zeros((6, 6), bool)
+    expected[np.ix_([1, 4], [1, 4])] = True
+    np.testing.assert_array_equal(sg.hessian_sparsity(y[1] + y[4] * 0.0, x), expected)
+    # y_0 = exp(x_0) x_5 and y_1 = exp(x_1) x_4: linear in x_5 and x_4, so no (5, 5) or (4, 4) term
+    expected = np.zeros((6, 6), bool)
+    for i, j in ((0, 0), (0, 5), (5, 0), (1, 1), (1, 4), (4, 1)):
+        expected[i, j] = True
+    np.testing.assert_array_equal(sg.hessian_sparsity(sg.sum(y[:2]), x), expected)
+
+
 def test_mul_adds_cross_terms_only_and_division_by_a_constant_is_linear():
     x = sg.vector("x", 3)
     assert sg.hessian_sparsity(x[0] * x[1] + x[2] / 2.0, x).astype(int).tolist() == [[0, 1, 0], [1, 0, 0],
@@ -322,3 +335,22 @@ def test_sparse_newton_example_converges(capsys):
     results = load_example("sparse_newton").main(n=1000)
     assert "2 sweeps" in capsys.readouterr().out
     assert results["sweeps"] == 2 and results["error"] < 1e-6 and results["gradient"] < 1e-8
+
+
+def test_deep_graphs_and_the_dense_and_merging_paths_give_the_same_patterns(monkeypatch):
+    x = sg.vector("x", 30)
+    y = x
+    for k in range(6000):  # deeper than Python's recursion limit
+        y = sg.sin(y) if k % 2 else 0.5 * y + x[::-1]
+    assert sg.jacobian_sparsity(y, x).sum() == 60  # x_i and its mirror
+    a = sg.constant(RNG.standard_normal((20, 30)) * (RNG.random((20, 30)) < 0.2))
+    f = sg.sum(sg.tanh(a @ x) ** 2) + sg.sum(sg.exp(y[:3]))
+    g = sg.sum(sg.exp(y[:3]))
+    listed, chain = sg.hessian_sparsity(f, x), sg.hessian_sparsity(g, x)
+    assert listed.all()  # a @ x is dense by structure: a constant's zeros are values, not structure
+    for i in range(3):  # y_i depends on x_i and its mirror only; y_3.. never reach g: no terms from them
+        assert chain[np.ix_([i, 29 - i], [i, 29 - i])].all()
+    assert chain.sum() == 12
+    monkeypatch.setattr(symgrad.sparsity, "_PAIR_BUDGET", 5)  # dense products and frequent merges
+    np.testing.assert_array_equal(sg.hessian_sparsity(f, x), listed)
+    np.testing.assert_array_equal(sg.hessian_sparsity(g, x), chain)

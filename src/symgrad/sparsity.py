@@ -50,7 +50,7 @@ FORMATS = ("numpy", "scipy", "indices")
 # Above this many candidate Hessian pairs for one op, and with x small enough, the pairs are
 # accumulated as a dense boolean product instead of listed (a dense layer makes n² pairs per row).
 _PAIR_BUDGET = 4_000_000
-_DENSE_HESSIAN_LIMIT = 20_000
+_DENSE_HESSIAN_LIMIT = 10_000
 
 
 # --- boolean CSR matrices as (indptr, indices) -------------------------------------------
@@ -145,74 +145,129 @@ def _check(y: Node, x: Node, what: str) -> tuple[int, int]:
     return math.prod(y.shape), math.prod(x.shape)
 
 
+def _fact(node: Node) -> tuple:
+    """The node's op's sparsity fact applied: (maps, pairs); dense and nonlinear without one."""
+    if node.op.sparsity is None:  # a custom op: every element may depend on every element, nonlinearly
+        return [DENSE] * len(node.inputs), "all"
+    return node.op.sparsity(node, *node.inputs, **node.params.as_dict())
+
+
+def _dependents(y: Node, x: Node, what: str) -> list[Node]:
+    """The float nodes among y's ancestors that depend on x (x first), in topological order."""
+    found, dependent = {x}, [x]
+    for node in ancestors([y]):
+        if node.id > x.id and is_float(node.dtype) and any(inp in found for inp in node.inputs):
+            if None in node.shape:
+                raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a sparsity "
+                                 "pattern needs static shapes")
+            found.add(node)
+            dependent.append(node)
+    return dependent
+
+
+def _pull(steps, mask: np.ndarray, size: int) -> np.ndarray:
+    """The input elements that reach the result elements in ``mask`` through ``steps``."""
+    if steps is DENSE:
+        return np.full(size, bool(mask.any()))
+    sizes = [size] + [step[2] for step in steps[:-1]]
+    for (in_index, out_index, _), in_size in zip(reversed(steps), reversed(sizes)):
+        reached = np.zeros(in_size, bool)
+        if out_index is None:
+            reached[in_index[mask & (in_index >= 0)]] = True
+        else:
+            reached[in_index[mask[out_index]]] = True
+        mask = reached
+    return mask
+
+
+def _live(nodes: list[Node], y: Node) -> dict:
+    """For each node, which of its elements reach y (an element that does not cannot add
+    Hessian terms): the facts' maps run backwards, from y's last node to x."""
+    dependent = set(nodes)
+    live = {y: np.ones(math.prod(y.shape), bool)}
+    for node in reversed(nodes[1:]):
+        mask = live.get(node)
+        if mask is None or not mask.any():
+            continue
+        maps, _ = _fact(node)
+        for inp, steps in zip(node.inputs, maps):
+            if steps is not None and inp in dependent:
+                reached = _pull(steps, mask, math.prod(inp.shape))
+                live[inp] = live[inp] | reached if inp in live else reached
+    return live
+
+
 def _propagate(y: Node, x: Node, what: str, hessian: bool):
     """``(pattern of y, Hessian pairs)``: y's Jacobian pattern as CSR, and, if asked, the
     (row, col) pairs of the Hessian pattern of sum(y), unsorted and possibly repeated."""
     m, n = _check(y, x, what)
-    nodes = ancestors([y])
+    nodes = _dependents(y, x, what)
+    live = _live(nodes, y) if hessian else {}
     uses: dict = {}
     for node in nodes:
         for inp in node.inputs:
             uses[inp] = uses.get(inp, 0) + 1
     patterns = {x: (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))}
     pairs = _PairList()
-    dense_hessian = np.zeros((n, n), bool) if hessian and n <= _DENSE_HESSIAN_LIMIT else None
-    for node in nodes:
-        if node is x or node.id < x.id:  # nothing made before x depends on it
-            continue
+    for node in nodes[1:]:
+        maps, nonlinear = _fact(node)
+        size = math.prod(node.shape)
         known = [patterns.get(inp) for inp in node.inputs]
-        if any(p is not None for p in known) and is_float(node.dtype):
-            if None in node.shape:
-                raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a sparsity "
-                                 "pattern needs static shapes")
-            fact = node.op.sparsity
-            if fact is None:  # a custom op: every element may depend on every element, nonlinearly
-                maps, nonlinear = [DENSE] * len(node.inputs), "all"
-            else:
-                maps, nonlinear = fact(node, *node.inputs, **node.params.as_dict())
-            size = math.prod(node.shape)
-            mapped = {k: _map(maps[k], p, size, n) for k, p in enumerate(known)
-                      if p is not None and maps[k] is not None}
-            if mapped:
-                patterns[node] = _union(list(mapped.values()), size, n)
-                if hessian and nonlinear:
-                    if nonlinear == "all":
-                        nonlinear = [(i, j) for i in mapped for j in mapped if i <= j]
-                    for i, j in nonlinear:
-                        if i in mapped and j in mapped:
-                            _add_pairs(mapped[i], mapped[j], n, pairs, dense_hessian)
+        mapped = {k: _map(maps[k], p, size, n) for k, p in enumerate(known)
+                  if p is not None and maps[k] is not None}
+        if mapped:
+            patterns[node] = _union(list(mapped.values()), size, n)
+            mask = live.get(node)
+            if hessian and nonlinear and mask is not None and mask.any():
+                if nonlinear == "all":
+                    nonlinear = [(i, j) for i in mapped for j in mapped if i <= j]
+                for i, j in nonlinear:
+                    if i in mapped and j in mapped:
+                        _add_pairs(_rows_in(mapped[i], mask), _rows_in(mapped[j], mask), n, pairs)
         for inp in node.inputs:  # free sets no later node reads
             uses[inp] -= 1
             if uses[inp] == 0 and inp is not y:
                 patterns.pop(inp, None)
     result = patterns.get(y, (np.zeros(m + 1, np.int64), np.zeros(0, np.int64)))
-    if dense_hessian is not None:
-        r, c = np.nonzero(dense_hessian)
-        pairs.append((r, c))
+    if pairs.dense is not None:
+        pairs.append(np.nonzero(pairs.dense))
     return result, pairs
 
 
+def _rows_in(pattern: tuple, mask: np.ndarray) -> tuple:
+    """The pattern with the rows outside ``mask`` emptied."""
+    if mask.all():
+        return pattern
+    indptr, indices = pattern
+    counts = np.where(mask, np.diff(indptr), 0)
+    return np.concatenate([[0], np.cumsum(counts)]), indices[np.repeat(mask, np.diff(indptr))]
+
+
 class _PairList(list):
-    """(rows, cols) arrays of Hessian pairs, and a count that says when to merge them."""
-    size = 0
+    """(rows, cols) arrays of Hessian pairs; how many were added since the last merge and how
+    many the merge kept; and a dense boolean matrix for the pairs of dense rows (made if needed)."""
+    pending = merged = 0
+    dense = None
 
 
-def _add_pairs(a: tuple, b: tuple, n: int, pairs: list, dense_hessian) -> None:
+def _add_pairs(a: tuple, b: tuple, n: int, pairs: _PairList) -> None:
     count = int(np.diff(a[0]) @ np.diff(b[0]))
     if count == 0:
         return
-    if count > _PAIR_BUDGET and dense_hessian is not None:
+    if count > _PAIR_BUDGET and n <= _DENSE_HESSIAN_LIMIT:
+        if pairs.dense is None:
+            pairs.dense = np.zeros((n, n), bool)
         chunk = max(1, 10_000_000 // n)
         for lo in range(0, a[0].size - 1, chunk):
             rows = slice(lo, lo + chunk)
-            dense_hessian |= (_dense_rows(a, rows, n).T @ _dense_rows(b, rows, n)) > 0
+            pairs.dense |= (_dense_rows(a, rows, n).T @ _dense_rows(b, rows, n)) > 0
         return
     pairs.append(_outer_pairs(a, b))
-    pairs.size += pairs[-1][0].size
-    if pairs.size > _PAIR_BUDGET:  # merge, dropping repeats (a chain adds the same pairs again and again)
+    pairs.pending += count
+    if pairs.pending > max(_PAIR_BUDGET, pairs.merged):  # merge, dropping repeats (chains repeat pairs)
         rows, cols = np.divmod(_unique(np.concatenate([p[0] * n + p[1] for p in pairs])), n)
         pairs[:] = [(rows, cols)]
-        pairs.size = 2 * rows.size + _PAIR_BUDGET // 2  # merge again only once as many new pairs came
+        pairs.pending, pairs.merged = 0, rows.size
 
 
 def _hessian_pairs(cost: Node, x: Node, what: str) -> tuple[np.ndarray, np.ndarray, int]:
