@@ -5,7 +5,9 @@
   order. A node's set is a boolean matrix (rows: its flattened elements; columns: ``x``'s)
   held as CSR index arrays; each op's ``sparsity`` fact (see :class:`~symgrad.ir.Op`) maps
   its inputs' sets to its own. Hessian patterns add, at every op nonlinear in its inputs,
-  the outer unions of those inputs' sets (mul: cross terms only; linear ops pass sets on).
+  the outer unions of those inputs' sets (mul: cross terms only; linear ops pass sets on),
+  for the op's result elements that reach the cost (found first by running the maps
+  backwards from the cost).
 - :func:`sparse_jacobian`, :func:`sparse_hessian`: color the pattern's columns so that no
   two columns of one color share a row (for Hessians, a symmetric star coloring, which
   allows direct recovery with fewer colors), then one forward sweep (jvp; HVP for

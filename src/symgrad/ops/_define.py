@@ -246,7 +246,7 @@ def scatter_sparsity(gather: Callable, pairs=(), data=0) -> Callable:
 def reduce_sparsity(pairs) -> Callable:
     """A reduction over ``axis`` (params ``axis``, ``keepdims``): the union over the reduced axes."""
     def sparsity(out, x, *rest, axis=None, **_):
-        axes = normalize_axes(out.op.name, x.shape, axis, "axis")
+        axes = normalize_axes(out.op.name, x.shape, axis, x)
         return [reduce_steps(x.shape, axes)] + [None] * len(rest), pairs
     return sparsity
 
