@@ -9,6 +9,9 @@ Sparse derivatives must equal the dense ones (sg.jacobian, sg.hessian) on random
 import numpy as np
 import pytest
 import scipy.sparse
+from hypothesis import given, settings
+
+import graph_strategies as gs
 
 import symgrad as sg
 import symgrad.sparsity
@@ -354,3 +357,22 @@ def test_deep_graphs_and_the_dense_and_merging_paths_give_the_same_patterns(monk
     monkeypatch.setattr(symgrad.sparsity, "_PAIR_BUDGET", 5)  # dense products and frequent merges
     np.testing.assert_array_equal(sg.hessian_sparsity(f, x), listed)
     np.testing.assert_array_equal(sg.hessian_sparsity(g, x), chain)
+
+
+@settings(max_examples=200)
+@given(gs.programs(edges=gs.edge_families("all")))
+def test_patterns_hold_on_random_graphs_at_edge_points(program):
+    """Random programs (zeros, ties, kinks, repeated indices...): dense derivatives at the drawn
+    point, one-sided where documented, never have a finite nonzero outside the pattern."""
+    built = gs.build(program)
+    with built.graph:
+        y = built.output
+        cost = sg.sum(y * program.weights)
+        feeds = built.feeds(program)
+        for x in built.inputs:
+            pattern, h_pattern = sg.jacobian_sparsity(y, x), sg.hessian_sparsity(cost, x)
+            with np.errstate(all="ignore"):
+                j_value, h_value = sg.evaluate([sg.jacobian(y, x, disconnected="zero"),
+                                                sg.hessian(cost, x, disconnected="zero")], feeds)
+            assert not _missed(j_value, pattern).size, f"{_missed(j_value, pattern)[:5]}\n{program}"
+            assert not _missed(h_value, h_pattern).size, f"{_missed(h_value, h_pattern)[:5]}\n{program}"
