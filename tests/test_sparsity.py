@@ -330,7 +330,13 @@ def test_formats_and_errors(monkeypatch):
 def test_independent_output_has_an_empty_pattern():
     x, z = sg.vector("x", 3), sg.vector("z", 2)
     assert not sg.jacobian_sparsity(sg.exp(z), x).any()
-    J = sg.sparse_jacobian(sg.exp(z), x)
+    with pytest.raises(sg.GradientError, match="does not depend"):
+        sg.sparse_jacobian(sg.exp(z), x)
+    with pytest.raises(sg.GradientError, match="does not depend"):
+        sg.sparse_hessian(sg.sum(sg.exp(z)), x)
+    linear = sg.sparse_hessian(sg.sum(x) + 1.0, x)  # connected but linear: a zero Hessian
+    assert linear.sweeps == 0 and linear.nnz == 0
+    J = sg.sparse_jacobian(sg.exp(z), x, disconnected="zero")
     assert J.sweeps == 0 and J.nnz == 0 and J.to_dense(J.values.eval({z: np.zeros(2)})).shape == (2, 3)
 
 

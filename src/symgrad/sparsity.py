@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .autodiff import grad, jvp
+from .autodiff import check_disconnected_option, depends, grad, jvp
 from .errors import GradientError, ShapeError
 from .ir import DENSE, Node, ancestors
 from .ops import reshape, stack, take
@@ -436,7 +436,7 @@ def _sweeps(sweep, seeds: list[np.ndarray]) -> Node:
     return stack([reshape(sweep(seed), (-1,)) for seed in seeds])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SparseDerivative:
     """A sparse Jacobian or Hessian: the values of its structural nonzeros as one node.
 
@@ -480,11 +480,21 @@ def _compressed(graph, sweep, read: np.ndarray, colors, x: Node, dtype) -> tuple
     return take(reshape(_sweeps(sweep, seeds), (-1,)), read), len(seeds)
 
 
-def sparse_jacobian(y: Node, x: Node) -> SparseDerivative:
+def _check_connected(y: Node, x: Node, disconnected: str, what: str) -> None:
+    check_disconnected_option(disconnected)
+    if disconnected == "raise" and not depends(y, x, "forward"):
+        raise GradientError(f"{what}: {y.describe()} does not depend on {x.describe()} (or only "
+                            "through stop_gradient, integer values or index arguments); "
+                            "pass disconnected='zero' for no nonzeros")
+
+
+def sparse_jacobian(y: Node, x: Node, disconnected: str = "raise") -> SparseDerivative:
     """The Jacobian ``dy/dx`` by coloring its pattern: one jvp per color instead of per column.
 
     Columns that share no row get one color; a jvp seeded with a color's indicator
-    vector gives all their columns at once (Curtis, Powell and Reid).
+    vector gives all their columns at once (Curtis, Powell and Reid). As with
+    :func:`~symgrad.jacobian`, a ``y`` that does not depend on ``x`` raises a
+    GradientError unless ``disconnected="zero"`` (then: no nonzeros, no sweeps).
 
     Examples
     --------
@@ -499,6 +509,7 @@ def sparse_jacobian(y: Node, x: Node) -> SparseDerivative:
     True
     """
     rows, cols = jacobian_sparsity(y, x, format="indices")
+    _check_connected(y, x, disconnected, "sparse_jacobian")
     m, n = math.prod(y.shape), math.prod(x.shape)
     colors = _column_coloring(rows, cols, m, n)
     read = colors[cols] * m + rows
@@ -506,12 +517,14 @@ def sparse_jacobian(y: Node, x: Node) -> SparseDerivative:
     return SparseDerivative(rows, cols, values, (m, n), count, colors)
 
 
-def sparse_hessian(cost: Node, x: Node) -> SparseDerivative:
+def sparse_hessian(cost: Node, x: Node, disconnected: str = "raise") -> SparseDerivative:
     """The Hessian of a scalar ``cost`` by coloring its pattern: one HVP per color.
 
     The coloring is a star coloring of the pattern's graph (adjacent columns differ, and
     every path of four columns uses three colors), so each nonzero is read directly from
-    one HVP: an arrowhead Hessian takes 2 sweeps, a tridiagonal one 3.
+    one HVP: an arrowhead Hessian takes 2 sweeps, a tridiagonal one 3. A cost that
+    does not depend on ``x`` raises a GradientError unless ``disconnected="zero"``;
+    a linear one has no nonzeros (and takes no sweeps).
 
     Examples
     --------
@@ -529,6 +542,7 @@ def sparse_hessian(cost: Node, x: Node) -> SparseDerivative:
     if isinstance(cost, Node) and cost.shape != ():
         raise ShapeError(f"sparse_hessian: the cost must be a scalar, got {cost.describe()}")
     rows, cols, n = _hessian_pairs(cost, x, "sparse_hessian")
+    _check_connected(cost, x, disconnected, "sparse_hessian")
     colors = _star_coloring(rows, cols, n)
     sweep = None
     if rows.size:
