@@ -19,7 +19,7 @@ LAYERS = [
     ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.contract"], ["ops.decompositions"], ["ops.nn"],
     ["ops.special"],
     ["ops", "linalg", "special"],
-    ["rewrite"], ["autodiff"], ["vectorize"], ["derivatives"],
+    ["rewrite"], ["autodiff"], ["vectorize"], ["derivatives"], ["sparsity"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],
     ["check", "drawing", "serialize"],
@@ -117,6 +117,7 @@ def test_every_builtin_op_has_every_fact(op):
     for rules in (op.vjp, op.jvp):
         assert callable(rules) or (isinstance(rules, tuple) and rules and all(callable(r) for r in rules))
     assert (op.math is not None) == (op.name in SCALAR_FORMS)
+    assert callable(op.sparsity), f"{op.name}: give it a sparsity fact (symgrad.ops._define has the common kinds)"
     if op.numpy is None:  # the default spelling: the forward's own NumPy name, or the forward bound by name
         assert callable(op.forward)
 

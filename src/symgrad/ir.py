@@ -66,6 +66,11 @@ DISCONNECTED = _NoDerivative("DISCONNECTED")
 UNDEFINED = _NoDerivative("UNDEFINED")
 
 
+# --- sparsity: "every result element may depend on every input element" --------------------
+
+DENSE = _NoDerivative("DENSE")
+
+
 def zero_rule(*_):
     return ZERO
 
@@ -159,6 +164,25 @@ class Op:
       axis parameters shifted by one), ``"loop"`` (one application per batch
       element, stacked: for ops that cannot do better; a static batch size
       only). ``None`` (a custom op's default): the op cannot be vectorized.
+
+    Fact read by :mod:`symgrad.sparsity` (structural Jacobian and Hessian
+    patterns, found without evaluating the graph):
+
+    - ``sparsity(out, *inputs, **params) -> (maps, pairs)``: how the op maps
+      its inputs' dependency patterns to its result's. ``maps`` has one entry
+      per input: ``None`` (the result's derivative never depends on it: an
+      index array, a comparison's operands), :data:`DENSE` (every result
+      element may depend on every element of it), or a list of steps applied
+      in order, each ``(in_index, out_index, out_size)`` NumPy int arrays: the
+      result element ``out_index[k]`` depends on input element
+      ``in_index[k]`` (flattened, C order); ``out_index`` ``None`` means a
+      gather, ``in_index[r]`` feeding result element ``r`` (-1: none).
+      ``pairs`` names the inputs whose second cross derivatives may be
+      nonzero: ``((0, 1),)`` for mul, ``"all"`` for a nonlinear op, ``()``
+      for a linear (or piecewise linear) one. ``symgrad.ops._define`` has
+      the common kinds (elementwise, gathers, reductions, contractions).
+      An op without the fact (a custom op) is taken to be dense and
+      nonlinear in every input: correct, only conservative.
     """
 
     name: str
@@ -179,6 +203,7 @@ class Op:
     bounded: bool = field(default=False, compare=False)
     shares: tuple | None = field(default=None, compare=False)
     batch: Callable | str | tuple | None = field(default=None, compare=False)
+    sparsity: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
 from ..types import check_dtype, combine_dtypes
-from ._define import batch_axes, primitive
+from ._define import DENSE_NONLINEAR, batch_axes, contraction_steps, gather_sparsity, primitive, scatter_sparsity
 from .arith import mul
 from .reductions import sum as reduce_sum
 from .select import cast
@@ -138,13 +138,18 @@ DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True, batch=batch_axes("axis1", "axis2"))
+                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity())
+def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
+    """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
+    return np.diagonal(codes, offset, axis1, axis2)
+
+
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
 # diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
-                             batch=batch_axes("axis1", "axis2"))
+                             batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing))
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -228,10 +233,10 @@ def _triangle_batch(node, inputs, batched):
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch)
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch)
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
 
 
 def tril(m, k: int = 0) -> Node:
@@ -530,8 +535,19 @@ def _einsum_batch(node, inputs, batched):
     return _contract(inputs, terms, free[0] + output, optimize=node.params.optimize is not False, broadcast=False)
 
 
+def _einsum_sparsity(out, *operands, subscripts, optimize):
+    """Each operand: the union over its contracted labels, placed in the result (dense where
+    subscripts use '...'); an einsum is multilinear: cross terms between operands only."""
+    terms, output = _split(subscripts)
+    if "." in subscripts:
+        return DENSE_NONLINEAR(out, *operands)
+    maps = [contraction_steps(x.shape, term, out.shape, output) for x, term in zip(operands, terms)]
+    pairs = [(i, j) for i in range(len(operands)) for j in range(len(operands)) if i < j]
+    return maps, pairs
+
+
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
-                   batch=_einsum_batch)
+                   batch=_einsum_batch, sparsity=_einsum_sparsity)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):

@@ -31,10 +31,10 @@ import numpy as np
 
 from ..errors import DTypeError, GradientError, IndexingError, ShapeError
 from ..format import index_text, value_text
-from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
+from ..ir import CONSTANT, DENSE, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
                      require_canonical, type_string)
-from ._define import batch_axes, primitive
+from ._define import batch_axes, gather_sparsity, no_dependence, primitive, scatter_sparsity
 from .elementary import mod
 from .select import clip, equal, where
 from .shape import (BATCH_SLICE, GETITEM, _index_spec, _index_tuple, batch_axis_after_indexing, batch_broadcast,
@@ -168,19 +168,24 @@ def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
     return d.graph.apply(SCATTER_ALONG_AXIS, (d, like, indices), {"axis": axis})
 
 
+def _along_landing(codes, d, like, i, axis):
+    """Where each element of d lands (scatter_along_axis's sparsity fact)."""
+    return np.take_along_axis(codes, i, axis)
+
+
 # NumPy's own function, which broadcasts indices and arr against each other on the other axes.
 TAKE_ALONG_AXIS = primitive(
     "take_along_axis", np.take_along_axis, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
-    batch=batch_axes("axis"))
+    batch=batch_axes("axis"), sparsity=gather_sparsity())
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
-         disconnected_rule), batch=batch_axes("axis"))
+         disconnected_rule), batch=batch_axes("axis"), sparsity=scatter_sparsity(_along_landing))
 
 
 def take_along_axis(arr, indices, axis=-1) -> Node:
@@ -289,7 +294,7 @@ def _last_writes_infer(x, *arrays, spec):
 # Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
 # a bool mask of the indexed part, shaped like x[index].
 LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
-                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed)
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed, sparsity=no_dependence)
 
 
 def _update_batch(node, inputs, batched):
@@ -349,6 +354,19 @@ def _set_jvp_all(dots, out, x, v, *arrays):
     return _update(AT_SET, x_dot, _zero(x) if v_dot is ZERO else v_dot, arrays, out.params)
 
 
+def _update_sparsity(pairs):
+    """``x.at[index].<update>(v)``: x element by element, and v's elements added into the
+    result elements the index picks (repeated indices gather several)."""
+    def sparsity(out, x, v, *arrays, spec, unique_indices=False):
+        if any(a.value is None for a in arrays):  # a run-time index may pick any element
+            return [[], DENSE] + [None] * len(arrays), pairs
+        size = math.prod(out.shape)
+        landing = np.arange(size, dtype=np.int64).reshape(out.shape)[_index_tuple(spec, [a.value for a in arrays])]
+        v_index = np.broadcast_to(np.arange(math.prod(v.shape), dtype=np.int64).reshape(v.shape), landing.shape)
+        return [[], [(v_index.ravel(), landing.ravel(), size)]] + [None] * len(arrays), pairs
+    return sparsity
+
+
 AT_SET = primitive(
     "at_set", _update_forward(None), _update_infer("set"),
     vjp=lambda index: _rule(
@@ -358,7 +376,7 @@ AT_SET = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
         lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_set_jvp_all, batch=_update_batch)
+    jvp_all=_set_jvp_all, batch=_update_batch, sparsity=gather_sparsity((0, 1)))
 
 
 def _add_jvp_all(dots, out, x, v, *arrays):
@@ -375,7 +393,7 @@ AT_ADD = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: x_dot,
         lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_add_jvp_all, batch=_update_batch)
+    jvp_all=_add_jvp_all, batch=_update_batch, sparsity=_update_sparsity(()))
 
 
 # --- min and max: the derivative shared among the tied candidates --------------------------------
@@ -412,9 +430,9 @@ def _extremum_jvp(index):
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()))
 AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()))
 
 
 # --- multiply: the product of the other updates at a repeated index ------------------------------
@@ -477,7 +495,7 @@ def _multiply_jvp(index):
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
-                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch)
+                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch, sparsity=_update_sparsity("all"))
 
 
 # --- the user's side: x.at[index] --------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes
 from ..types import broadcast_shapes, combine_dtypes
-from ._define import primitive
+from ._define import contraction_steps, primitive
 from .shape import batch_lift, getitem, reshape, transpose
 
 
@@ -64,11 +64,21 @@ def _vjp_b(out_bar, out, a, b):
 # Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
 # into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
 # axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
+def _matmul_sparsity(out, a, b):
+    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
+    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
+    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
+    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
+    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
+    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
+            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
+
+
 MATMUL = primitive("matmul", np.matmul, _matmul_infer,
                    vjp=(_vjp_a, _vjp_b),
                    jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
                    broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=lambda node, inputs, batched:
-                   _matmul_batch(*node.inputs, *inputs, *batched))
+                   _matmul_batch(*node.inputs, *inputs, *batched), sparsity=_matmul_sparsity)
 
 
 def is_identity(x: Node) -> bool:

@@ -26,7 +26,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import primitive
+from ._define import gather_sparsity, primitive, scatter_sparsity
 from .shape import broadcast_to, concatenate, getitem, reshape, transpose
 
 
@@ -184,7 +184,7 @@ ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
-                 numpy=_roll_spelling, view=False, batch=_roll_batch)
+                 numpy=_roll_spelling, view=False, batch=_roll_batch, sparsity=gather_sparsity())
 
 
 def roll(x, shift, axis=None) -> Node:
@@ -406,15 +406,18 @@ def _pad_batch(node, inputs, batched):
     if params.get("constant_values"):
         params["constant_values"] = ((0.0, 0.0),) + params["constant_values"]
     return node.graph.apply(node.op, inputs, params)
+def _pad_landing(codes, d, pad_width, mode):
+    """Where each element of d lands (pad_adjoint's sparsity fact): pad run on the result's codes."""
+    return _pad_forward(codes, pad_width, mode, 0)
 
 
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
-                numpy=_pad_spelling, batch=_pad_batch)
+                numpy=_pad_spelling, batch=_pad_batch, sparsity=gather_sparsity(constant_values=0))
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
-                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch)
+                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch, sparsity=scatter_sparsity(_pad_landing))
 
 
 def _per_axis(op_name: str, x: Node, value, what: str, kind) -> tuple:

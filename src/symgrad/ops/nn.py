@@ -15,7 +15,8 @@ from ..errors import DTypeError, IndexingError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule
 from ..types import (check_dtype, check_int_argument, compatible, float_result, is_float, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import BATCH_ELEMENTWISE, batch_axes, elementwise, primitive
+from ._define import (BATCH_ELEMENTWISE, along_axis_sparsity, batch_axes, elementwise, elementwise_sparsity,
+                      no_dependence, primitive)
 from .elementary import exp, sigmoid, square
 from .reductions import mean, sum
 from .select import equal, where
@@ -42,7 +43,7 @@ LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
     jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),),
-    batch=batch_axes("axis"))
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all"))
 
 
 def log_softmax(x, axis: int = -1) -> Node:
@@ -93,7 +94,7 @@ def _one_hot_infer(labels, depth, dtype):
 
 
 ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,),
-                    batch=BATCH_ELEMENTWISE)
+                    batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
 
 
 def one_hot(labels, depth: int, dtype="float64") -> Node:
@@ -176,7 +177,8 @@ def _sigmoid_cross_entropy(z, y):
 # d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
 SIGMOID_CROSS_ENTROPY = elementwise(
     "sigmoid_cross_entropy", _sigmoid_cross_entropy,
-    (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)))
+    (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)),
+    sparsity=elementwise_sparsity(((0, 0), (0, 1))))  # nonlinear in the logit, linear in the label
 
 
 def sigmoid_cross_entropy(logits, labels) -> Node:

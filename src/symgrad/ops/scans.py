@@ -24,7 +24,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, undefined_rule, zero_rule
 from ..types import (check_bool_argument, check_choice_argument, combine_dtypes, label, normalize_axis,
                      require_canonical, sum_dtype)
-from ._define import batch_axes, primitive
+from ._define import along_axis_sparsity, batch_axes, no_dependence, primitive
 from .select import cast
 from .shape import concatenate, getitem, reshape, zeros_like
 
@@ -127,7 +127,7 @@ LINEAR_RECURRENCE = primitive(
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
          lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)),
-    batch=batch_axes("axis"))
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", data=(0, 1)))
 
 
 def linear_recurrence(a, b, axis: int = -1, reverse: bool = False) -> Node:
@@ -162,7 +162,7 @@ CUMSUM = primitive("cumsum", lambda x, axis: np.cumsum(x, axis), _infer_along("c
                    vjp=(lambda out_bar, out, x: _flip(cumsum(_flip(out_bar, out.params.axis), out.params.axis),
                                                       out.params.axis),),
                    jvp=(lambda x_dot, out, x: cumsum(x_dot, out.params.axis),),
-                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})", batch=batch_axes("axis"))
+                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity((), prefix=True))
 
 
 # d out[k] / d x[i] = (product of x[j], j < i) (product of x[j], i < j <= k) for i <= k. With
@@ -174,7 +174,7 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
                          * linear_recurrence(x, out_bar, out.params.axis, reverse=True),),
                     jvp=(lambda x_dot, out, x: linear_recurrence(
                         x, _shift(out, out.params.axis, 1.0) * x_dot, out.params.axis),),
-                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})", batch=batch_axes("axis"))
+                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", prefix=True))
 
 
 def cumsum(x, axis=None, *, dtype=None) -> Node:
@@ -260,7 +260,7 @@ PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype,
                                                                 not out.params.inverse),
                          disconnected_rule),
                     jvp=(lambda x_dot, out, x, order: permute(x_dot, order, out.params.axis, out.params.inverse),
-                         disconnected_rule), batch=batch_axes("axis"))
+                         disconnected_rule), batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
 
 
 def permute(x, order, axis: int = -1, inverse: bool = False) -> Node:
@@ -305,7 +305,7 @@ def _tie_mean(v, keys, axis):
 TIE_MEAN = primitive("tie_mean", _tie_mean, _infer_along("tie_mean", lambda v, keys: v.dtype),
                      vjp=(lambda out_bar, out, v, keys: tie_mean(out_bar, keys, out.params.axis), zero_rule),
                      jvp=(lambda v_dot, out, v, keys: tie_mean(v_dot, keys, out.params.axis), zero_rule),
-                     view=True, batch=batch_axes("axis"))
+                     view=True, batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
 
 
 def tie_mean(v, keys, axis: int = -1) -> Node:
@@ -335,7 +335,7 @@ SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", 
                                                       out.params.axis, inverse=True),),
                  jvp=(lambda x_dot, out, x: tie_mean(permute(x_dot, _sort_order(out, x), out.params.axis),
                                                      out, out.params.axis),),
-                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})", batch=batch_axes("axis"))
+                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
 _SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # NumPy's; None is its default
 _argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
 
@@ -348,7 +348,7 @@ def _argsort_infer(x, axis, kind):
 ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind), _argsort_infer,
                     vjp=(undefined_rule,), jvp=(undefined_rule,),
                     numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})",
-                    batch=batch_axes("axis"))
+                    batch=batch_axes("axis"), sparsity=no_dependence)
 
 
 def sort(x, axis=-1, kind=None, *, stable=None) -> Node:

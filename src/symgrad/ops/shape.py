@@ -20,7 +20,8 @@ from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
                      normalize_axes, normalize_axis, require_canonical, runtime_broadcast_error)
-from ._define import BATCH_ELEMENTWISE, BATCH_LEADING, batch_axes, primitive
+from ._define import (BATCH_ELEMENTWISE, BATCH_LEADING, batch_axes, gather_sparsity, no_dependence, primitive,
+                      scatter_sparsity)
 from .arith import add
 from .select import cast
 
@@ -68,14 +69,14 @@ RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_i
                     vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
                     jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
                     numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True,
-                    batch=_reshape_batch)
+                    batch=_reshape_batch, sparsity=gather_sparsity())
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
 RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shape),
                          lambda x, like: (like.shape, x.dtype),
                          vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
                          jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
-                         view=True, batch=BATCH_LEADING)
+                         view=True, batch=BATCH_LEADING, sparsity=gather_sparsity())
 
 
 def reshape(x, shape) -> Node:
@@ -119,7 +120,7 @@ TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _trans
                       jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
                       numpy=_transpose_spelling, view=True,
                       batch=lambda node, inputs, batched: transpose(inputs[0], (0,) + tuple(
-                          a + 1 for a in node.params.axes)))
+                          a + 1 for a in node.params.axes)), sparsity=gather_sparsity())
 
 
 def transpose(x, axes=None) -> Node:
@@ -167,16 +168,16 @@ def _broadcast_to_infer(x, shape):
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
                          vjp=(_same_rule,), jvp=(_same_rule,),
                          numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True,
-                         batch=lambda node, inputs, batched: _broadcast_batch(inputs[0], node))
+                         batch=lambda node, inputs, batched: _broadcast_batch(inputs[0], node), sparsity=gather_sparsity())
 BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
                            lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
                                             x.dtype),
                            vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True,
                            batch=lambda node, inputs, batched: _broadcast_batch(
                                inputs[0] if batched[0] else batch_broadcast(inputs[0], inputs[1]),
-                               node, inputs[1] if batched[1] else None))
+                               node, inputs[1] if batched[1] else None), sparsity=gather_sparsity())
 ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
-                       vjp=(disconnected_rule,), jvp=(disconnected_rule,), batch=BATCH_ELEMENTWISE)
+                       vjp=(disconnected_rule,), jvp=(disconnected_rule,), batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
 
 
 def _broadcast_batch(x: Node, node: Node, like: Node | None = None) -> Node:
@@ -281,7 +282,7 @@ def _check_sizes_batch(node, inputs, batched):
 
 
 CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
-                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, batch=_check_sizes_batch)
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, batch=_check_sizes_batch, sparsity=gather_sparsity())
 
 
 def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
@@ -582,7 +583,7 @@ def batch_loop(node, inputs, batched):
 
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
-                    batch=batch_indexed)
+                    batch=batch_indexed, sparsity=gather_sparsity())
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
     # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
@@ -594,8 +595,13 @@ def _scatter_infer(d, like, *arrays, spec):
     return like.shape, d.dtype
 
 
+def _scatter_landing(codes, d, like, *arrays, spec):
+    """Where each element of d lands (scatter_add's sparsity fact): getitem of the result's codes."""
+    return codes[_index_tuple(spec, arrays)]
+
+
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
-                        vjp=_scatter_vjp, jvp=_scatter_jvp, batch=_scatter_batch)
+                        vjp=_scatter_vjp, jvp=_scatter_jvp, batch=_scatter_batch, sparsity=scatter_sparsity(_scatter_landing))
 
 
 def getitem(x, index) -> Node:
@@ -727,11 +733,11 @@ def _pad_rule(head):
 HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
                       vjp=(_pad_rule(True), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True, batch=batch_axes("axis"))
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity())
 TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
                       vjp=(_pad_rule(False), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True, batch=batch_axes("axis"))
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity())
 
 
 def _concat_jvp(index):
@@ -747,7 +753,7 @@ def _concat_jvp_all(tangents, out, *inputs):
 
 
 CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, batch=batch_axes("axis"))
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, batch=batch_axes("axis"), sparsity=gather_sparsity("all"))
 
 
 def concatenate(xs, axis: int | None = 0) -> Node:
