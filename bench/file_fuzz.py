@@ -368,8 +368,7 @@ def structural(whole: dict, subs: dict, ops: list, rng) -> list[tuple[str, str, 
                   [2 ** 40 - 1], [2 ** 39, 2 ** 39], [2 ** 39] * 4, [None] * 100):
         for where in ("placeholder", "constant"):
             edited = copy(base)
-            node = next(n for n in edited["nodes"] if n["op"] == where) if any(
-                n["op"] == where for n in edited["nodes"]) else None
+            node = next((n for n in edited["nodes"] if n["op"] == where), None)
             if node is None:
                 continue
             if where == "constant":
@@ -382,6 +381,24 @@ def structural(whole: dict, subs: dict, ops: list, rng) -> list[tuple[str, str, 
             {"op": "constant", "inputs": [], "params": {}, "name": None, "shape": shape, "dtype": "float64",
              "origin": None, "value": {"dtype": "float64", "shape": shape, "data": ""}}]}
         add(("struct", f"a lone constant of shape {short(shape)}", dump(edited)))
+
+    # names that are not ops, a placeholder name twice with two shapes, nesting past the limits
+    for name in ("os.system", "eval", "__import__", "builtins.exec", "numpy.load", "constant.__class__"):
+        edited = copy(base)
+        edited["nodes"][-1]["op"] = name
+        add(("struct", f"op named {name!r}", dump(edited)))
+    edited = copy(base)
+    twin = next(n for n in edited["nodes"] if n["op"] == "placeholder")
+    edited["nodes"].append({**twin, "shape": [7]})
+    edited["outputs"].append(len(edited["nodes"]) - 1)
+    add(("struct", "a placeholder name twice, with two shapes", dump(edited)))
+    for depth in (17, 40, 900):  # spliced in as text: json itself cannot nest 900 deep here
+        edited = copy(subs["getitem"])
+        edited["nodes"][-1]["params"]["spec"] = "@SPEC@"
+        add(("struct", f"getitem spec nested {depth} deep",
+             dump(edited).replace(b'"@SPEC@"', b"[" * depth + b"]" * depth)))
+    add(("struct", "JSON nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000))
+    add(("struct", "a version of 10,000 digits", b'{"format": "symgrad-graph", "version": ' + b"9" * 10_000 + b"}"))
 
     # integer constants (index arrays) with entries out of range
     for k, record in enumerate(whole["nodes"]):
@@ -407,7 +424,7 @@ def structural(whole: dict, subs: dict, ops: list, rng) -> list[tuple[str, str, 
     add(("struct", "a chain of 50,000 neg nodes", dump({"format": "symgrad-graph", "version": 1,
                                                          "nodes": chain, "outputs": [50_000]})))
     # sg.save refuses them: written here as a careless or hostile writer would, without its checks
-    with sg.Graph(), mock.patch.object(serialize, "_check_size", lambda *args: None):
+    with sg.Graph(), mock.patch.object(serialize, "_check_size", lambda *args: None, create=True):
         for node in huge_shape_outputs():
             add(("struct", f"2**39-sized operands: {node.op.name} {list(node.shape)}", dump(to_json([node]))))
     return corpus

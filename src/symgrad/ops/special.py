@@ -177,7 +177,7 @@ _MAX_DERIVATIVE_ORDER = 100
 
 def _check_derivative_order(n) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_DERIVATIVE_ORDER:
-        raise DTypeError(f"log_ndtr_derivative: the order n must be an int from 1 to {_MAX_DERIVATIVE_ORDER}, "
+        raise DTypeError(f"log_ndtr_derivative: the order n must be an int >= 1 and <= {_MAX_DERIVATIVE_ORDER}, "
                          f"not {n!r}")
 
 
