@@ -635,3 +635,99 @@ def test_files_of_earlier_versions_with_negative_axes_still_load():
     graph, (arg, joined) = from_json(document)
     np.testing.assert_array_equal(sg.evaluate(arg, {"A": FEEDS["A"]}), np.argmax(FEEDS["A"], -1))
     np.testing.assert_array_equal(sg.evaluate(joined, {"x": FEEDS["x"]}), np.concatenate([FEEDS["x"]] * 2))
+
+
+# --- found by bench/file_fuzz.py: files that loaded, then hung or failed outside symgrad --------
+
+def _one_node_document(build):
+    """The document of ``build(X, labels)``'s output over X f64[2,3] and labels i64[2]."""
+    with sg.Graph():
+        return to_json([build(sg.matrix("X", 2, 3), sg.vector("labels", 2, dtype="int64"))])
+
+
+def test_a_huge_derivative_order_is_refused_not_computed_for_hours():
+    # log_ndtr_derivative's recurrence costs n² array operations: n = 10**12 never finished
+    document = _one_node_document(lambda X, labels: sg.grad(sg.sum(sg.special.log_ndtr(X)), X))
+    record = first(document, "log_ndtr_derivative")
+    assert record["params"]["n"] == 1
+    for n in (10 ** 12, 101):
+        record["params"]["n"] = n
+        with pytest.raises(FormatError, match="log_ndtr_derivative: the order n must be an int >= 1 and <= 100"):
+            from_json(document)
+    record["params"]["n"] = 100  # the largest order loads and computes, finite in the far tail
+    graph, (g,) = from_json(document)
+    assert np.isfinite(sg.evaluate(g, {"X": np.full((2, 3), -20.0)})).all()
+
+
+@pytest.mark.parametrize("op", ["tril", "triu", "diagonal"])
+def test_an_offset_numpy_cannot_take_is_refused_when_loading_and_building(op):
+    # tril(k=-2**63) and diagonal(offset=10**12) loaded, then NumPy raised OverflowError in evaluate
+    build = {"tril": sg.tril, "triu": sg.triu, "diagonal": sg.diagonal}[op]
+    document = _one_node_document(lambda X, labels: build(X, 1))
+    for offset in (-2 ** 63, 10 ** 12, 2 ** 31):
+        first(document, op)["params"]["offset" if op == "diagonal" else "k"] = offset
+        with pytest.raises(FormatError, match=rf"{op}: the offset {offset} is out of range"):
+            from_json(document)
+        with sg.Graph(), pytest.raises(sg.ShapeError, match="out of range"):
+            build(sg.matrix("X", 2, 3), offset)
+    with sg.Graph():  # the largest offset works as NumPy's
+        X = sg.matrix("X", 2, 3)
+        np.testing.assert_array_equal(build(X, -(2 ** 31 - 1)).eval({"X": FEEDS["X"]}),
+                                      getattr(np, op)(FEEDS["X"], -(2 ** 31 - 1)))
+
+
+def test_a_node_no_array_can_hold_is_refused_and_an_empty_huge_one_loads(tmp_path):
+    # one_hot with depth 10**12 (16 TB), its type in the file agreeing: it loaded, then MemoryError
+    document = _one_node_document(lambda X, labels: sg.one_hot(labels, 3))
+    first(document, "one_hot")["params"]["depth"] = 10 ** 12
+    first(document, "one_hot")["shape"] = [2, 10 ** 12]
+    with pytest.raises(FormatError, match=r"node 1 \(one_hot\) of type float64\[2, 1000000000000\] is 1.6e\+13 bytes"):
+        from_json(document)
+    # broadcast_to a shape whose size overflows int64: NumPy's "iterator is too large" in evaluate
+    document = _one_node_document(lambda X, labels: sg.broadcast_to(X[0], (2, 3)))
+    first(document, "broadcast_to")["params"]["shape"] = [2 ** 39] * 3
+    first(document, "broadcast_to")["shape"] = [2 ** 39] * 3
+    with pytest.raises(FormatError, match="1 TiB"):
+        from_json(document)
+    with sg.Graph():  # saving refuses it too: every file save writes loads
+        with pytest.raises(FormatError, match=r"save: one_hot .* is 1.6e\+13 bytes"):
+            sg.save(sg.one_hot(sg.vector("labels", 2, dtype="int64"), 10 ** 12), tmp_path / "g.json")
+        empty = sg.constant(np.zeros((10 ** 12, 0)))  # no bytes at all: fine
+        sg.save(empty, tmp_path / "e.json")
+    graph, (loaded,) = sg.load(tmp_path / "e.json")
+    assert sg.evaluate(loaded).shape == (10 ** 12, 0)
+
+
+def test_more_dimensions_than_numpy_allows_are_refused():
+    # broadcast_to with 1000 dimensions loaded, then NumPy refused it in evaluate
+    document = _one_node_document(lambda X, labels: sg.broadcast_to(X[0], (2, 3)))
+    first(document, "broadcast_to")["params"]["shape"] = [1] * 65
+    first(document, "broadcast_to")["shape"] = [1] * 65
+    with pytest.raises(FormatError, match="65 dimensions; NumPy arrays have at most 64"):
+        from_json(document)
+    first(document, "broadcast_to")["shape"] = [2, 3]  # the rule refuses it too
+    with pytest.raises(FormatError, match="broadcast_to: the shape for .* has 65 dimensions"):
+        from_json(document)
+    with sg.Graph():
+        with pytest.raises(sg.ShapeError, match="at most 64"):
+            sg.placeholder("p", (1,) * 65)
+        with pytest.raises(sg.ShapeError, match="at most 64"):
+            sg.reshape(sg.vector("v", 1), (1,) * 65)
+        assert sg.broadcast_to(sg.vector("w", 1), (1,) * 64).ndim == 64  # NumPy's limit itself is fine
+
+
+def test_run_time_indices_out_of_range_in_take_along_axis_raise_indexing_error(tmp_path):
+    # a file moving take_along_axis to axis 0 loaded; the feed's index 2 then escaped as IndexError
+    with sg.Graph():
+        X, i = sg.matrix("X", 2, 3), sg.matrix("i", 1, 3, dtype="int64")
+        sg.save([sg.take_along_axis(X, i, 0), sg.grad(sg.sum(sg.take_along_axis(X, i, 0)), X)], tmp_path / "g.json")
+    graph, (taken, grad) = sg.load(tmp_path / "g.json")
+    feeds = {"X": FEEDS["X"], "i": np.array([[1, 0, 1]])}
+    np.testing.assert_array_equal(sg.evaluate(taken, feeds), np.take_along_axis(FEEDS["X"], feeds["i"], 0))
+    feeds["i"] = np.array([[2, 0, 2]])
+    for node, op in ((taken, "take_along_axis"), (grad, "scatter_along_axis")):
+        with pytest.raises(sg.IndexingError, match=f"{op}: index 2 is out of bounds for axis 0 with size 2"):
+            sg.evaluate(node, feeds)
+        inputs = [graph.placeholder("X", (2, 3)), graph.placeholder("i", (1, 3), "int64")]
+        with pytest.raises(sg.IndexingError, match=op):
+            sg.function(inputs, node)(feeds["X"], feeds["i"])

@@ -23,7 +23,9 @@ Loading looks ops up by name in the registry of ops already defined (import
 the module of a custom op first) and rebuilds every node with
 ``Graph.apply``, so shapes and dtypes are inferred again and compared with
 the file. Nothing in the file is executed: no pickle, no eval, no import.
-Anything wrong with the file raises :class:`~symgrad.errors.FormatError`.
+Anything wrong with the file raises :class:`~symgrad.errors.FormatError`,
+a node no NumPy array can hold included (more than 64 dimensions, or more
+than 1 TiB: loading allocates nothing, but such a file is certainly corrupted).
 
 Parameters are checked by the op's own shape rule, the one that checks them
 when a user function builds the node: an axis out of range, a float where an
@@ -46,6 +48,7 @@ import numpy as np
 
 from .errors import FormatError
 from .ir import CONSTANT, PLACEHOLDER, Graph, Node, Origin, ancestors, lookup_op, output_list
+from .types import MAX_NDIM
 
 FORMAT = "symgrad-graph"
 VERSION = 1
@@ -54,6 +57,7 @@ _DTYPES = {name: np.dtype(name) for name in (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64")}
 _MAX_DIM = 2 ** 40  # a larger dimension is certainly a corrupted file
+_MAX_BYTES = 2 ** 40  # and so is a node of more than 1 TiB: no machine evaluates it
 _MAX_PARAM_DEPTH = 16  # getitem specs nest two deep; deeper is hostile
 _KINDS = ("cotangent", "tangent")
 
@@ -161,6 +165,7 @@ def _check_savable(node: Node) -> None:
     if node.dtype.name not in _DTYPES:
         raise FormatError(f"save: {node.describe()} has dtype {node.dtype}, which the format cannot hold "
                           f"(it holds {', '.join(_DTYPES)})")
+    _check_size(node.shape, node.dtype, f"save: {node.describe()}")
     if node.name is not None and not isinstance(node.name, str) or node.op is PLACEHOLDER and not node.name:
         raise FormatError(f"save: node %{node.id} ({node.op.name}) is named {node.name!r}; the format needs a "
                           "non-empty string" + (" for a placeholder" if node.op is PLACEHOLDER else " or None"))
@@ -246,6 +251,8 @@ def _load_node(graph: Graph, nodes: list[Node], k: int, record) -> Node:
     name = _field(record, "name", (str, type(None)), where)
     shape = _shape(_field(record, "shape", list, where), where)
     dtype = _dtype(_field(record, "dtype", str, where), where)
+    # the rebuilt node must agree with the file's type, so checking that one suffices
+    _check_size(shape, dtype, f"load: {where} ({op_name}) of type {dtype.name}{list(shape)}")
     params = _field(record, "params", dict, where)
     try:
         if op_name == "placeholder":
@@ -290,6 +297,17 @@ def _shape(dims: list, where: str) -> tuple:
         if d is not None and (not isinstance(d, int) or isinstance(d, bool) or not 0 <= d < _MAX_DIM):
             raise FormatError(f"load: {where} has a bad shape {dims!r}")
     return tuple(dims)
+
+
+def _check_size(shape: tuple, dtype: np.dtype, where: str) -> None:
+    """Refuse a node no NumPy array can hold: more than 64 dimensions, or more than 1 TiB (a
+    product of dimensions may overflow int64, where NumPy fails with a ValueError at run time)."""
+    if len(shape) > MAX_NDIM:
+        raise FormatError(f"{where} has {len(shape)} dimensions; NumPy arrays have at most {MAX_NDIM}")
+    size = math.prod(d for d in shape if d is not None) * dtype.itemsize
+    if size > _MAX_BYTES:
+        raise FormatError(f"{where} is {size:.3g} bytes; a node of more than 2**40 bytes (1 TiB) is "
+                          "certainly a corrupted file")
 
 
 def _dtype(name: str, where: str) -> np.dtype:

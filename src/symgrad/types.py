@@ -62,6 +62,8 @@ import numpy as np
 
 from .errors import DTypeError, GraphError, ShapeError
 
+MAX_NDIM = 64  # NumPy's limit: no array has more dimensions
+
 Shape = tuple  # of int | None
 
 
@@ -119,6 +121,8 @@ def check_shape(shape, what: str) -> Shape:
         if d is not None and (not is_int(d) or d < 0):
             raise ShapeError(f"{what}: shape {tuple(shape)} must hold non-negative ints or None")
         dims.append(None if d is None else int(d))
+    if len(dims) > MAX_NDIM:
+        raise ShapeError(f"{what}: shape of {len(dims)} dimensions; NumPy arrays have at most {MAX_NDIM}")
     return tuple(dims)
 
 
@@ -176,6 +180,9 @@ def check_shape_argument(op_name: str, shape, what, inferred: bool = False) -> t
     if dims.count(-1) > 1:
         raise ShapeError(f"{op_name}: at most one dimension of {tuple(shape)} may be -1 or None "
                          f"(for {label(what)})")
+    if len(dims) > MAX_NDIM:
+        raise ShapeError(f"{op_name}: the shape for {label(what)} has {len(dims)} dimensions; NumPy arrays "
+                         f"have at most {MAX_NDIM}")
     return tuple(dims)
 
 

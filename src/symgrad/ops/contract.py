@@ -62,9 +62,14 @@ def _axis_pair(name: str, ndim: int, axis1, axis2, what) -> tuple[int, int]:
     return axes[0], axes[1]
 
 
+_MAX_OFFSET = 2 ** 31 - 1  # np.diagonal takes a C int; np.tril overflows near the int64 limits
+
+
 def _check_offset(name: str, offset) -> int:
     if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
         raise ShapeError(f"{name}: the offset must be an int, not {offset!r}")
+    if not -_MAX_OFFSET <= offset <= _MAX_OFFSET:
+        raise ShapeError(f"{name}: the offset {offset} is out of range (NumPy takes at most ±{_MAX_OFFSET})")
     return int(offset)
 
 

@@ -135,8 +135,18 @@ def _along_index(shape: tuple, source_shape: tuple, indices, axis: int) -> tuple
 
 def _scatter_along_forward(d, like, indices, axis):
     out = np.zeros(like.shape, d.dtype)
-    np.add.at(out, _along_index(d.shape, like.shape, indices, axis), d)
+    try:
+        np.add.at(out, _along_index(d.shape, like.shape, indices, axis), d)
+    except IndexError as err:  # an index array's value, known only now, out of range
+        raise IndexingError(f"scatter_along_axis: {err}") from None
     return out
+
+
+def _take_along_forward(arr, indices, axis):
+    try:
+        return np.take_along_axis(arr, indices, axis)
+    except IndexError as err:  # as getitem: an index known only now (a feed) out of range
+        raise IndexingError(f"take_along_axis: {err}") from None
 
 
 def _take_along_infer(arr, indices, axis, name="take_along_axis"):
@@ -175,7 +185,7 @@ def _along_landing(codes, d, like, i, axis):
 
 # NumPy's own function, which broadcasts indices and arr against each other on the other axes.
 TAKE_ALONG_AXIS = primitive(
-    "take_along_axis", np.take_along_axis, _take_along_infer,
+    "take_along_axis", _take_along_forward, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
     batch=batch_axes("axis"), sparsity=gather_sparsity())
