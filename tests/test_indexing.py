@@ -293,3 +293,16 @@ def test_bad_input_is_refused_when_built(make, error, fragments):
             make()
     for fragment in fragments:
         assert fragment in str(caught.value), (fragment, str(caught.value))
+
+
+@pytest.mark.parametrize("update", ["set", "add", "multiply", "min", "max"])
+def test_a_fed_index_out_of_range_is_an_indexing_error(update):
+    """Run-time indices are checked when they arrive, in both executors, as getitem's are."""
+    with sg.Graph():
+        x, i, v = sg.vector("x", 3), sg.placeholder("i", (2,), "int64"), sg.vector("v", 2)
+        y = getattr(x.at[i], update)(v)
+        feeds = {x: np.ones(3), i: np.array([0, 7]), v: np.ones(2)}
+        with pytest.raises(sg.IndexingError, match=r"x\.at\[.*index 7 is out of bounds"):
+            sg.evaluate(y, feeds)
+        with pytest.raises(sg.IndexingError, match=r"index 7 is out of bounds"):
+            sg.function([x, i, v], y)(*feeds.values())

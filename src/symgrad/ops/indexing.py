@@ -269,14 +269,17 @@ def _update_forward(ufunc):
         elif out is not x:  # compiled code hands a buffer: x's own where x dies here (no copy)
             np.copyto(out, x)
         index = _index_tuple(spec, arrays)
-        if ufunc is None:
-            out[index] = v  # repeated indices: the last write lands, as in NumPy
-        elif arrays:
-            if unique_indices:
-                _require_unique(x.shape, index, spec)
-            ufunc.at(out, index, v)  # repeated indices accumulate
-        else:
-            out[index] = ufunc(out[index], v)
+        try:
+            if ufunc is None:
+                out[index] = v  # repeated indices: the last write lands, as in NumPy
+            elif arrays:
+                if unique_indices:
+                    _require_unique(x.shape, index, spec)
+                ufunc.at(out, index, v)  # repeated indices accumulate
+            else:
+                out[index] = ufunc(out[index], v)
+        except IndexError as err:  # as getitem: an index known only now (a feed) out of range
+            raise IndexingError(f"x.at[{index_text(spec)}]: {err}") from None
         return out
     return forward
 
@@ -291,7 +294,10 @@ def _require_unique(shape, index, spec) -> None:
 def _last_writes_forward(x, *arrays, spec):
     index = _index_tuple(spec, arrays)
     stamps = np.zeros(np.shape(x), np.intp)
-    ids = np.arange(stamps[index].size).reshape(stamps[index].shape)
+    try:
+        ids = np.arange(stamps[index].size).reshape(stamps[index].shape)
+    except IndexError as err:
+        raise IndexingError(f"x.at[{index_text(spec)}]: {err}") from None
     stamps[index] = ids  # the very assignment set makes: the same element lands last
     return stamps[index] == ids
 
