@@ -94,3 +94,8 @@ class IntegerOverflowError(Error, OverflowError):
     """An integer does not fit the integer dtype it must take (a feed of 300 for an int8
     placeholder, ``x_int8 + 300``): NumPy 2 raises OverflowError there, and symgrad never
     wraps it silently."""
+
+
+class BackendError(Error, NotImplementedError):
+    """An array library (``backend=``) cannot run a graph: an op it has no spelling for,
+    a library that is not installed, or float64 where the library computes float32."""

@@ -512,7 +512,14 @@ def _einsum_jvp(index):
 
 # np.einsum with the plan made at build time. A one-operand einsum ("ii->i", "ij->ji") is a
 # view of its operand; the others are fresh arrays.
-EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True)
+def _einsum_xp(xp):
+    """einsum is not in the array-API standard: the library's own where it has one (JAX, torch, Dask)."""
+    if not hasattr(xp, "einsum"):
+        return "einsum is not in the array-API standard and the library has none"
+    return lambda *operands, subscripts, optimize: xp.einsum(subscripts, *operands)
+
+EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
+    array_api=_einsum_xp)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):

@@ -42,10 +42,19 @@ def _sigmoid(x):
 # The notes' point: sigmoid's derivative is written with the sigmoid node itself. In the scalar
 # dialect, 1/(1+exp(-x)) is accurate for any x (to an ulp or two of the two-branch form); below
 # x = -709 exp(-x) overflows, and the call reruns with NumPy.
+def _sigmoid_xp(xp):
+    """The sigmoid in the array-API standard, from exp(-|x|) as in NumPy's (no overflow)."""
+    def kernel(x):
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return kernel
+
 SIGMOID = unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)),
-                math="1.0 / (1.0 + math.exp(-{}))", bounded=True)
+                math="1.0 / (1.0 + math.exp(-{}))", bounded=True,
+    array_api=_sigmoid_xp)
 # log(1 + e^x) computed as logaddexp(0, x): finite for any x.
-SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x))
+SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x),
+    array_api=lambda xp: lambda x: xp.logaddexp(xp.zeros_like(x), x))
 ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})")
 SIGN = unary("sign", np.sign, zero_rule)
 FLOOR = unary("floor", np.floor, zero_rule)

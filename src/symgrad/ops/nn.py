@@ -38,10 +38,18 @@ def _log_softmax_infer(x, axis):
 
 # With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
 # d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
+def _log_softmax_xp(xp):
+    """log_softmax in the array-API standard: the max taken out."""
+    def kernel(x, axis):
+        z = x - xp.max(x, axis=axis, keepdims=True)
+        return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    return kernel
+
 LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
-    jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),))
+    jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),),
+    array_api=_log_softmax_xp)
 
 
 def log_softmax(x, axis: int = -1) -> Node:
@@ -91,7 +99,8 @@ def _one_hot_infer(labels, depth, dtype):
     return labels.shape + (depth,), dtype
 
 
-ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,),
+    array_api=lambda xp: lambda labels, depth, dtype: xp.astype(labels[..., None] == xp.arange(depth), getattr(xp, np.dtype(dtype).name)))
 
 
 def one_hot(labels, depth: int, dtype="float64") -> Node:
@@ -172,9 +181,19 @@ def _sigmoid_cross_entropy(z, y):
 
 
 # d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
+def _sigmoid_cross_entropy_xp(xp):
+    """The NumPy forward's stable form in the array-API standard."""
+    def kernel(z, y):
+        zero = xp.zeros_like(z)
+        above = xp.where(y == 1, zero, (1 - y) * xp.maximum(z, zero))  # a zero weight on inf adds 0
+        below = xp.where(y == 0, zero, y * xp.maximum(-z, zero))
+        return above + below + xp.log1p(xp.exp(-xp.abs(z)))
+    return kernel
+
 SIGMOID_CROSS_ENTROPY = elementwise(
     "sigmoid_cross_entropy", _sigmoid_cross_entropy,
-    (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)))
+    (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)),
+    array_api=_sigmoid_cross_entropy_xp)
 
 
 def sigmoid_cross_entropy(logits, labels) -> Node:

@@ -161,7 +161,8 @@ CUMSUM = primitive("cumsum", lambda x, axis: np.cumsum(x, axis), _infer_along("c
                    vjp=(lambda out_bar, out, x: _flip(cumsum(_flip(out_bar, out.params.axis), out.params.axis),
                                                       out.params.axis),),
                    jvp=(lambda x_dot, out, x: cumsum(x_dot, out.params.axis),),
-                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})")
+                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})",
+    array_api=lambda xp: lambda x, axis: xp.cumulative_sum(x, axis=axis))
 
 
 # d out[k] / d x[i] = (product of x[j], j < i) (product of x[j], i < j <= k) for i <= k. With
@@ -173,7 +174,8 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
                          * linear_recurrence(x, out_bar, out.params.axis, reverse=True),),
                     jvp=(lambda x_dot, out, x: linear_recurrence(
                         x, _shift(out, out.params.axis, 1.0) * x_dot, out.params.axis),),
-                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})")
+                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})",
+    array_api=lambda xp: (lambda x, axis: xp.cumulative_prod(x, axis=axis)) if hasattr(xp, "cumulative_prod") else "the library has no cumulative_prod")
 
 
 def cumsum(x, axis=None, *, dtype=None) -> Node:
@@ -334,7 +336,8 @@ SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", 
                                                       out.params.axis, inverse=True),),
                  jvp=(lambda x_dot, out, x: tie_mean(permute(x_dot, _sort_order(out, x), out.params.axis),
                                                      out, out.params.axis),),
-                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})")
+                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})",
+    array_api=lambda xp: lambda x, axis: xp.sort(x, axis=axis, stable=True))
 _SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # NumPy's; None is its default
 _argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
 
@@ -346,7 +349,8 @@ def _argsort_infer(x, axis, kind):
 
 ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind), _argsort_infer,
                     vjp=(undefined_rule,), jvp=(undefined_rule,),
-                    numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})")
+                    numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})",
+    array_api=lambda xp: lambda x, axis, kind: xp.argsort(x, axis=axis, stable=True))
 
 
 def sort(x, axis=-1, kind=None, *, stable=None) -> Node:

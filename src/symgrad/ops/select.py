@@ -125,7 +125,8 @@ def _block_where(cond, d):
 # The result is piecewise constant in the condition: its derivative there is
 # zero (as for floor), so grad(grad(relu(x).sum()), x) is zeros, not an error.
 _WHERE_CHAIN = (zero_rule, lambda d, out, c, x, y: _pass_where(c, d), lambda d, out, c, x, y: _block_where(c, d))
-WHERE = primitive("where", select, _where_infer, vjp=_WHERE_CHAIN, jvp=_WHERE_CHAIN, broadcasts=True, out=True)
+WHERE = primitive("where", select, _where_infer, vjp=_WHERE_CHAIN, jvp=_WHERE_CHAIN, broadcasts=True, out=True,
+    array_api="where")
 
 
 def where(cond, x, y) -> Node:
@@ -146,7 +147,8 @@ def where(cond, x, y) -> Node:
 # The mask reads the output (out > 0 exactly where x > 0, NaN included), so the
 # pre-activation need not be kept for the backward pass.
 RELU = unary("relu", lambda x: np.maximum(x, 0), lambda d, out, x: _pass_where(greater(out, 0.0), d),
-             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True)
+             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True,
+    array_api=lambda xp: lambda x: xp.maximum(x, xp.zeros_like(x)))
 
 
 def relu(x) -> Node:
@@ -179,7 +181,8 @@ def _leaky_relu_infer(x, alpha):
 
 
 LEAKY_RELU = primitive("leaky_relu", _leaky_relu, _leaky_relu_infer,
-                       vjp=(_leaky_chain,), jvp=(_leaky_chain,))
+                       vjp=(_leaky_chain,), jvp=(_leaky_chain,),
+    array_api=lambda xp: lambda x, alpha: xp.where(x > 0, x, x * alpha))
 
 
 def leaky_relu(x, alpha: float = 0.01) -> Node:
@@ -268,7 +271,8 @@ def _cast_infer(x, dtype):
 
 CAST = primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), _cast_infer,
                  vjp=(lambda out_bar, out, x: cast(out_bar, x.dtype),),
-                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True)
+                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True,
+    array_api=lambda xp: lambda x, dtype: xp.astype(x, getattr(xp, np.dtype(dtype).name)))
 
 
 def cast(x, dtype) -> Node:
@@ -291,7 +295,8 @@ def cast(x, dtype) -> Node:
 
 STOP_GRADIENT = primitive("stop_gradient", lambda x: x, lambda x: (x.shape, x.dtype),
                           vjp=(disconnected_rule,), jvp=(disconnected_rule,),
-                          numpy=lambda args, params: args[0], view=True)
+                          numpy=lambda args, params: args[0], view=True,
+    array_api=lambda xp: lambda x: x)
 
 
 def stop_gradient(x) -> Node:

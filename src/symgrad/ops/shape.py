@@ -56,14 +56,16 @@ def _reshape_back(d, x):
 RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
                     vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
                     jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
-                    numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True)
+                    numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True,
+    array_api="reshape")
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
 RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shape),
                          lambda x, like: (like.shape, x.dtype),
                          vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
                          jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
-                         view=True)
+                         view=True,
+    array_api=lambda xp: lambda x, like: xp.reshape(x, like.shape))
 
 
 def reshape(x, shape) -> Node:
@@ -105,7 +107,8 @@ def _transpose_spelling(args, params):
 TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_infer,
                       vjp=(lambda out_bar, out, x: transpose(out_bar, tuple(np.argsort(out.params.axes))),),
                       jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
-                      numpy=_transpose_spelling, view=True)
+                      numpy=_transpose_spelling, view=True,
+    array_api=lambda xp: lambda x, axes: xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else axes))
 
 
 def transpose(x, axes=None) -> Node:
@@ -152,11 +155,13 @@ def _broadcast_to_infer(x, shape):
 # of x's shape is broadcast up by the forward pass: both rules hand d through.
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
                          vjp=(_same_rule,), jvp=(_same_rule,),
-                         numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True)
+                         numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True,
+    array_api="broadcast_to")
 BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
                            lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
                                             x.dtype),
-                           vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True)
+                           vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True,
+    array_api=lambda xp: lambda x, like: xp.broadcast_to(x, like.shape))
 ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
                        vjp=(disconnected_rule,), jvp=(disconnected_rule,))
 
@@ -491,8 +496,20 @@ def _getitem_forward(x, *arrays, spec):
         raise IndexingError(f"getitem: {err}") from None
 
 
+def _getitem_xp(xp):
+    """x[index] in the array-API standard: one integer array among full slices is xp.take."""
+    def kernel(x, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        if len(arrays) == 1 and len(index) <= x.ndim:
+            at = [k for k, item in enumerate(index) if item is arrays[0]][0]
+            if arrays[0].ndim == 1 and all(item == slice(None) for k, item in enumerate(index) if k != at):
+                return xp.take(x, arrays[0], axis=at)
+        return x[index]
+    return kernel
+
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
-                    vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True)
+                    vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
+    array_api=_getitem_xp)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
     # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
@@ -657,7 +674,8 @@ def _concat_jvp_all(tangents, out, *inputs):
 
 
 CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all)
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all,
+    array_api=lambda xp: lambda *xs, axis: xp.concat(xs, axis=axis))
 
 
 def concatenate(xs, axis: int | None = 0) -> Node:

@@ -83,6 +83,8 @@ def _special(name: str, chain: tuple, check: Callable | None = None, order: bool
             require_canonical(name, "n", params["n"], int(params["n"]), nodes[0])
         return infer(*nodes, **params)
 
+    # Not in the array-API standard: other libraries (backend=) refuse it when compiling.
+    facts.setdefault("array_api", lambda xp: f"scipy.special's {user or name} is not in the array-API standard")
     return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True, **facts)
 
 
