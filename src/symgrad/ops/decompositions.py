@@ -291,12 +291,14 @@ def _slogdet(a):
 
 _SLOGDET_SHAPE = _square_infer("slogdet", lambda batch, n: batch)
 SLOGDET_SIGN = primitive("slogdet_sign", lambda a: _slogdet(a)[0], _SLOGDET_SHAPE,
-                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0))
+                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0),
+    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[0])
 SLOGDET_LOGABSDET = primitive(
     "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
     vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
     jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
-    shares=(_slogdet, 1))
+    shares=(_slogdet, 1),
+    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[1])
 
 
 def slogdet(a) -> tuple[Node, Node]:
@@ -585,9 +587,11 @@ def _eigvecs_dot(a_dot, out, a):
 
 _EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
 EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
-                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0))
+                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0),
+    array_api=lambda xp: lambda a: xp.linalg.eigh(a)[0])
 EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
-                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1))
+                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1),
+    array_api=lambda xp: lambda a: xp.linalg.eigh(a)[1])
 EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
                      vjp=(_eigvals_bar,), jvp=(_eigvals_dot,))
 
@@ -699,10 +703,13 @@ def _svd_infer(which: str):
     return infer
 
 
-SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0))
-SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1))
+SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0),
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[0])
+SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1),
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[1])
 SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
-                   shares=(_svd, 2))
+                   shares=(_svd, 2),
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[2])
 
 
 def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
@@ -792,8 +799,10 @@ def _qr_infer(which: str):
     return infer
 
 
-QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0))
-QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1))
+QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0),
+    array_api=lambda xp: lambda a: xp.linalg.qr(a)[0])
+QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1),
+    array_api=lambda xp: lambda a: xp.linalg.qr(a)[1])
 
 
 def qr(a) -> tuple[Node, Node]:

@@ -346,9 +346,11 @@ ARCCOSH = unary("arccosh", np.arccosh, lambda d, out, x: d / (sqrt(x - 1) * sqrt
 ARCTANH = unary("arctanh", np.arctanh, lambda d, out, x: d / (1 - square(x)))
 LOG2 = unary("log2", np.log2, lambda d, out, x: d / (x * _LN2))
 LOG10 = unary("log10", np.log10, lambda d, out, x: d / (x * _LN10))
-EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2))
+EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2),
+    array_api=lambda xp: lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype), x))
 # cbrt'(x) = 1 / (3 cbrt(x)²), written with the output; inf at 0 like sqrt's.
-CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)))
+CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)),
+    array_api=lambda xp: lambda x: xp.sign(x) * xp.pow(xp.abs(x), xp.asarray(1 / 3, dtype=x.dtype)))
 RECIPROCAL = unary("reciprocal", np.reciprocal, lambda d, out, x: neg(d * square(out)))
 ARCTAN2 = elementwise("arctan2", np.arctan2, (lambda d, out, y, x: d * x / (square(x) + square(y)),
                                               lambda d, out, y, x: neg(d * y / (square(x) + square(y)))))
@@ -361,7 +363,8 @@ LOGADDEXP = elementwise("logaddexp", np.logaddexp, (lambda d, out, x, y: d * exp
 # (piecewise constant) -floor or -trunc in y, which is (out - x) / y: no floor or trunc node.
 _REMAINDER_CHAIN = (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y))
 MOD = elementwise("mod", np.mod, _REMAINDER_CHAIN, operator="{} % {}")
-FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN)
+FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN,
+    array_api=lambda xp: lambda x, y: xp.sign(x) * xp.remainder(xp.abs(x), xp.abs(y)))
 
 
 def sinh(x) -> Node:

@@ -500,9 +500,12 @@ def _getitem_xp(xp):
     """x[index] in the array-API standard: one integer array among full slices is xp.take."""
     def kernel(x, *arrays, spec):
         index = _index_tuple(spec, arrays)
-        if len(arrays) == 1 and len(index) <= x.ndim:
+        if Ellipsis not in index:  # the standard indexes every axis: NumPy's implicit trailing ones
+            index += (Ellipsis,)
+        if len(arrays) == 1:
             at = [k for k, item in enumerate(index) if item is arrays[0]][0]
-            if arrays[0].ndim == 1 and all(item == slice(None) for k, item in enumerate(index) if k != at):
+            if arrays[0].ndim == 1 and all(item in (slice(None), Ellipsis) for k, item in enumerate(index)
+                                           if k != at) and Ellipsis not in index[:at]:
                 return xp.take(x, arrays[0], axis=at)
         return x[index]
     return kernel
@@ -521,8 +524,34 @@ def _scatter_infer(d, like, *arrays, spec):
     return like.shape, d.dtype
 
 
+def _scatter_xp(xp):
+    """scatter_add without in-place adds (JAX has none): a basic index writes into zeros (JAX:
+    ``.at[].set``); one 1-D integer array among full slices is a one-hot contraction, so
+    repeated indices accumulate."""
+    def kernel(d, like, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        if Ellipsis not in index:
+            index += (Ellipsis,)
+        if not arrays:
+            out = xp.zeros(like.shape, dtype=d.dtype)
+            if hasattr(out, "at"):
+                return out.at[index].set(d)
+            out[index] = d
+            return out
+        at = [k for k, item in enumerate(index) if item is arrays[0]]
+        rest = [item for k, item in enumerate(index) if k != at[0]]
+        if len(arrays) > 1 or arrays[0].ndim != 1 or any(i not in (slice(None), Ellipsis) for i in rest) \
+                or Ellipsis in index[:at[0]]:
+            raise NotImplementedError("scatter_add: only one 1-D integer array among full slices runs "
+                                      "outside NumPy")
+        picks = xp.astype(arrays[0][:, None] == xp.arange(like.shape[at[0]]), d.dtype)  # (k, n)
+        moved = xp.tensordot(picks, d, axes=([0], [at[0]]))  # (n, d's other axes)
+        return xp.permute_dims(moved, tuple(range(1, at[0] + 1)) + (0,) + tuple(range(at[0] + 1, moved.ndim)))
+    return kernel
+
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
-                        vjp=_scatter_vjp, jvp=_scatter_jvp)
+                        vjp=_scatter_vjp, jvp=_scatter_jvp,
+    array_api=_scatter_xp)
 
 
 def getitem(x, index) -> Node:
