@@ -1,0 +1,53 @@
+"""Larger than memory: a full-batch loss and gradient over Dask data that exceeds one worker's
+memory, on a LocalCluster of worker processes (issue 17)."""
+
+import pickle
+import resource
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("dask.distributed")
+
+FEATURES = 10
+ROWS = 7_500_000  # 600 MB of float64: more than either worker's 200 MB
+CHUNKS = 30       # 20 MB a chunk
+
+
+def least_squares(backend):
+    X, y = sg.placeholder("X", (None, FEATURES)), sg.placeholder("y", (None,))
+    w = sg.vector("w", FEATURES)
+    loss = sg.mean(sg.square(X @ w - y))
+    return sg.function([X, y, w], [loss, sg.grad(loss, w)], backend=backend)
+
+
+def test_gradient_over_data_larger_than_a_worker():
+    f = least_squares("dask")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="200MB", processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        X = da.random.default_rng(1).normal(size=(ROWS, FEATURES), chunks=(ROWS // CHUNKS, FEATURES))
+        y = X[:, 0] - 0.5 * X[:, 3]
+        assert X.nbytes > 2.5 * 200e6
+        w = da.from_array(np.full(FEATURES, 0.1), chunks=FEATURES)
+        loss, gradient = dask.compute(*f(X, y, w))
+        # oracle: the same quantities by Dask's own reductions, with no symgrad in between
+        r = X @ w - y
+        want_loss, want_gradient = dask.compute((r * r).mean(), 2 * (X * r[:, None]).mean(axis=0))
+        np.testing.assert_allclose(loss, want_loss, rtol=1e-10)
+        np.testing.assert_allclose(gradient, want_gradient, rtol=1e-9, atol=1e-12)
+        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        assert max(peaks.values()) < 600e6  # no worker ever held the whole data
+        # a sample that fits: Dask on the cluster equals NumPy in this process
+        Xs, ys = dask.compute(X[:50_000], y[:50_000])
+        sample = dask.compute(*f(X[:50_000], y[:50_000], w))
+        for a, b in zip(sample, least_squares("numpy")(Xs, ys, np.full(FEATURES, 0.1))):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        # and a compiled function ships to the workers
+        g = least_squares("numpy")
+        shipped = client.submit(g, Xs[:100], ys[:100], np.zeros(FEATURES)).result()
+        np.testing.assert_allclose(shipped[1], g(Xs[:100], ys[:100], np.zeros(FEATURES))[1])
+        assert pickle.loads(pickle.dumps(f)).backend == "dask"
