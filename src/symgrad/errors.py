@@ -21,6 +21,8 @@ working.
     ├── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
     ├── IntegerOverflowError  an integer (a feed, a Python int operand) out of its dtype's
     │                   range, where NumPy 2 raises OverflowError (OverflowError)
+    ├── BackendError    backend=: an op the array library cannot run, a library not
+    │                   installed, float64 it would narrow (NotImplementedError)
     └── FormatError     sg.load met a malformed, truncated or hostile file; sg.save met
                         a graph the file format cannot hold (ValueError)
 
