@@ -215,3 +215,18 @@ def test_unpickling_runs_no_code_from_the_payload():
     data = pickle.dumps(sg.function([x], sg.exp(x)))
     # the payload names only symgrad's rebuild function and JSON-able data, never an op's code
     assert b"lambda" not in data and b"builtins" not in data
+
+
+def test_torch_backend_w1_loss_gradient_and_hvp_equal_numpy():
+    # torch is not in the test extra (a 190 MB wheel, 0.9 GB installed): this runs where it is installed
+    torch = pytest.importorskip("torch", reason="torch is not in the test extra: pip install torch==2.13.0")
+    X, labels, *weights = w1_data()
+    inputs, outputs = w1_graph(X, labels)
+    expected = sg.function(inputs, outputs)(*weights)
+    f = sg.function(inputs, outputs, backend="torch")
+    got = f(*(torch.asarray(w) for w in weights))
+    for g, e in zip(got, expected):
+        assert isinstance(g, torch.Tensor)
+        np.testing.assert_allclose(g.numpy(), e, rtol=1e-10, atol=1e-13)
+    with pytest.raises(sg.FeedError, match="expects torch"):
+        f(*weights)

@@ -98,7 +98,8 @@ class Backend:
 
     def constant(self, value: np.ndarray):
         """A constant's value moved to the library (done once, when a function is compiled)."""
-        return self.xp.asarray(value, dtype=self.dtype(value.dtype, "a constant"))
+        # a copy: the library may share the buffer, and a constant's is read-only (torch warns)
+        return self.xp.asarray(np.array(value), dtype=self.dtype(value.dtype, "a constant"))
 
     def kernel(self, op: Op) -> tuple[Callable, str | None]:
         """``(kernel, spelling)``: ``kernel(*arrays, **params)``, and its source spelling when it is a

@@ -496,18 +496,34 @@ def _getitem_forward(x, *arrays, spec):
         raise IndexingError(f"getitem: {err}") from None
 
 
+def _full(item) -> bool:
+    """Whether an index item takes a whole axis (``:`` or ``...``); an index array never does."""
+    return item is Ellipsis or (isinstance(item, slice) and item == slice(None))
+
+
+def _take_axis(index: tuple, arrays) -> int | None:
+    """The axis of ``x[index]`` that is ``xp.take`` along one integer array (flattened), if it is that."""
+    if len(arrays) != 1:
+        return None
+    at = [k for k, item in enumerate(index) if item is arrays[0]][0]
+    if any(item is Ellipsis for item in index[:at]) or not all(_full(item) for k, item in enumerate(index) if k != at):
+        return None
+    return at
+
+
 def _getitem_xp(xp):
     """x[index] in the array-API standard: one integer array among full slices is xp.take."""
     def kernel(x, *arrays, spec):
         index = _index_tuple(spec, arrays)
-        if Ellipsis not in index:  # the standard indexes every axis: NumPy's implicit trailing ones
+        if not any(item is Ellipsis for item in index):  # the standard indexes every axis: NumPy's implicit trailing ones
             index += (Ellipsis,)
-        if len(arrays) == 1:
-            at = [k for k, item in enumerate(index) if item is arrays[0]][0]
-            if arrays[0].ndim == 1 and all(item in (slice(None), Ellipsis) for k, item in enumerate(index)
-                                           if k != at) and Ellipsis not in index[:at]:
-                return xp.take(x, arrays[0], axis=at)
-        return x[index]
+        at = _take_axis(index, arrays)
+        if at is None:
+            return x[index]
+        flat = xp.reshape(arrays[0], (-1,))
+        flat = xp.where(flat < 0, flat + x.shape[at], flat)  # NumPy's negative indices; take's are unspecified
+        taken = xp.take(x, flat, axis=at)
+        return xp.reshape(taken, x.shape[:at] + arrays[0].shape + x.shape[at + 1:])
     return kernel
 
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
@@ -525,28 +541,36 @@ def _scatter_infer(d, like, *arrays, spec):
 
 
 def _scatter_xp(xp):
-    """scatter_add without in-place adds (JAX has none): a basic index writes into zeros (JAX:
-    ``.at[].set``); one 1-D integer array among full slices is a one-hot contraction, so
-    repeated indices accumulate."""
+    """scatter_add without NumPy's in-place ``add.at``: JAX's ``.at[].add``; a basic index written
+    into zeros (the standard's setitem takes no newaxis: those axes are dropped from ``d``); one
+    1-D integer array among full slices as a one-hot contraction, so repeated indices accumulate."""
     def kernel(d, like, *arrays, spec):
         index = _index_tuple(spec, arrays)
-        if Ellipsis not in index:
+        if not any(item is Ellipsis for item in index):
             index += (Ellipsis,)
+        out = xp.zeros(like.shape, dtype=d.dtype)
+        if hasattr(out, "at"):
+            return out.at[index].add(d)
         if not arrays:
-            out = xp.zeros(like.shape, dtype=d.dtype)
-            if hasattr(out, "at"):
-                return out.at[index].set(d)
-            out[index] = d
+            spread = like.ndim - sum(1 for item in index if isinstance(item, (int, slice)))
+            position, new = 0, []
+            for item in index:
+                if item is None:
+                    new.append(position)
+                position += 1 if item is None or isinstance(item, slice) else spread if item is Ellipsis else 0
+            out[tuple(item for item in index if item is not None)] = xp.reshape(
+                d, tuple(n for k, n in enumerate(d.shape) if k not in new))
             return out
-        at = [k for k, item in enumerate(index) if item is arrays[0]]
-        rest = [item for k, item in enumerate(index) if k != at[0]]
-        if len(arrays) > 1 or arrays[0].ndim != 1 or any(i not in (slice(None), Ellipsis) for i in rest) \
-                or Ellipsis in index[:at[0]]:
-            raise NotImplementedError("scatter_add: only one 1-D integer array among full slices runs "
-                                      "outside NumPy")
-        picks = xp.astype(arrays[0][:, None] == xp.arange(like.shape[at[0]]), d.dtype)  # (k, n)
-        moved = xp.tensordot(picks, d, axes=([0], [at[0]]))  # (n, d's other axes)
-        return xp.permute_dims(moved, tuple(range(1, at[0] + 1)) + (0,) + tuple(range(at[0] + 1, moved.ndim)))
+        at = _take_axis(index, arrays)
+        if at is None:
+            raise NotImplementedError("scatter_add: outside NumPy and JAX, only one integer array among "
+                                      "full slices runs")
+        flat = xp.reshape(arrays[0], (-1,))
+        flat = xp.where(flat < 0, flat + like.shape[at], flat)
+        d = xp.reshape(d, like.shape[:at] + flat.shape + like.shape[at + 1:])
+        picks = xp.astype(flat[:, None] == xp.arange(like.shape[at]), d.dtype)  # (k, n)
+        moved = xp.tensordot(picks, d, axes=([0], [at]))  # (n, d's other axes)
+        return xp.permute_dims(moved, tuple(range(1, at + 1)) + (0,) + tuple(range(at + 1, moved.ndim)))
     return kernel
 
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
