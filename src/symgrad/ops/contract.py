@@ -134,16 +134,41 @@ def _diagonal_of(out_bar, out, c, *like):
 
 # diagonal(a) is a view of a's diagonal; its adjoint writes a cotangent onto the diagonal of zeros
 # shaped like a. Both are linear: the forward rules apply the op to the tangent.
+def _diagonal_xp(xp):
+    """np.diagonal as the standard's linalg.diagonal, over the two axes moved last."""
+    def kernel(a, offset, axis1, axis2):
+        rest = tuple(k for k in range(a.ndim) if k not in (axis1 % a.ndim, axis2 % a.ndim))
+        return xp.linalg.diagonal(xp.permute_dims(a, rest + (axis1, axis2)), offset=offset)
+    return kernel
+
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True)
+                     view=True,
+    array_api=_diagonal_xp)
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
 # diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
+def _diagonal_scatter_xp(xp):
+    """diagonal_scatter as one-hot rows times c times one-hot columns: (R * c) @ S^T, no setitem."""
+    def kernel(c, *like, offset, axis1, axis2):
+        shape = like[0].shape if like else _scatter_shape(c.shape, offset, axis1, axis2)
+        first, second = axis1 % len(shape), axis2 % len(shape)
+        rest = tuple(k for k in range(len(shape)) if k not in (first, second))
+        k = c.shape[-1]
+        place = xp.arange(k)
+        rows = xp.astype(xp.arange(shape[first])[:, None] == place + max(0, -offset), c.dtype)  # (n1, k)
+        cols = xp.astype(xp.arange(shape[second])[:, None] == place + max(0, offset), c.dtype)  # (n2, k)
+        moved = xp.matmul(rows * c[..., None, :], xp.matrix_transpose(cols))  # (rest..., n1, n2)
+        order = rest + (first, second)
+        return xp.permute_dims(moved, tuple(order.index(j) for j in range(len(shape))))
+    return kernel
+
+
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
-                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule)
+                             jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
+    array_api=_diagonal_scatter_xp)
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:

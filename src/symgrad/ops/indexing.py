@@ -37,7 +37,7 @@ from ..types import (broadcast_shapes, check_bool_argument, check_choice_argumen
 from ._define import primitive
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import GETITEM, _index_spec, _index_tuple, broadcast_to, concatenate, getitem, reshape, zeros_like
+from .shape import GETITEM, SCATTER_ADD, _index_spec, _index_tuple, broadcast_to, concatenate, getitem, reshape, zeros_like
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
@@ -172,12 +172,25 @@ TAKE_ALONG_AXIS = primitive(
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
+def _scatter_along_xp(xp):
+    """scatter_along_axis as a one-hot sum over the read positions (no in-place add.at)."""
+    def kernel(d, like, indices, axis):
+        n = like.shape[axis]
+        moved_d, moved_i = xp.moveaxis(d, axis, -1), xp.moveaxis(indices, axis, -1)
+        moved_i = xp.where(moved_i < 0, moved_i + n, moved_i)
+        picks = xp.astype(moved_i[..., None] == xp.arange(n), d.dtype)  # (..., k, n)
+        out = xp.moveaxis(xp.sum(moved_d[..., None] * picks, axis=-2), -1, axis)
+        spread = tuple(k for k in range(like.ndim) if like.shape[k] == 1 and out.shape[k] != 1)
+        return xp.sum(out, axis=spread, keepdims=True) if spread else out
+    return kernel
+
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
-         disconnected_rule))
+         disconnected_rule),
+    array_api=_scatter_along_xp)
 
 
 def take_along_axis(arr, indices, axis=-1) -> Node:
@@ -325,6 +338,29 @@ def _set_jvp_all(dots, out, x, v, *arrays):
     return _update(AT_SET, x_dot, _zero(x) if v_dot is ZERO else v_dot, arrays, out.params)
 
 
+def _update_xp(kind: str):
+    """at_<kind> in the array-API standard: JAX's ``.at[]`` for every index; elsewhere a basic index
+    updates a copy (setitem), and add with one integer array among full slices adds scatter_add's
+    one-hot contraction (repeated indices accumulate)."""
+    def spell(xp):
+        combine = {"add": xp.add, "multiply": xp.multiply, "min": xp.minimum, "max": xp.maximum}.get(kind)
+        scatter = SCATTER_ADD.array_api(xp)
+
+        def kernel(x, v, *arrays, spec, unique_indices=False):
+            index = _index_tuple(spec, arrays)
+            if hasattr(x, "at"):  # JAX
+                return getattr(x.at[index], kind)(v)
+            if not arrays:
+                out = xp.asarray(x, copy=True)
+                out[index] = v if combine is None else combine(out[index], v)
+                return out
+            if kind == "add":
+                shape = GETITEM.array_api(xp)(x, *arrays, spec=spec).shape
+                return x + scatter(xp.broadcast_to(v, shape), x, *arrays, spec=spec)
+            raise NotImplementedError(f"at_{kind}: an integer-array index runs outside NumPy on JAX only")
+        return kernel
+    return spell
+
 AT_SET = primitive(
     "at_set", _update_forward(None), _update_infer("set"),
     vjp=lambda index: _rule(
@@ -334,7 +370,8 @@ AT_SET = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
         lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_set_jvp_all)
+    jvp_all=_set_jvp_all,
+    array_api=_update_xp("set"))
 
 
 def _add_jvp_all(dots, out, x, v, *arrays):
@@ -350,7 +387,8 @@ AT_ADD = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: x_dot,
         lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_add_jvp_all)
+    jvp_all=_add_jvp_all,
+    array_api=_update_xp("add"))
 
 
 # --- min and max: the derivative shared among the tied candidates --------------------------------
@@ -387,9 +425,11 @@ def _extremum_jvp(index):
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp,
+    array_api=_update_xp("min"))
 AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp)
+                   vjp=_extremum_vjp, jvp=_extremum_jvp,
+    array_api=_update_xp("max"))
 
 
 # --- multiply: the product of the other updates at a repeated index ------------------------------
@@ -452,7 +492,8 @@ def _multiply_jvp(index):
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
-                        vjp=_multiply_vjp, jvp=_multiply_jvp)
+                        vjp=_multiply_vjp, jvp=_multiply_jvp,
+    array_api=_update_xp("multiply"))
 
 
 # --- the user's side: x.at[index] --------------------------------------------------------------------

@@ -175,7 +175,8 @@ ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
-                 numpy=_roll_spelling, view=False)
+                 numpy=_roll_spelling, view=False,
+    array_api=lambda xp: lambda x, shift, axis: xp.roll(x, shift=shift if axis is not None else shift[0], axis=axis))
 
 
 def roll(x, shift, axis=None) -> Node:
@@ -391,13 +392,41 @@ def _unpad(d: Node, out: Node) -> Node:
     return d.graph.apply(PAD_ADJOINT, (d,), {"pad_width": out.params.pad_width, "mode": out.params.mode})
 
 
+def _pad_xp(xp):
+    """pad's constant mode as concatenation with filled blocks; the other modes are NumPy's only."""
+    def kernel(x, pad_width, mode, constant_values):
+        if mode != "constant":
+            raise NotImplementedError(f"pad: mode {mode!r} runs on NumPy only (the standard has no pad)")
+        for axis, (before, after) in enumerate(pad_width):
+            shape = list(x.shape)
+            fills = constant_values[axis] if isinstance(constant_values, tuple) else (constant_values,) * 2
+            parts = []
+            for count, value in zip((before, after), fills):
+                shape[axis] = count
+                parts.append(xp.full(tuple(shape), value, dtype=x.dtype))
+            x = xp.concat([parts[0], x, parts[1]], axis=axis)
+        return x
+    return kernel
+
+
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
-                numpy=_pad_spelling)
+                numpy=_pad_spelling,
+    array_api=_pad_xp)
+def _pad_adjoint_xp(xp):
+    """pad_adjoint of the constant mode: the inner block, sliced out."""
+    def kernel(d, pad_width, mode):
+        if mode != "constant":
+            raise NotImplementedError(f"pad_adjoint: mode {mode!r} runs on NumPy only (the standard has no pad)")
+        return d[tuple(slice(before, d.shape[axis] - after) for axis, (before, after) in enumerate(pad_width))]
+    return kernel
+
+
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
-                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),))
+                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),),
+    array_api=_pad_adjoint_xp)
 
 
 def _per_axis(op_name: str, x: Node, value, what: str, kind) -> tuple:

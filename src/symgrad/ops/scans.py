@@ -126,7 +126,8 @@ LINEAR_RECURRENCE = primitive(
     vjp=(_coefficient_vjp,
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
-         lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)))
+         lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)),
+    array_api=lambda xp: "a sequential scan (h = a h + b), which the array-API standard has no form for")
 
 
 def linear_recurrence(a, b, axis: int = -1, reverse: bool = False) -> Node:
@@ -261,7 +262,9 @@ PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype,
                                                                 not out.params.inverse),
                          disconnected_rule),
                     jvp=(lambda x_dot, out, x, order: permute(x_dot, order, out.params.axis, out.params.inverse),
-                         disconnected_rule))
+                         disconnected_rule),
+    array_api=lambda xp: lambda x, order, axis, inverse: xp.take_along_axis(
+        x, xp.argsort(order, axis=axis) if inverse else order, axis=axis))
 
 
 def permute(x, order, axis: int = -1, inverse: bool = False) -> Node:
@@ -303,10 +306,25 @@ def _tie_mean(v, keys, axis):
 # v averaged over each run of equal keys along the axis (the keys sorted along it, as sort's
 # result is). A symmetric projection, so it is its own adjoint; the keys only choose the runs,
 # which do not change under small moves of the keys: their derivative is zero.
+def _tie_mean_xp(xp):
+    """tie_mean in the array-API standard: runs of equal keys found by comparing neighbours, each
+    value replaced by its run's mean through an (n, n) same-run mask per row (no bincount)."""
+    def kernel(v, keys, axis):
+        v, keys = xp.moveaxis(v, axis, -1), xp.moveaxis(keys, axis, -1)
+        starts = xp.concat([xp.ones(keys.shape[:-1] + (1,), dtype=xp.int64),
+                            xp.astype(keys[..., 1:] != keys[..., :-1], xp.int64)], axis=-1)
+        group = xp.cumulative_sum(starts, axis=-1)
+        same = xp.astype(group[..., :, None] == group[..., None, :], v.dtype)
+        means = xp.sum(same * v[..., None, :], axis=-1) / xp.sum(same, axis=-1)
+        return xp.moveaxis(means, -1, axis)
+    return kernel
+
+
 TIE_MEAN = primitive("tie_mean", _tie_mean, _infer_along("tie_mean", lambda v, keys: v.dtype),
                      vjp=(lambda out_bar, out, v, keys: tie_mean(out_bar, keys, out.params.axis), zero_rule),
                      jvp=(lambda v_dot, out, v, keys: tie_mean(v_dot, keys, out.params.axis), zero_rule),
-                     view=True)
+                     view=True,
+    array_api=_tie_mean_xp)
 
 
 def tie_mean(v, keys, axis: int = -1) -> Node:
