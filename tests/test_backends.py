@@ -52,18 +52,6 @@ KNOWN_GAPS = {
     'cumprod[zeros]': 'linear_recurrence: a sequential scan (h = a h + b), which the array-API standard has no form for',
     'linear_recurrence[reverse=False]': 'linear_recurrence: a sequential scan (h = a h + b), which the array-API standard has no form for',
     'linear_recurrence[reverse=True]': 'linear_recurrence: a sequential scan (h = a h + b), which the array-API standard has no form for',
-    'einsum[ij,jk->ik]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[implicit_ij,kj]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[trace_ii]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[diagonal_ii->i]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[repeated_iji,jk->ik]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[sum_ijk->ki]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[ellipsis_broadcast]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[quadratic_form]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'einsum[three_operands]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'tensordot[axes=2]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'tensordot[pairs]': 'einsum: einsum is not in the array-API standard and the library has none',
-    'inner': 'einsum: einsum is not in the array-API standard and the library has none',
 }
 
 

@@ -538,10 +538,33 @@ def _einsum_jvp(index):
 # np.einsum with the plan made at build time. A one-operand einsum ("ii->i", "ij->ji") is a
 # view of its operand; the others are fresh arrays.
 def _einsum_xp(xp):
-    """einsum is not in the array-API standard: the library's own where it has one (JAX, torch, Dask)."""
-    if not hasattr(xp, "einsum"):
-        return "einsum is not in the array-API standard and the library has none"
-    return lambda *operands, subscripts, optimize: xp.einsum(subscripts, *operands)
+    """einsum is not in the array-API standard: the library's own where it has one (JAX, torch, Dask),
+    else a composition: repeated labels of an operand become linalg.diagonal, each operand is laid
+    along all the labels (size 1 where absent), and the broadcast product is summed over the labels
+    the output drops (memory: the product of every label's size)."""
+    if hasattr(xp, "einsum"):
+        return lambda *operands, subscripts, optimize: xp.einsum(subscripts, *operands)
+
+    def kernel(*operands, subscripts, optimize):
+        inputs, output = subscripts.split("->")
+        order = list(output) + [label for label in dict.fromkeys(inputs.replace(",", "")) if label not in output]
+        total = None
+        for spec, x in zip(inputs.split(","), operands):
+            while len(set(spec)) < len(spec):  # a repeated label: its diagonal, as a last axis
+                label = next(c for c in spec if spec.count(c) > 1)
+                p = spec.index(label)
+                q = spec.index(label, p + 1)
+                rest = [k for k in range(x.ndim) if k not in (p, q)]
+                x = xp.linalg.diagonal(xp.permute_dims(x, tuple(rest) + (p, q)))
+                spec = "".join(spec[k] for k in rest) + label
+            present = [label for label in order if label in spec]
+            x = xp.permute_dims(x, tuple(spec.index(label) for label in present))
+            x = xp.reshape(x, tuple(x.shape[present.index(label)] if label in spec else 1 for label in order))
+            total = x if total is None else total * x
+        summed = tuple(range(len(output), len(order)))
+        return xp.sum(total, axis=summed) if summed else total
+    return kernel
+
 
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
     array_api=_einsum_xp)
