@@ -587,14 +587,21 @@ def _eigvecs_dot(a_dot, out, a):
 
 
 _EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
+def _lower_symmetric_xp(xp, a):
+    """The symmetric matrix of ``a``'s lower triangle, which NumPy's eigh reads (JAX's would
+    average a and its transpose; the standard leaves a non-symmetric input unspecified)."""
+    return xp.tril(a) + xp.matrix_transpose(xp.tril(a, k=-1))
+
+
 EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
                    vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0),
-    array_api=lambda xp: lambda a: xp.linalg.eigh(a)[0])
+    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[0])
 EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
                    vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1),
-    array_api=lambda xp: lambda a: xp.linalg.eigh(a)[1])
+    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[1])
 EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
-                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,))
+                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,),
+    array_api=lambda xp: lambda a: xp.linalg.eigvalsh(_lower_symmetric_xp(xp, a)))
 
 
 def eigh(a) -> tuple[Node, Node]:

@@ -511,6 +511,23 @@ def _take_axis(index: tuple, arrays) -> int | None:
     return at
 
 
+def _positive_steps(index: tuple, ndim: int, shape: tuple) -> tuple[tuple, tuple]:
+    """A basic ``index`` with each negative-step slice made the positive-step slice of the same
+    elements, and the result axes to flip back (torch takes no negative steps)."""
+    spread = ndim - sum(1 for item in index if isinstance(item, (int, slice)))
+    new, flips, axis, position = [], [], 0, 0
+    for item in index:
+        if isinstance(item, slice) and item.step is not None and item.step < 0:
+            picked = range(shape[axis])[item]
+            new.append(slice(picked[-1], picked[0] + 1, -item.step) if len(picked) else slice(0, 0))
+            flips.append(position)
+        else:
+            new.append(item)
+        axis += 1 if isinstance(item, (int, slice)) else spread if item is Ellipsis else 0
+        position += 1 if item is None or isinstance(item, slice) else spread if item is Ellipsis else 0
+    return tuple(new), tuple(flips)
+
+
 def _getitem_xp(xp):
     """x[index] in the array-API standard: one integer array among full slices is xp.take."""
     def kernel(x, *arrays, spec):
@@ -518,6 +535,9 @@ def _getitem_xp(xp):
         if not any(item is Ellipsis for item in index):  # the standard indexes every axis: NumPy's implicit trailing ones
             index += (Ellipsis,)
         at = _take_axis(index, arrays)
+        if at is None and not arrays:
+            index, flips = _positive_steps(index, x.ndim, x.shape)
+            return xp.flip(x[index], axis=flips) if flips else x[index]
         if at is None:
             return x[index]
         flat = xp.reshape(arrays[0], (-1,))
@@ -558,6 +578,8 @@ def _scatter_xp(xp):
                 if item is None:
                     new.append(position)
                 position += 1 if item is None or isinstance(item, slice) else spread if item is Ellipsis else 0
+            index, flips = _positive_steps(index, like.ndim, like.shape)
+            d = xp.flip(d, axis=flips) if flips else d
             out[tuple(item for item in index if item is not None)] = xp.reshape(
                 d, tuple(n for k, n in enumerate(d.shape) if k not in new))
             return out
