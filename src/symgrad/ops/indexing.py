@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..errors import DTypeError, GradientError, IndexingError, ShapeError
+from ..errors import BackendError, DTypeError, GradientError, IndexingError, ShapeError
 from ..format import index_text, value_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
@@ -357,7 +357,7 @@ def _update_xp(kind: str):
             if kind == "add":
                 shape = GETITEM.array_api(xp)(x, *arrays, spec=spec).shape
                 return x + scatter(xp.broadcast_to(v, shape), x, *arrays, spec=spec)
-            raise NotImplementedError(f"at_{kind}: an integer-array index runs outside NumPy on JAX only")
+            raise BackendError(f"at_{kind}: an integer-array index runs outside NumPy on JAX only")
         return kernel
     return spell
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError
+from ..errors import BackendError, DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)
@@ -396,7 +396,7 @@ def _pad_xp(xp):
     """pad's constant mode as concatenation with filled blocks; the other modes are NumPy's only."""
     def kernel(x, pad_width, mode, constant_values):
         if mode != "constant":
-            raise NotImplementedError(f"pad: mode {mode!r} runs on NumPy only (the standard has no pad)")
+            raise BackendError(f"pad: mode {mode!r} runs on NumPy only (the standard has no pad)")
         for axis, (before, after) in enumerate(pad_width):
             shape = list(x.shape)
             fills = constant_values[axis] if isinstance(constant_values, tuple) else (constant_values,) * 2
@@ -418,7 +418,7 @@ def _pad_adjoint_xp(xp):
     """pad_adjoint of the constant mode: the inner block, sliced out."""
     def kernel(d, pad_width, mode):
         if mode != "constant":
-            raise NotImplementedError(f"pad_adjoint: mode {mode!r} runs on NumPy only (the standard has no pad)")
+            raise BackendError(f"pad_adjoint: mode {mode!r} runs on NumPy only (the standard has no pad)")
         return d[tuple(slice(before, d.shape[axis] - after) for axis, (before, after) in enumerate(pad_width))]
     return kernel
 

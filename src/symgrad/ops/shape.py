@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from ..errors import DTypeError, IndexingError, ShapeError
+from ..errors import BackendError, DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
@@ -585,7 +585,7 @@ def _scatter_xp(xp):
             return out
         at = _take_axis(index, arrays)
         if at is None:
-            raise NotImplementedError("scatter_add: outside NumPy and JAX, only one integer array among "
+            raise BackendError("scatter_add: outside NumPy and JAX, only one integer array among "
                                       "full slices runs")
         flat = xp.reshape(arrays[0], (-1,))
         flat = xp.where(flat < 0, flat + like.shape[at], flat)
