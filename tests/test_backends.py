@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from helpers import CASES, IDS, instantiate, squared_cost
+from helpers import CASES, instantiate, squared_cost
 
 xps = pytest.importorskip("array_api_strict")  # the test extra installs it; CI fails a skip
 
