@@ -209,3 +209,31 @@ def test_torch_backend_w1_loss_gradient_and_hvp_equal_numpy():
         np.testing.assert_allclose(g.numpy(), e, rtol=1e-10, atol=1e-13)
     with pytest.raises(sg.FeedError, match="expects torch"):
         f(*weights)
+
+
+def test_jax_without_x64_refuses_a_float64_graph_instead_of_narrowing_it():
+    jax = pytest.importorskip("jax")
+    x = sg.vector("x", 3)
+    enabled = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(sg.BackendError, match="float64.*jax_enable_x64"):
+            sg.function([x], sg.exp(x), backend="jax")
+        y = sg.vector("y", 3, dtype="float32")
+        f = sg.function([y], sg.exp(y).sum(), backend="jax")  # float32 runs
+        assert float(f(jax.numpy.zeros(3, dtype="float32"))) == 3.0
+    finally:
+        jax.config.update("jax_enable_x64", enabled)
+
+
+def test_cupy_backend_on_a_gpu():
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed (it needs a GPU)")
+    if cupy.cuda.runtime.getDeviceCount() == 0:
+        pytest.skip("no GPU: the CuPy backend runs only where a GPU exists")
+    X, labels, *weights = w1_data()
+    inputs, outputs = w1_graph(X, labels)
+    expected = sg.function(inputs, outputs)(*weights)
+    got = sg.function(inputs, outputs, backend="cupy")(*(cupy.asarray(w) for w in weights))
+    for g, e in zip(got, expected):
+        assert isinstance(g, cupy.ndarray)
+        np.testing.assert_allclose(cupy.asnumpy(g), e, rtol=1e-9, atol=1e-12)

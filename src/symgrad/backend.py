@@ -80,21 +80,27 @@ class Backend:
         return type(value).__module__.split(".")[0] == self.library
 
     def dtype(self, dtype: np.dtype, where: str = "graph"):
-        """The library's dtype for a NumPy dtype; BackendError where it would silently narrow it."""
+        """The library's dtype for a NumPy dtype (BackendError if it has none)."""
         found = self._dtypes.get(dtype)
         if found is None:
             found = getattr(self.xp, np.dtype(dtype).name, None)
             if found is None:
                 raise BackendError(f"backend {self.name}: the {where} holds {dtype.name}, which it has no dtype for")
-            with warnings.catch_warnings():  # JAX warns, then truncates float64 to float32
+            self._dtypes[dtype] = found
+        return found
+
+    def check_dtypes(self, nodes) -> None:
+        """BackendError if the library would silently narrow a dtype of ``nodes`` (JAX makes float64
+        float32 unless its x64 mode is on). Asked at each compile: that mode may change."""
+        for dtype in {n.dtype for n in nodes}:
+            found = self.dtype(dtype)
+            with warnings.catch_warnings():  # JAX warns, then truncates
                 warnings.simplefilter("ignore")
                 made = self.xp.zeros((), dtype=found).dtype
             if made != found:
                 hint = " (enable it: jax.config.update('jax_enable_x64', True))" if self.name == "jax" else ""
-                raise BackendError(f"backend {self.name}: the {where} holds {dtype.name}, which the library "
+                raise BackendError(f"backend {self.name}: the graph holds {dtype.name}, which the library "
                                    f"computes as {made}{hint}; build the graph in a dtype it keeps")
-            self._dtypes[dtype] = found
-        return found
 
     def constant(self, value: np.ndarray):
         """A constant's value moved to the library (done once, when a function is compiled)."""
@@ -170,6 +176,7 @@ def get(name: str) -> Backend:
 
 def evaluate_on(backend: Backend, nodes: list[Node], order: list[Node], feeds: Mapping[Node, Any]) -> list:
     """The interpreter on another library: each node of ``order`` (topological) computed by its kernel."""
+    backend.check_dtypes(order)
     for node in order:  # every op is looked up before anything runs
         if node.op is not PLACEHOLDER and node.op is not CONSTANT:
             backend.kernel(node.op)

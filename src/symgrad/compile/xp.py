@@ -60,8 +60,7 @@ class BackendCode:
         namer = Namer(reserved)
         for step in input_steps:
             namer.name(step)
-        for node in inputs:
-            backend.dtype(node.dtype, f"placeholder {node.describe()}")
+        backend.check_dtypes([*inputs, *(s for s in steps)])
         self.source = xp_source(backend, input_steps, steps, outputs, many, gen, namer) + "\n"
         exec(compile(self.source, f"<symgrad generated for {backend.name}>", "exec"), gen.namespace)
         compiled = gen.namespace["compiled"]
