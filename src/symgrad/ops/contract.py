@@ -141,6 +141,7 @@ def _diagonal_xp(xp):
         return xp.linalg.diagonal(xp.permute_dims(a, rest + (axis1, axis2)), offset=offset)
     return kernel
 
+
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),

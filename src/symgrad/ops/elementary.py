@@ -49,6 +49,7 @@ def _sigmoid_xp(xp):
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
     return kernel
 
+
 SIGMOID = unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)),
                 math="1.0 / (1.0 + math.exp(-{}))", bounded=True,
     array_api=_sigmoid_xp)

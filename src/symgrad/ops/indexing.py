@@ -184,6 +184,7 @@ def _scatter_along_xp(xp):
         return xp.sum(out, axis=spread, keepdims=True) if spread else out
     return kernel
 
+
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
@@ -360,6 +361,7 @@ def _update_xp(kind: str):
             raise BackendError(f"at_{kind}: an integer-array index runs outside NumPy on JAX only")
         return kernel
     return spell
+
 
 AT_SET = primitive(
     "at_set", _update_forward(None), _update_infer("set"),

@@ -45,6 +45,7 @@ def _log_softmax_xp(xp):
         return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
     return kernel
 
+
 LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
@@ -189,6 +190,7 @@ def _sigmoid_cross_entropy_xp(xp):
         below = xp.where(y == 0, zero, y * xp.maximum(-z, zero))
         return above + below + xp.log1p(xp.exp(-xp.abs(z)))
     return kernel
+
 
 SIGMOID_CROSS_ENTROPY = elementwise(
     "sigmoid_cross_entropy", _sigmoid_cross_entropy,

@@ -139,6 +139,7 @@ def _logsumexp_xp(xp):
         return xp.log(s) + xp.reshape(m, s.shape)
     return kernel
 
+
 LOGSUMEXP = primitive("logsumexp", _logsumexp,
                       _reduction_infer("logsumexp", lambda name, x: float_result(name, x.dtype, x)),
                       vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),

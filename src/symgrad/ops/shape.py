@@ -546,6 +546,7 @@ def _getitem_xp(xp):
         return xp.reshape(taken, x.shape[:at] + arrays[0].shape + x.shape[at + 1:])
     return kernel
 
+
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
     array_api=_getitem_xp)
@@ -594,6 +595,7 @@ def _scatter_xp(xp):
         moved = xp.tensordot(picks, d, axes=([0], [at]))  # (n, d's other axes)
         return xp.permute_dims(moved, tuple(range(1, at + 1)) + (0,) + tuple(range(at + 1, moved.ndim)))
     return kernel
+
 
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
                         vjp=_scatter_vjp, jvp=_scatter_jvp,
