@@ -24,7 +24,6 @@ xps = pytest.importorskip("array_api_strict")  # the test extra installs it; CI 
 KNOWN_GAPS = {
     "array_api_strict": {
         'getitem[two_int_arrays]': 'IndexError: Integer index arrays are only allowed with integer indices; got (Array([0, 1], dtype=array_api_stric',
-        'cholesky[2x3x3]': 'cholesky_grad: the op has no array-API spelling, so the array_api_strict backend cannot run it',
         'pad_edge': "pad: mode 'edge' runs on NumPy only (the standard has no pad)",
         'pad_reflect': "pad: mode 'reflect' runs on NumPy only (the standard has no pad)",
         'at_set': 'at_set: an integer-array index runs outside NumPy on JAX only',
@@ -57,7 +56,6 @@ KNOWN_GAPS = {
         'linear_recurrence[reverse=True]': 'linear_recurrence: the array_api_strict backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
     },
     "jax": {
-        'cholesky[2x3x3]': 'cholesky_grad: the op has no array-API spelling, so the jax backend cannot run it',
         'pad_edge': "pad: mode 'edge' runs on NumPy only (the standard has no pad)",
         'pad_reflect': "pad: mode 'reflect' runs on NumPy only (the standard has no pad)",
         'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the jax backend cannot run it',

@@ -524,6 +524,20 @@ def _cholesky_grad_l_bar(out_bar, out, l, l_bar):
     return _triangle(matmul(l_bar, _mT(_phi(z))) - h_l, True)
 
 
+def _cholesky_grad_xp(xp):
+    """A_bar = Phi(G + G^T), G = L^-T Phi(L^T tril(L_bar)) L^-1 (Phi: the lower triangle, its
+    diagonal halved), with the standard's solve: the closed form of Murray's blocked reverse mode."""
+    def phi(x):
+        return xp.tril(x) - 0.5 * xp.tril(xp.triu(x))
+
+    def kernel(l, l_bar):
+        n = l.shape[-1]
+        l_inv = xp.linalg.solve(xp.tril(l), xp.broadcast_to(xp.eye(n, dtype=l.dtype), l.shape))
+        g = xp.matrix_transpose(l_inv) @ phi(xp.matrix_transpose(l) @ xp.tril(l_bar)) @ l_inv
+        return phi(g + xp.matrix_transpose(g))
+    return kernel
+
+
 CHOLESKY_GRAD = primitive(
     "cholesky_grad", _cholesky_grad, lambda l, l_bar: (broadcast_shapes(
         "cholesky_grad", [l.shape, l_bar.shape], (l, l_bar)), combine_dtypes("cholesky_grad", [l.dtype, l_bar.dtype],
@@ -531,11 +545,13 @@ CHOLESKY_GRAD = primitive(
     # linear in L_bar, whose adjoint is cholesky's forward rule
     vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
     jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
-    broadcasts=True, core_dims=2)
+    broadcasts=True, core_dims=2,
+    array_api=_cholesky_grad_xp)
 
 
 CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
-                     vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,))
+                     vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
+    array_api=lambda xp: lambda a: xp.linalg.cholesky(_lower_symmetric_xp(xp, a)))
 
 
 def cholesky(a) -> Node:

@@ -359,7 +359,8 @@ def _truth(name: str, forward):
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
                      _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
                      vjp=(undefined_rule,), jvp=(undefined_rule,),
-                     numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
+                     numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                     array_api=name)
 
 
 ALL = _truth("all", np.all)

@@ -249,7 +249,8 @@ def _check_sizes_infer(x, *like, axes, sizes, stands_for, node, input):
 # each must be the static one in ``sizes``, or where that is None, like's on the same axis
 # counted from the end. The derivative passes through; ``like`` only lends its shape.
 CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
-                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True)
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True,
+    array_api=lambda xp: _check_sizes_forward)  # it reads shapes only
 
 
 def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
@@ -728,14 +729,26 @@ def _pad_rule(head):
     return rule
 
 
+def _cut_xp(head):
+    """head_like / tail_like in the standard: the same slice, every other axis named by ``...``."""
+    def spell(xp):
+        def kernel(d, like, axis):
+            size = like.shape[axis]
+            return d[(slice(None),) * axis + (slice(None, size) if head else slice(size, None), Ellipsis)]
+        return kernel
+    return spell
+
+
 HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
                       vjp=(_pad_rule(True), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True)
+                           disconnected_rule), view=True,
+    array_api=_cut_xp(True))
 TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
                       vjp=(_pad_rule(False), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True)
+                           disconnected_rule), view=True,
+    array_api=_cut_xp(False))
 
 
 def _concat_jvp(index):
