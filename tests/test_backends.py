@@ -50,20 +50,12 @@ KNOWN_GAPS = {
         'special.xlog1py[2x3&3]': "xlog1py: the array_api_strict backend cannot run the op: scipy.special's xlog1py is not in the array-API standard, nor in the library",
         'special.xlogy[2x1&1x3]': "xlogy: the array_api_strict backend cannot run the op: scipy.special's xlogy is not in the array-API standard, nor in the library",
         'special.xlog1py[2x1&1x3]': "xlog1py: the array_api_strict backend cannot run the op: scipy.special's xlog1py is not in the array-API standard, nor in the library",
-        'cumprod[axis=0]': 'linear_recurrence: the array_api_strict backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'cumprod[zeros]': 'linear_recurrence: the array_api_strict backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'linear_recurrence[reverse=False]': 'linear_recurrence: the array_api_strict backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'linear_recurrence[reverse=True]': 'linear_recurrence: the array_api_strict backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
     },
     "jax": {
         'pad_edge': "pad: mode 'edge' runs on NumPy only (the standard has no pad)",
         'pad_reflect': "pad: mode 'reflect' runs on NumPy only (the standard has no pad)",
         'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the jax backend cannot run it',
         'special.log_ndtr': "log_ndtr_derivative: the jax backend cannot run the op: symgrad's own function on SciPy: NumPy only",
-        'cumprod[axis=0]': 'linear_recurrence: the jax backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'cumprod[zeros]': 'linear_recurrence: the jax backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'linear_recurrence[reverse=False]': 'linear_recurrence: the jax backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
-        'linear_recurrence[reverse=True]': 'linear_recurrence: the jax backend cannot run the op: a sequential scan (h = a h + b), which the array-API standard has no form for',
     },
 }
 

@@ -121,13 +121,31 @@ def _recurrence_dtype(a, b):
     return combine_dtypes("linear_recurrence", [a.dtype, b.dtype], [a, b])
 
 
+def _linear_recurrence_xp(xp):
+    """The NumPy forward's log-depth scan in the standard: each doubling step a concatenation."""
+    def kernel(a, b, axis, reverse):
+        a, b = xp.broadcast_arrays(xp.moveaxis(a, axis, -1), xp.moveaxis(b, axis, -1))
+        if reverse:
+            a, b = xp.roll(xp.flip(a, axis=-1), 1, axis=-1), xp.flip(b, axis=-1)
+        y = xp.astype(b, xp.result_type(a, b))
+        reach = xp.astype(a, y.dtype)  # reach[k]: the product of a over (k - step, k]
+        n, step = y.shape[-1], 1
+        while step < n:
+            y = xp.concat([y[..., :step], y[..., step:] + reach[..., step:] * y[..., :-step]], axis=-1)
+            if 2 * step < n:
+                reach = xp.concat([reach[..., :step], reach[..., step:] * reach[..., :-step]], axis=-1)
+            step *= 2
+        return xp.moveaxis(xp.flip(y, axis=-1) if reverse else y, -1, axis)
+    return kernel
+
+
 LINEAR_RECURRENCE = primitive(
     "linear_recurrence", _linear_recurrence, _infer_along("linear_recurrence", _recurrence_dtype, ("reverse",)),
     vjp=(_coefficient_vjp,
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
          lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)),
-    array_api=lambda xp: "a sequential scan (h = a h + b), which the array-API standard has no form for")
+    array_api=_linear_recurrence_xp)
 
 
 def linear_recurrence(a, b, axis: int = -1, reverse: bool = False) -> Node:
