@@ -24,8 +24,6 @@ xps = pytest.importorskip("array_api_strict")  # the test extra installs it; CI 
 KNOWN_GAPS = {
     "array_api_strict": {
         'getitem[two_int_arrays]': 'IndexError: Integer index arrays are only allowed with integer indices; got (Array([0, 1], dtype=array_api_stric',
-        'pad_edge': "pad: mode 'edge' runs on NumPy only (the standard has no pad)",
-        'pad_reflect': "pad: mode 'reflect' runs on NumPy only (the standard has no pad)",
         'at_set': 'at_set: an integer-array index runs outside NumPy on JAX only',
         'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the array_api_strict backend cannot run it',
         'at_multiply': 'at_multiply: an integer-array index runs outside NumPy on JAX only',
@@ -52,8 +50,6 @@ KNOWN_GAPS = {
         'special.xlog1py[2x1&1x3]': "xlog1py: the array_api_strict backend cannot run the op: scipy.special's xlog1py is not in the array-API standard, nor in the library",
     },
     "jax": {
-        'pad_edge': "pad: mode 'edge' runs on NumPy only (the standard has no pad)",
-        'pad_reflect': "pad: mode 'reflect' runs on NumPy only (the standard has no pad)",
         'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the jax backend cannot run it',
         'special.log_ndtr': "log_ndtr_derivative: the jax backend cannot run the op: symgrad's own function on SciPy: NumPy only",
     },

@@ -392,12 +392,19 @@ def _unpad(d: Node, out: Node) -> Node:
     return d.graph.apply(PAD_ADJOINT, (d,), {"pad_width": out.params.pad_width, "mode": out.params.mode})
 
 
+def _pad_sources(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Where each element of an axis of length ``n`` padded in ``mode`` is read from (not constant)."""
+    return np.pad(np.arange(n), (before, after), mode)
+
+
 def _pad_xp(xp):
-    """pad's constant mode as concatenation with filled blocks; the other modes are NumPy's only."""
+    """pad in the standard: the constant mode as concatenation with filled blocks, the others as
+    xp.take of the positions each padded element reads (found from the axis lengths)."""
     def kernel(x, pad_width, mode, constant_values):
-        if mode != "constant":
-            raise BackendError(f"pad: mode {mode!r} runs on NumPy only (the standard has no pad)")
         for axis, (before, after) in enumerate(pad_width):
+            if mode != "constant":
+                x = xp.take(x, xp.asarray(_pad_sources(x.shape[axis], before, after, mode)), axis=axis)
+                continue
             shape = list(x.shape)
             fills = constant_values[axis] if isinstance(constant_values, tuple) else (constant_values,) * 2
             parts = []
@@ -415,11 +422,19 @@ PAD = primitive("pad", _pad_forward, _pad_infer,
                 numpy=_pad_spelling,
     array_api=_pad_xp)
 def _pad_adjoint_xp(xp):
-    """pad_adjoint of the constant mode: the inner block, sliced out."""
+    """pad_adjoint in the standard: the inner block sliced out (constant mode), or each padded
+    element added back where it was read from, as a one-hot contraction (the other modes)."""
     def kernel(d, pad_width, mode):
-        if mode != "constant":
-            raise BackendError(f"pad_adjoint: mode {mode!r} runs on NumPy only (the standard has no pad)")
-        return d[tuple(slice(before, d.shape[axis] - after) for axis, (before, after) in enumerate(pad_width))]
+        for axis, (before, after) in enumerate(pad_width):
+            n = d.shape[axis] - before - after
+            if mode == "constant":
+                d = d[(slice(None),) * axis + (slice(before, before + n), Ellipsis)]
+                continue
+            source = xp.asarray(_pad_sources(n, before, after, mode))
+            picks = xp.astype(source[:, None] == xp.arange(n), d.dtype)  # (padded length, n)
+            moved = xp.tensordot(picks, d, axes=([0], [axis]))
+            d = xp.moveaxis(moved, 0, axis)
+        return d
     return kernel
 
 
