@@ -24,12 +24,6 @@ xps = pytest.importorskip("array_api_strict")  # the test extra installs it; CI 
 KNOWN_GAPS = {
     "array_api_strict": {
         'getitem[two_int_arrays]': 'IndexError: Integer index arrays are only allowed with integer indices; got (Array([0, 1], dtype=array_api_stric',
-        'at_set': 'at_set: an integer-array index runs outside NumPy on JAX only',
-        'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the array_api_strict backend cannot run it',
-        'at_multiply': 'at_multiply: an integer-array index runs outside NumPy on JAX only',
-        'at_multiply_unique_runtime': 'at_multiply: an integer-array index runs outside NumPy on JAX only',
-        'at_min': 'at_min: an integer-array index runs outside NumPy on JAX only',
-        'at_max': 'at_max: an integer-array index runs outside NumPy on JAX only',
         'special.erf': "erf: the array_api_strict backend cannot run the op: scipy.special's erf is not in the array-API standard, nor in the library",
         'special.erfc': "erfc: the array_api_strict backend cannot run the op: scipy.special's erfc is not in the array-API standard, nor in the library",
         'special.erfcx': "erfcx: the array_api_strict backend cannot run the op: scipy.special's erfcx is not in the array-API standard, nor in the library",
@@ -50,7 +44,6 @@ KNOWN_GAPS = {
         'special.xlog1py[2x1&1x3]': "xlog1py: the array_api_strict backend cannot run the op: scipy.special's xlog1py is not in the array-API standard, nor in the library",
     },
     "jax": {
-        'at_set_runtime_indices': 'last_writes: the op has no array-API spelling, so the jax backend cannot run it',
         'special.log_ndtr': "log_ndtr_derivative: the jax backend cannot run the op: symgrad's own function on SciPy: NumPy only",
     },
 }

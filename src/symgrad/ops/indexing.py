@@ -37,7 +37,8 @@ from ..types import (broadcast_shapes, check_bool_argument, check_choice_argumen
 from ._define import primitive
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import GETITEM, SCATTER_ADD, _index_spec, _index_tuple, broadcast_to, concatenate, getitem, reshape, zeros_like
+from .shape import (GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, broadcast_to, concatenate, getitem,
+                    reshape, zeros_like)
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
@@ -296,8 +297,36 @@ def _last_writes_infer(x, *arrays, spec):
 
 # Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
 # a bool mask of the indexed part, shaped like x[index].
+def _last_writes_xp(xp):
+    """last_writes in the standard: the last write to a place is the largest write number there
+    (JAX: a scatter-max, defined for repeated indices where a scatter-set is not); elsewhere, one
+    integer array among full slices, through a (writes, places) match table."""
+    getitem_kernel = GETITEM.array_api(xp)
+
+    def kernel(x, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        shape = getitem_kernel(x, *arrays, spec=spec).shape
+        if hasattr(x, "at"):  # JAX
+            ids = xp.reshape(xp.arange(math.prod(shape)), shape)
+            return xp.zeros(x.shape, dtype=ids.dtype).at[index].max(ids)[index] == ids
+        full = index + (() if any(item is Ellipsis for item in index) else (Ellipsis,))
+        at = _take_axis(full, arrays)
+        if at is None:
+            raise BackendError("last_writes: outside NumPy and JAX, only one integer array among full slices runs")
+        n = x.shape[at]
+        flat = xp.reshape(arrays[0], (-1,))
+        flat = xp.where(flat < 0, flat + n, flat)
+        writes = xp.arange(flat.shape[0])
+        last = xp.max(xp.where(flat[:, None] == xp.arange(n), writes[:, None], -1), axis=0)  # per place
+        landed = xp.reshape(xp.take(last, flat, axis=0) == writes, arrays[0].shape)
+        return xp.broadcast_to(xp.reshape(landed, (1,) * at + arrays[0].shape + (1,) * (len(shape) - at - arrays[0].ndim)),
+                               shape)
+    return kernel
+
+
 LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
-                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule)
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule,
+    array_api=_last_writes_xp)
 
 
 def _update(op: Op, x: Node, v: Node, arrays, params) -> Node:
@@ -341,11 +370,22 @@ def _set_jvp_all(dots, out, x, v, *arrays):
 
 def _update_xp(kind: str):
     """at_<kind> in the array-API standard: JAX's ``.at[]`` for every index; elsewhere a basic index
-    updates a copy (setitem), and add with one integer array among full slices adds scatter_add's
-    one-hot contraction (repeated indices accumulate)."""
+    updates a copy (setitem), and one integer array among full slices goes through a (writes,
+    places) match table: each place's writes reduced (added, multiplied, min, max; for set, the
+    last write, as NumPy lands it), then combined with x where anything was written."""
     def spell(xp):
         combine = {"add": xp.add, "multiply": xp.multiply, "min": xp.minimum, "max": xp.maximum}.get(kind)
-        scatter = SCATTER_ADD.array_api(xp)
+        reduce = {"add": xp.sum, "multiply": xp.prod, "min": xp.min, "max": xp.max, "set": xp.sum}[kind]
+        last_writes = LAST_WRITES.array_api(xp)
+        getitem_kernel = GETITEM.array_api(xp)
+
+        def identity(dtype):
+            if kind in ("add", "set"):
+                return 0
+            if kind == "multiply":
+                return 1
+            big = float("inf") if xp.isdtype(dtype, "real floating") else xp.iinfo(dtype).max
+            return big if kind == "min" else -big
 
         def kernel(x, v, *arrays, spec, unique_indices=False):
             index = _index_tuple(spec, arrays)
@@ -355,10 +395,23 @@ def _update_xp(kind: str):
                 out = xp.asarray(x, copy=True)
                 out[index] = v if combine is None else combine(out[index], v)
                 return out
-            if kind == "add":
-                shape = GETITEM.array_api(xp)(x, *arrays, spec=spec).shape
-                return x + scatter(xp.broadcast_to(v, shape), x, *arrays, spec=spec)
-            raise BackendError(f"at_{kind}: an integer-array index runs outside NumPy on JAX only")
+            full = index + (() if any(item is Ellipsis for item in index) else (Ellipsis,))
+            at = _take_axis(full, arrays)
+            if at is None:
+                raise BackendError(f"at_{kind}: outside NumPy and JAX, only one integer array among full slices runs")
+            shape = getitem_kernel(x, *arrays, spec=spec).shape
+            values = xp.broadcast_to(xp.astype(v, x.dtype), shape)
+            if kind == "set":  # only the write that lands counts
+                values = xp.where(last_writes(x, *arrays, spec=spec), values, xp.zeros_like(values))
+            n, flat = x.shape[at], xp.reshape(arrays[0], (-1,))
+            flat = xp.where(flat < 0, flat + n, flat)
+            writes = xp.moveaxis(xp.reshape(values, x.shape[:at] + flat.shape + x.shape[at + 1:]), at, 0)  # (k, rest)
+            match = flat[:, None] == xp.arange(n)  # (k, n)
+            match = xp.reshape(match, match.shape + (1,) * (writes.ndim - 1))
+            table = xp.where(match, writes[:, None, ...], xp.asarray(identity(x.dtype), dtype=x.dtype))
+            reduced = xp.moveaxis(reduce(table, axis=0), 0, at)  # per place
+            hit = xp.moveaxis(xp.reshape(xp.any(match, axis=0), (n,) + (1,) * (writes.ndim - 1)), 0, at)
+            return xp.where(hit, reduced if kind == "set" else combine(x, reduced), x)
         return kernel
     return spell
 
