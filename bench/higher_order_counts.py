@@ -6,7 +6,9 @@
    its expression tree; SymPy's tree repeats shared subexpressions, our graph
    does not).
 2. How ``sg.jacobian`` and ``sg.hessian`` grow with the size n of x
-   (n = 10, 20, 40): nodes in the result's graph and nodes added per sweep.
+   (n = 10, 20, 40): nodes in the result's graph and nodes added per element,
+   with one sweep per element (``vectorized=False``; the default, one
+   vectorized sweep, has the same size for every n).
 
     python bench/higher_order_counts.py
 """
@@ -49,10 +51,10 @@ def dense_counts(sizes=(10, 20, 40)) -> list[dict]:
             x = sg.vector("x", n)
             cost = sg.sum(sg.tanh(x * x[::-1]) * sg.softplus(x))
             gradient_nodes = len(sg.ancestors([sg.grad(cost, x)]))
-            hessian_nodes = len(sg.ancestors([sg.hessian(cost, x)]))
+            hessian_nodes = len(sg.ancestors([sg.hessian(cost, x, vectorized=False)]))
             y = sg.softmax(sg.tanh(x))
-            forward_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="forward")]))
-            reverse_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="reverse")]))
+            forward_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="forward", vectorized=False)]))
+            reverse_nodes = len(sg.ancestors([sg.jacobian(y, x, mode="reverse", vectorized=False)]))
         rows.append({"n": n, "gradient": gradient_nodes, "hessian": hessian_nodes,
                      "jacobian forward": forward_nodes, "jacobian reverse": reverse_nodes})
     return rows
@@ -73,7 +75,7 @@ def main() -> dict:
               f"{row['sympy count_ops']:>16} {row['sympy tree nodes']:>17} {row['sympy iterated count_ops']:>19}")
     dense_rows = dense_counts()
     print("\ndense derivatives of f(x) = Σ tanh(x ⊙ reversed x) softplus(x) and y = softmax(tanh(x)), "
-          "x of size n")
+          "x of size n, one sweep per element (vectorized=False)")
     print(f"{'n':>3} {'grad f':>7} {'hessian f':>10} {'jacobian y (fwd)':>17} {'jacobian y (rev)':>17}")
     for row in dense_rows:
         print(f"{row['n']:>3} {row['gradient']:>7} {row['hessian']:>10} {row['jacobian forward']:>17} "

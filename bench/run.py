@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--huge", action="store_true", help="W4 also at n = 10^6")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,GP,ROSEN", help="comma-separated workloads")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,GP,ROSEN,DD,SP", help="comma-separated workloads")
     args = parser.parse_args()
     wanted = {w.strip().upper() for w in args.only.split(",")}
     import numpy as np
@@ -45,6 +45,10 @@ def main() -> None:
         importlib.import_module("gp_likelihood").main(args.repeats)
     if "ROSEN" in wanted:
         importlib.import_module("rosenbrock").main(args.repeats)
+    if "DD" in wanted:
+        importlib.import_module("dense_derivatives").main(args.repeats)
+    if "SP" in wanted:
+        importlib.import_module("sparse_derivatives").main(args.repeats)
 
 
 if __name__ == "__main__":

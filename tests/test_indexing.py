@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from helpers import np_at as np_update
 from numpy_oracle import check_against_numpy
 
 RNG = np.random.default_rng(1414)
@@ -15,17 +16,6 @@ RNG = np.random.default_rng(1414)
 
 def normal(*shape):
     return RNG.standard_normal(shape)
-
-
-def np_update(ufunc, index):
-    def ref(x, v):
-        out = x.copy()
-        if ufunc is None:
-            out[index] = v
-        else:
-            ufunc.at(out, index, v)
-        return out
-    return ref
 
 
 def np_update_at(ufunc):

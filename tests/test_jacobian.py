@@ -123,17 +123,23 @@ def test_auto_mode_picks_the_fewer_sweeps():
                                atol=1e-9)
 
 
-def node_count_of_dense(n: int, what: str) -> int:
+def node_count_of_dense(n: int, what: str, vectorized=None) -> int:
     sg.reset_default_graph()
     x = sg.vector("x", n)
     cost = sg.sum(sg.tanh(x * x[::-1]) * sg.softplus(x))
-    result = sg.hessian(cost, x) if what == "hessian" else sg.jacobian(sg.softmax(sg.tanh(x)), x)
+    result = (sg.hessian(cost, x, vectorized=vectorized) if what == "hessian"
+              else sg.jacobian(sg.softmax(sg.tanh(x)), x, vectorized=vectorized))
     return len(sg.ancestors([result]))
 
 
 @pytest.mark.parametrize("what", ["jacobian", "hessian"])
-def test_dense_graphs_grow_linearly_with_the_number_of_sweeps(what):
-    n10, n20, n40 = (node_count_of_dense(n, what) for n in (10, 20, 40))
+def test_dense_graphs_have_one_size_for_every_n(what):
+    assert node_count_of_dense(10, what) == node_count_of_dense(20, what) == node_count_of_dense(200, what)
+
+
+@pytest.mark.parametrize("what", ["jacobian", "hessian"])
+def test_per_element_graphs_grow_linearly_with_the_number_of_sweeps(what):
+    n10, n20, n40 = (node_count_of_dense(n, what, vectorized=False) for n in (10, 20, 40))
     # One sweep adds a fixed number of nodes: the increments double with n, no faster.
     per_sweep = (n20 - n10) / 10
     assert per_sweep > 0

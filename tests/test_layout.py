@@ -19,7 +19,7 @@ LAYERS = [
     ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.contract"], ["ops.decompositions"], ["ops.nn"],
     ["ops.special"],
     ["ops", "linalg", "special"],
-    ["rewrite"], ["autodiff"], ["derivatives"], ["backend"],
+    ["rewrite"], ["autodiff"], ["vectorize"], ["derivatives"], ["sparsity"], ["backend"],
     ["evaluate"], ["listing"],
     ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.xp"], ["compile.function"], ["compile"],
     ["check", "drawing", "serialize"],
@@ -117,8 +117,23 @@ def test_every_builtin_op_has_every_fact(op):
     for rules in (op.vjp, op.jvp):
         assert callable(rules) or (isinstance(rules, tuple) and rules and all(callable(r) for r in rules))
     assert (op.math is not None) == (op.name in SCALAR_FORMS)
+    assert callable(op.sparsity), f"{op.name}: give it a sparsity fact (symgrad.ops._define has the common kinds)"
     if op.numpy is None:  # the default spelling: the forward's own NumPy name, or the forward bound by name
         assert callable(op.forward)
+
+
+LEAVES = {"placeholder", "constant"}  # no inputs: never rebuilt by sg.vectorize
+
+
+@pytest.mark.parametrize("op", sorted(BUILTIN_OPS, key=lambda op: op.name), ids=lambda op: op.name)
+def test_every_builtin_op_says_how_it_batches(op):
+    """Op.batch, in the op's block: a rule, or one of ops._define's words."""
+    if op.name in LEAVES:
+        assert op.batch is None
+        return
+    kinds = {"elementwise", "leading", "loop"}
+    assert callable(op.batch) or op.batch in kinds or (
+        isinstance(op.batch, tuple) and op.batch[0] == "axes" and len(op.batch) > 1), op.name
 
 
 def test_a_new_op_is_defined_in_one_place():

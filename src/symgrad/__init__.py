@@ -39,6 +39,8 @@ from .ops import (all, any, argsort, average, count_nonzero, cumprod, cumsum, me
                   ptp, sort, std, var)
 from .ops import diag, diagonal, einsum, eye, inner, kron, outer, tensordot, trace, tril, triu
 from .serialize import Loaded, load, save
+from .sparsity import hessian_sparsity, jacobian_sparsity, sparse_hessian, sparse_jacobian, SparseDerivative
+from .vectorize import vectorize
 from . import special
 
 __version__ = "0.1.0"

@@ -1,17 +1,18 @@
-"""Second and dense derivatives built on ``grad``, ``vjp`` and ``jvp``.
+"""Second and dense derivatives built on ``grad``, ``vjp``, ``jvp`` and ``vectorize``.
 
 - :func:`hvp`: Hessian-vector products, by forward-over-reverse (a ``jvp`` of
   the gradient: Pearlmutter's R-operator) or reverse-over-reverse (the notes'
   ``∇x[(∇x f)ᵀ v]``). Either way the vector is held constant, as the notes
-  warn: a vector computed from ``x`` is wrapped in ``stop_gradient``.
-- :func:`jacobian`: one sweep per input element (forward) or per output
-  element (reverse), whichever count is smaller. Each sweep is seeded with a
-  one-hot *constant*, so a sweep only adds the nodes that carry the seed;
-  everything else (forward values, derivative factors like ``1 - tanh²``) is
-  shared through hash-consing. The graph grows linearly with the number of
-  sweeps.
-- :func:`hessian`: the Jacobian of the gradient, one HVP-shaped sweep per
-  element of ``x``.
+  warn: a vector computed from ``x`` is wrapped in ``stop_gradient``. With
+  ``batched=True``, a whole stack of vectors in one vectorized sweep.
+- :func:`jacobian`: one *vectorized* sweep: a ``jvp`` (forward) or ``vjp``
+  (reverse) seeded with a stand-in placeholder, rebuilt by
+  :func:`~symgrad.vectorize` with the identity in its place. The graph has the
+  same size for any number of elements; matrix products by the identity
+  become transposes. Where an op has no batching rule (a custom op), or
+  when asked, one sweep per element instead, each seeded with a one-hot
+  constant (the graph then grows linearly with the number of sweeps).
+- :func:`hessian`: the Jacobian of the gradient (HVPs against the identity).
 
 A second pass never reports a disconnected input: once the cost depends on
 ``x`` (checked by the first pass), a gradient that does not depend on ``x``
@@ -26,10 +27,11 @@ from typing import Sequence
 import numpy as np
 
 from .autodiff import as_derivative, check_disconnected_option, depends, grad, jvp, vjp
-from .errors import GradientError, ShapeError
-from .ir import CONSTANT, Node, as_list
-from .ops import STOP_GRADIENT, reshape, stack, stop_gradient, sum as reduce_sum
-from .types import is_float
+from .errors import GradientError, RuleError, ShapeError
+from .ir import CONSTANT, Node, as_list, as_node
+from .ops import STOP_GRADIENT, reshape, stack, stop_gradient, sum as reduce_sum, transpose
+from .types import compatible, is_float
+from .vectorize import vectorize
 
 FORWARD_OVER_REVERSE = "forward-over-reverse"
 REVERSE_OVER_REVERSE = "reverse-over-reverse"
@@ -61,7 +63,8 @@ def _inner(grads: Sequence[Node], vectors: Sequence[Node]) -> Node:
     return total
 
 
-def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected: str = "raise"):
+def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected: str = "raise",
+        batched: bool = False):
     """Hessian-vector products ``H v`` of a scalar ``cost``, as new nodes.
 
     Parameters
@@ -82,6 +85,10 @@ def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected
         What to do when ``cost`` does not depend on an element of ``wrt``.
         A cost that depends on ``x`` only linearly has zero ``H v``, never an
         error.
+    batched : bool
+        The vectors are stacks ``V`` of shape ``(k, *x.shape)`` (one ``k`` for
+        every variable); the results are ``(k, *x.shape)`` too, ``H V[i]`` in
+        row ``i``, computed in one vectorized sweep.
 
     Examples
     --------
@@ -92,12 +99,20 @@ def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected
     array([12.,  1.])
     >>> sg.hvp(f, x, [1.0, 0.0], method="reverse-over-reverse").eval({x: [2.0, 5.0]})
     array([12.,  1.])
+    >>> sg.hvp(f, x, [[1.0, 0.0], [0.0, 1.0]], batched=True).eval({x: [2.0, 5.0]})
+    array([[12.,  1.],
+           [ 1.,  0.]])
     """
     _check_method(method)
     targets, many = as_list(wrt)
     given = list(vectors) if many else [vectors]
     if len(given) != len(targets):
         raise GradientError(f"hvp: {len(targets)} variables but {len(given)} vectors")
+    if batched:
+        stacks = [_held_constant(_as_stack(v, x, "hvp", "vectors")) for v, x in zip(given, targets)]
+        seeds = [_seed(x, "hvp") for x in targets]
+        results = vectorize(hvp(cost, targets, seeds, method, disconnected), dict(zip(seeds, stacks)))
+        return results if many else results[0]
     grads = grad(cost, targets, disconnected=disconnected)
     vs = [_held_constant(as_derivative(v, x, "hvp", "vector")) for v, x in zip(given, targets)]
     if method == FORWARD_OVER_REVERSE:
@@ -105,6 +120,25 @@ def hvp(cost: Node, wrt, vectors, method: str = DEFAULT_HVP_METHOD, disconnected
     else:
         results = grad(_inner(grads, vs), targets, disconnected="zero")
     return results if many else results[0]
+
+
+def _as_stack(value, like: Node, what: str, role: str) -> Node:
+    """A stack of tangents for ``like`` given by the user: a node or an array of shape (k, *like.shape)."""
+    node = value if isinstance(value, Node) else as_node(np.asarray(value, dtype=like.dtype), like.graph)
+    if node.graph is not like.graph:
+        raise GradientError(f"{what}: the {role} {node.describe()} belong to another graph")
+    if node.ndim != like.ndim + 1 or not compatible(node.shape[1:], like.shape):
+        raise ShapeError(f"{what}: the {role} {node.describe()} must be a stack of arrays shaped like "
+                         f"{like.describe()}: shape (k, {', '.join(map(str, like.shape))})")
+    if node.dtype != like.dtype:
+        raise GradientError(f"{what}: the {role} {node.describe()} must have the dtype of {like.describe()}")
+    return node
+
+
+def _seed(like: Node, what: str) -> Node:
+    """A placeholder standing for one tangent or cotangent of ``like``: the sweep is built with it,
+    then vectorized with a stack of seeds in its place (it is never fed)."""
+    return like.graph.placeholder(f"{what}_seed_for_%{like.id}", like.shape, like.dtype)
 
 
 def _static_size(node: Node, what: str) -> int:
@@ -121,7 +155,19 @@ def _one_hot(graph, k: int, shape: tuple, dtype) -> Node:
     return graph.constant(seed.reshape(shape))
 
 
-def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") -> Node:
+def _identity(graph, n: int, shape: tuple, dtype) -> Node:
+    """Every basis array of ``shape``, stacked: the seeds of one vectorized sweep."""
+    return graph.constant(np.eye(n, dtype=dtype).reshape((n,) + shape))
+
+
+# Below this many sweeps, one sweep per element runs faster than the vectorized sweep (its
+# small matrix products and broadcasts cost more than n vector ops); measured with
+# bench/dense_derivatives.py (see the README).
+PER_ELEMENT_BELOW = 2
+
+
+def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise",
+             vectorized: bool | None = None) -> Node:
     """The Jacobian ``dy/dx`` as one node of shape ``y.shape + x.shape``.
 
     Parameters
@@ -129,11 +175,18 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
     y, x : Node
         Float nodes with static shapes.
     mode : {"auto", "forward", "reverse"}
-        ``"forward"`` runs one ``jvp`` per element of ``x``, ``"reverse"``
-        one ``vjp`` per element of ``y``; ``"auto"`` picks the fewer sweeps
-        (forward on a tie, as a forward sweep is the cheaper one).
+        ``"forward"`` pushes the tangents of every element of ``x`` (a
+        ``jvp``), ``"reverse"`` pulls the cotangents of every element of
+        ``y`` (a ``vjp``); ``"auto"`` picks the fewer of them. On a tie, a
+        vectorized sweep is reverse (its rows are the Jacobian's rows) and
+        per-element sweeps are forward (a forward sweep is the cheaper one).
     disconnected : {"raise", "zero"}
         What to do when ``y`` does not depend on ``x``.
+    vectorized : bool or None
+        ``True``: one vectorized sweep seeded with the identity, so the graph
+        has the same size for any number of elements; ``False``: one sweep
+        per element; ``None`` (default): vectorized, except for a single
+        element or where an op has no batching rule.
 
     Examples
     --------
@@ -151,6 +204,8 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
             raise GradientError(f"jacobian: the {role} {node.describe()} must be a float")
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    if vectorized not in (None, True, False):
+        raise ValueError(f"jacobian: vectorized must be True, False or None, not {vectorized!r}")
     check_disconnected_option(disconnected)
     if x.graph is not y.graph:
         raise GradientError(f"jacobian: {x.describe()} belongs to another graph than {y.describe()}")
@@ -165,6 +220,17 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
         return graph.constant(np.zeros(y.shape + x.shape, y.dtype))
     if m == 0 or n == 0:
         return graph.constant(np.zeros(y.shape + x.shape, y.dtype))
+    sweeps = n if forward else m
+    # vectorized, a tie goes to reverse mode: its rows are the Jacobian's rows, where forward
+    # mode's are its columns (a transposed result, read across its rows by what follows)
+    vectorized_forward = mode == "forward" or (mode == "auto" and n < m)
+    if vectorized is None and sweeps >= PER_ELEMENT_BELOW:
+        try:
+            return _vectorized_jacobian(y, x, vectorized_forward, m, n)
+        except RuleError:  # an op that cannot batch (a custom op's): one sweep per element
+            pass
+    elif vectorized:
+        return _vectorized_jacobian(y, x, vectorized_forward, m, n)
     if forward:
         columns = [jvp(y, x, _one_hot(graph, j, x.shape, x.dtype)) for j in range(n)]
         return reshape(stack(columns, axis=-1), y.shape + x.shape)
@@ -172,12 +238,24 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise") 
     return reshape(stack(rows), y.shape + x.shape)
 
 
-def hessian(cost: Node, x: Node, method: str = DEFAULT_HVP_METHOD, disconnected: str = "raise") -> Node:
+def _vectorized_jacobian(y: Node, x: Node, forward: bool, m: int, n: int) -> Node:
+    graph = y.graph
+    if forward:  # row j: the tangent of y along the j-th basis vector, i.e. column j of J
+        seed = _seed(x, "jacobian")
+        columns = vectorize(jvp(y, x, seed), {seed: _identity(graph, n, x.shape, x.dtype)})
+        return reshape(transpose(reshape(columns, (n, m))), y.shape + x.shape)
+    seed = _seed(y, "jacobian")
+    rows = vectorize(vjp(y, x, seed, disconnected="zero"), {seed: _identity(graph, m, y.shape, y.dtype)})
+    return reshape(rows, y.shape + x.shape)
+
+
+def hessian(cost: Node, x: Node, method: str = DEFAULT_HVP_METHOD, disconnected: str = "raise",
+            vectorized: bool | None = None) -> Node:
     """The Hessian of a scalar ``cost`` as one node of shape ``x.shape + x.shape``.
 
-    One sweep per element of ``x``: a ``jvp`` of the gradient
-    (forward-over-reverse) or a ``vjp`` of it (reverse-over-reverse), each
-    seeded with a one-hot constant, i.e. ``n`` Hessian-vector products.
+    Hessian-vector products against every basis vector: a ``jvp`` of the
+    gradient (forward-over-reverse) or a ``vjp`` of it (reverse-over-reverse),
+    in one vectorized sweep (``vectorized`` as in :func:`jacobian`).
 
     Examples
     --------
@@ -191,4 +269,16 @@ def hessian(cost: Node, x: Node, method: str = DEFAULT_HVP_METHOD, disconnected:
     _check_method(method)
     gradient = grad(cost, x, disconnected=disconnected)
     mode = "forward" if method == FORWARD_OVER_REVERSE else "reverse"
-    return jacobian(gradient, x, mode=mode, disconnected="zero")  # zeros for a linear cost
+    if mode == "forward" and vectorized is not False and _static_size(x, "hessian") >= PER_ELEMENT_BELOW:
+        # H is symmetric: the HVPs against the basis vectors are its rows as well as its columns,
+        # so the stacked sweep is the Hessian without a transpose
+        n = math.prod(x.shape)
+        if depends(gradient, x, "forward"):
+            try:
+                seed = _seed(x, "hessian")
+                rows = vectorize(jvp(gradient, x, seed), {seed: _identity(x.graph, n, x.shape, x.dtype)})
+                return reshape(rows, x.shape + x.shape)
+            except RuleError:
+                if vectorized:
+                    raise
+    return jacobian(gradient, x, mode=mode, disconnected="zero", vectorized=vectorized)  # zeros for a linear cost

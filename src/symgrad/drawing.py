@@ -37,8 +37,6 @@ import subprocess
 import sysconfig
 from typing import Mapping
 
-import numpy as np
-
 from .autodiff import grad
 from .evaluate import evaluate
 from .format import params_text, value_text

@@ -66,6 +66,11 @@ DISCONNECTED = _NoDerivative("DISCONNECTED")
 UNDEFINED = _NoDerivative("UNDEFINED")
 
 
+# --- sparsity: "every result element may depend on every input element" --------------------
+
+DENSE = _NoDerivative("DENSE")
+
+
 def zero_rule(*_):
     return ZERO
 
@@ -152,6 +157,40 @@ class Op:
       (``"linalg.inv"``) or ``spell(xp) -> kernel | str``: called once when
       a function is compiled, it returns ``kernel(*arrays, **params)``, or a
       string saying why that library cannot run the op.
+
+    Vectorization (read by :func:`symgrad.vectorize`):
+
+    - ``batch``: how the op maps over one extra leading axis of some of its
+      inputs. A rule ``rule(node, inputs, batched) -> Node``: ``node`` is
+      the original node, ``inputs`` its inputs with the batched ones
+      (``batched[k]`` true) carrying the extra leading axis; it returns the
+      batched result, ``node``'s shape behind the batch axis. Or one of the
+      words of :mod:`symgrad.ops._define` for the common kinds:
+      ``"elementwise"`` (align ranks, then apply as is), ``"leading"`` (the
+      op already maps over leading axes: broadcast the unbatched inputs, then
+      apply as is), ``("axes", name, ...)`` (as ``"leading"``, with the named
+      axis parameters shifted by one), ``"loop"`` (one application per batch
+      element, stacked: for ops that cannot do better; a static batch size
+      only). ``None`` (a custom op's default): the op cannot be vectorized.
+
+    Fact read by :mod:`symgrad.sparsity` (structural Jacobian and Hessian
+    patterns, found without evaluating the graph):
+
+    - ``sparsity(out, *inputs, **params) -> (maps, pairs)``: how the op maps
+      its inputs' dependency patterns to its result's. ``maps`` has one entry
+      per input: ``None`` (the result's derivative never depends on it: an
+      index array, a comparison's operands), :data:`DENSE` (every result
+      element may depend on every element of it), or a list of steps applied
+      in order, each ``(in_index, out_index, out_size)`` NumPy int arrays: the
+      result element ``out_index[k]`` depends on input element
+      ``in_index[k]`` (flattened, C order); ``out_index`` ``None`` means a
+      gather, ``in_index[r]`` feeding result element ``r`` (-1: none).
+      ``pairs`` names the inputs whose second cross derivatives may be
+      nonzero: ``((0, 1),)`` for mul, ``"all"`` for a nonlinear op, ``()``
+      for a linear (or piecewise linear) one. ``symgrad.ops._define`` has
+      the common kinds (elementwise, gathers, reductions, contractions).
+      An op without the fact (a custom op) is taken to be dense and
+      nonlinear in every input: correct, only conservative.
     """
 
     name: str
@@ -171,6 +210,8 @@ class Op:
     own_buffers: bool = field(default=False, compare=False)
     bounded: bool = field(default=False, compare=False)
     shares: tuple | None = field(default=None, compare=False)
+    batch: Callable | str | tuple | None = field(default=None, compare=False)
+    sparsity: Callable | None = field(default=None, compare=False)
     array_api: Callable | str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

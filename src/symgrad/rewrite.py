@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import CONSTANT, Graph, Node, Op, ancestors
+from .ir import Graph, Node, Op, ancestors
 from .ops import ADD, BROADCAST_TO, MUL, NEG, add, mul
 from .types import is_float
 

@@ -23,12 +23,12 @@ import numpy as np
 
 from ..ir import Node, as_nodes
 from ..types import broadcast_shapes, is_float
-from ._define import elementwise, is_constant
+from ._define import BILINEAR, ELEMENTWISE_LINEAR, QUOTIENT, elementwise, is_constant
 
 # --- neg ------------------------------------------------------------------------------------
 
 NEG = elementwise("neg", np.negative, (lambda d, out, x: neg(d),),
-                  operator="-{}", math="-{}")
+                  operator="-{}", math="-{}", sparsity=ELEMENTWISE_LINEAR)
 
 
 def neg(x) -> Node:
@@ -49,7 +49,7 @@ def neg(x) -> Node:
 # --- add ------------------------------------------------------------------------------------
 
 ADD = elementwise("add", np.add, (lambda d, out, x, y: d, lambda d, out, x, y: d),
-                  operator="{} + {}", math="{} + {}")
+                  operator="{} + {}", math="{} + {}", sparsity=ELEMENTWISE_LINEAR)
 
 
 def add(x, y) -> Node:
@@ -73,7 +73,7 @@ def add(x, y) -> Node:
 # --- sub ------------------------------------------------------------------------------------
 
 SUB = elementwise("sub", np.subtract, (lambda d, out, x, y: d, lambda d, out, x, y: neg(d)),
-                  operator="{} - {}", math="{} - {}")
+                  operator="{} - {}", math="{} - {}", sparsity=ELEMENTWISE_LINEAR)
 
 
 def sub(x, y) -> Node:
@@ -94,7 +94,7 @@ def sub(x, y) -> Node:
 # --- mul ------------------------------------------------------------------------------------
 
 MUL = elementwise("mul", np.multiply, (lambda d, out, x, y: d * y, lambda d, out, x, y: d * x),
-                  operator="{} * {}", math="{} * {}")
+                  operator="{} * {}", math="{} * {}", sparsity=BILINEAR)
 
 
 def mul(x, y) -> Node:
@@ -123,7 +123,7 @@ def mul(x, y) -> Node:
 # --- div ------------------------------------------------------------------------------------
 
 DIV = elementwise("div", np.true_divide, (lambda d, out, x, y: d / y, lambda d, out, x, y: neg(d * out / y)),
-                  operator="{} / {}", math="{} / {}")
+                  operator="{} / {}", math="{} / {}", sparsity=QUOTIENT)
 
 
 def div(x, y) -> Node:

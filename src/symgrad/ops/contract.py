@@ -42,11 +42,11 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
 from ..types import check_dtype, combine_dtypes
-from ._define import primitive
+from ._define import DENSE_NONLINEAR, batch_axes, contraction_steps, gather_sparsity, primitive, scatter_sparsity
 from .arith import mul
 from .reductions import sum as reduce_sum
 from .select import cast
-from .shape import BROADCAST_TO, broadcast_like, broadcast_to, getitem, reshape, transpose
+from .shape import BROADCAST_TO, batch_loop, broadcast_like, broadcast_to, getitem, reshape, transpose
 
 # --- diagonal and its adjoint -------------------------------------------------------------
 
@@ -132,8 +132,6 @@ def _diagonal_of(out_bar, out, c, *like):
     return out.graph.apply(DIAGONAL, (out_bar,), out.params.as_dict())
 
 
-# diagonal(a) is a view of a's diagonal; its adjoint writes a cotangent onto the diagonal of zeros
-# shaped like a. Both are linear: the forward rules apply the op to the tangent.
 def _diagonal_xp(xp):
     """np.diagonal as the standard's linalg.diagonal, over the two axes moved last."""
     def kernel(a, offset, axis1, axis2):
@@ -142,14 +140,19 @@ def _diagonal_xp(xp):
     return kernel
 
 
+# diagonal(a) is a view of a's diagonal; its adjoint writes a cotangent onto the diagonal of zeros
+# shaped like a. Both are linear: the forward rules apply the op to the tangent.
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True,
+                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
     array_api=_diagonal_xp)
-# diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
-# diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
+def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
+    """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
+    return np.diagonal(codes, offset, axis1, axis2)
+
+
 def _diagonal_scatter_xp(xp):
     """diagonal_scatter as one-hot rows times c times one-hot columns: (R * c) @ S^T, no setitem."""
     def kernel(c, *like, offset, axis1, axis2):
@@ -166,9 +169,12 @@ def _diagonal_scatter_xp(xp):
     return kernel
 
 
+# diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
+# diagonal c fills: np.diag of a vector), with c on the offset diagonal over axis1 and axis2.
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
+                             batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing),
     array_api=_diagonal_scatter_xp)
 
 
@@ -242,14 +248,21 @@ def _triangle_infer(name):
     return infer
 
 
+def _triangle_batch(node, inputs, batched):
+    (m,) = inputs
+    if node.inputs[0].ndim == 1:  # as NumPy: a 1-d m is broadcast against the (n, n) mask
+        m = broadcast_to(getitem(m, (slice(None), None)), m.shape[:1] + node.shape)
+    return node.graph.apply(node.op, (m,), node.params.as_dict())
+
+
 # Zeroing a fixed triangle is linear and self-adjoint: every rule is the op itself. A 1-d input
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),))
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
 
 
 def tril(m, k: int = 0) -> Node:
@@ -538,6 +551,27 @@ def _einsum_jvp(index):
 
 # np.einsum with the plan made at build time. A one-operand einsum ("ii->i", "ij->ji") is a
 # view of its operand; the others are fresh arrays.
+def _einsum_batch(node, inputs, batched):
+    """Batching: one more index, on the batched operands and in front of the output."""
+    terms, output = _split(node.params.subscripts)
+    free = [c for c in _LETTERS if c not in node.params.subscripts]
+    if not free:
+        return batch_loop(node, inputs, batched)
+    terms = [free[0] + t if b else t for t, b in zip(terms, batched)]
+    return _contract(inputs, terms, free[0] + output, optimize=node.params.optimize is not False, broadcast=False)
+
+
+def _einsum_sparsity(out, *operands, subscripts, optimize):
+    """Each operand: the union over its contracted labels, placed in the result (dense where
+    subscripts use '...'); an einsum is multilinear: cross terms between operands only."""
+    terms, output = _split(subscripts)
+    if "." in subscripts:
+        return DENSE_NONLINEAR(out, *operands)
+    maps = [contraction_steps(x.shape, term, out.shape, output) for x, term in zip(operands, terms)]
+    pairs = [(i, j) for i in range(len(operands)) for j in range(len(operands)) if i < j]
+    return maps, pairs
+
+
 def _einsum_xp(xp):
     """einsum is not in the array-API standard: the library's own where it has one (JAX, torch, Dask),
     else a composition: repeated labels of an operand become linalg.diagonal, each operand is laid
@@ -568,6 +602,7 @@ def _einsum_xp(xp):
 
 
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
+                   batch=_einsum_batch, sparsity=_einsum_sparsity,
     array_api=_einsum_xp)
 
 

@@ -58,14 +58,14 @@ from ..errors import DTypeError, ShapeError
 from ..ir import UNDEFINED, Node, as_nodes, zero_rule
 from ..types import (broadcast_shapes, check_bool_argument, combine_dtypes, normalize_axis, require_canonical,
                      require_float)
-from ._define import primitive
+from ._define import BATCH_LEADING, matrix_sparsity, no_dependence, primitive
 from .contract import diagonal, trace, tril, triu
 from .elementary import abs, sqrt, square
 from .linalg import matmul
 from .manipulation import swapaxes
 from .reductions import max as amax, min as amin, sum
 from .select import equal, where
-from .shape import getitem, transpose
+from .shape import batch_lift, getitem, transpose
 
 # --- helpers that build nodes --------------------------------------------------------------
 
@@ -218,9 +218,20 @@ def _solve_b_dot(b_dot, out, a, b):
     return _solve_vector(a, b_dot) if b.ndim == 1 else solve(a, b_dot)
 
 
+def _solve_batch(node, inputs, batched):
+    """Batching of solve and solve_triangular: b as columns, the batched operands' batch axis in
+    front of the other's batch axes (which broadcast, as NumPy 2's)."""
+    (a0, b0), (a, b) = node.inputs, inputs
+    b = getitem(b, (Ellipsis, None)) if b0.ndim == 1 else b
+    ndim = max(a0.ndim, b0.ndim if b0.ndim > 1 else 2)
+    a, b = (batch_lift(a, ndim) if batched[0] else a), (batch_lift(b, ndim) if batched[1] else b)
+    out = node.graph.apply(node.op, (a, b), node.params.as_dict())
+    return getitem(out, (Ellipsis, 0)) if b0.ndim == 1 else out
+
+
 SOLVE = primitive("solve", np.linalg.solve, _solve_infer("solve"),
                   vjp=(_solve_a_bar, _solve_b_bar), jvp=(_solve_a_dot, _solve_b_dot),
-                  broadcasts=True, core_dims=2)
+                  broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity)
 
 
 def solve(a, b) -> Node:
@@ -239,7 +250,7 @@ def solve(a, b) -> Node:
 
 INV = primitive("inv", np.linalg.inv, _square_infer("inv", lambda batch, n: batch + (n, n)),
                 vjp=(lambda out_bar, out, a: -matmul(_mT(out), matmul(out_bar, _mT(out))),),
-                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),))
+                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),), batch=BATCH_LEADING, sparsity=matrix_sparsity)
 
 
 def inv(a) -> Node:
@@ -264,7 +275,7 @@ def _scalar_times_inverse_transpose(s: Node, a: Node) -> Node:
 
 DET = primitive("det", np.linalg.det, _square_infer("det", lambda batch, n: batch),
                 vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar * out, a),),
-                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),))
+                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),), batch=BATCH_LEADING, sparsity=matrix_sparsity)
 
 
 def det(a) -> Node:
@@ -291,13 +302,13 @@ def _slogdet(a):
 
 _SLOGDET_SHAPE = _square_infer("slogdet", lambda batch, n: batch)
 SLOGDET_SIGN = primitive("slogdet_sign", lambda a: _slogdet(a)[0], _SLOGDET_SHAPE,
-                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0),
+                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0), batch=BATCH_LEADING, sparsity=no_dependence,
     array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[0])
 SLOGDET_LOGABSDET = primitive(
     "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
     vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
     jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
-    shares=(_slogdet, 1),
+    shares=(_slogdet, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[1])
 
 
@@ -415,7 +426,7 @@ def _tri_b_dot(b_dot, out, a, b):
 
 SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
                              vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
-                             broadcasts=True, core_dims=2,
+                             broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a, b, lower: xp.linalg.solve(xp.tril(a) if lower else xp.triu(a), b))
 
 
@@ -545,12 +556,13 @@ CHOLESKY_GRAD = primitive(
     # linear in L_bar, whose adjoint is cholesky's forward rule
     vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
     jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
-    broadcasts=True, core_dims=2,
+    broadcasts=True, core_dims=2, batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=_cholesky_grad_xp)
 
 
 CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
                      vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
+                     batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.cholesky(_lower_symmetric_xp(xp, a)))
 
 
@@ -610,13 +622,13 @@ def _lower_symmetric_xp(xp, a):
 
 
 EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
-                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0),
+                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[0])
 EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
-                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1),
+                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[1])
 EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
-                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,),
+                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.eigvalsh(_lower_symmetric_xp(xp, a)))
 
 
@@ -728,11 +740,13 @@ def _svd_infer(which: str):
 
 
 SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0),
+                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[0])
 SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1),
+                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[1])
 SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
-                   shares=(_svd, 2),
+                   shares=(_svd, 2), batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[2])
 
 
@@ -824,8 +838,10 @@ def _qr_infer(which: str):
 
 
 QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0),
+                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.qr(a)[0])
 QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1),
+                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
     array_api=lambda xp: lambda a: xp.linalg.qr(a)[1])
 
 
@@ -873,7 +889,7 @@ def _pinv_infer(a):
     return a.shape[:-2] + (n, m), a.dtype
 
 
-PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,))
+PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity)
 
 
 def pinv(a) -> Node:

@@ -15,20 +15,22 @@ import numpy as np
 
 from ..ir import ZERO, Node, as_nodes, zero_rule
 from ..types import broadcast_shapes, is_float
-from ._define import elementwise, is_constant, unary
+from ._define import ELEMENTWISE, ELEMENTWISE_LINEAR, elementwise, is_constant, unary
 from .arith import div, neg
 from .select import cast, equal, where
 
-EXP = unary("exp", np.exp, lambda d, out, x: d * out, math="math.exp({})")
-LOG = unary("log", np.log, lambda d, out, x: d / x, math="math.log({})")
-LOG1P = unary("log1p", np.log1p, lambda d, out, x: d / (1 + x), math="math.log1p({})")
-EXPM1 = unary("expm1", np.expm1, lambda d, out, x: d * (out + 1), math="math.expm1({})")
-SQRT = unary("sqrt", np.sqrt, lambda d, out, x: d * (0.5 / out), math="math.sqrt({})")
-SQUARE = unary("square", np.square, lambda d, out, x: d * (2 * x), math="{0} * {0}")
-SIN = unary("sin", np.sin, lambda d, out, x: d * cos(x), math="math.sin({})", bounded=True)
-COS = unary("cos", np.cos, lambda d, out, x: neg(d * sin(x)), math="math.cos({})", bounded=True)
-TAN = unary("tan", np.tan, lambda d, out, x: d * (1 + square(out)), math="math.tan({})")
-TANH = unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)), math="math.tanh({})", bounded=True)
+EXP = unary("exp", np.exp, lambda d, out, x: d * out, math="math.exp({})", sparsity=ELEMENTWISE)
+LOG = unary("log", np.log, lambda d, out, x: d / x, math="math.log({})", sparsity=ELEMENTWISE)
+LOG1P = unary("log1p", np.log1p, lambda d, out, x: d / (1 + x), math="math.log1p({})", sparsity=ELEMENTWISE)
+EXPM1 = unary("expm1", np.expm1, lambda d, out, x: d * (out + 1), math="math.expm1({})", sparsity=ELEMENTWISE)
+SQRT = unary("sqrt", np.sqrt, lambda d, out, x: d * (0.5 / out), math="math.sqrt({})", sparsity=ELEMENTWISE)
+SQUARE = unary("square", np.square, lambda d, out, x: d * (2 * x), math="{0} * {0}", sparsity=ELEMENTWISE)
+SIN = unary("sin", np.sin, lambda d, out, x: d * cos(x), math="math.sin({})", bounded=True, sparsity=ELEMENTWISE)
+COS = unary("cos", np.cos, lambda d, out, x: neg(d * sin(x)), math="math.cos({})", bounded=True,
+            sparsity=ELEMENTWISE)
+TAN = unary("tan", np.tan, lambda d, out, x: d * (1 + square(out)), math="math.tan({})", sparsity=ELEMENTWISE)
+TANH = unary("tanh", np.tanh, lambda d, out, x: d * (1 - square(out)), math="math.tanh({})", bounded=True,
+             sparsity=ELEMENTWISE)
 
 
 def _sigmoid(x):
@@ -39,9 +41,6 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
 
-# The notes' point: sigmoid's derivative is written with the sigmoid node itself. In the scalar
-# dialect, 1/(1+exp(-x)) is accurate for any x (to an ulp or two of the two-branch form); below
-# x = -709 exp(-x) overflows, and the call reruns with NumPy.
 def _sigmoid_xp(xp):
     """The sigmoid in the array-API standard, from exp(-|x|) as in NumPy's (no overflow)."""
     def kernel(x):
@@ -50,16 +49,19 @@ def _sigmoid_xp(xp):
     return kernel
 
 
+# The notes' point: sigmoid's derivative is written with the sigmoid node itself. In the scalar
+# dialect, 1/(1+exp(-x)) is accurate for any x (to an ulp or two of the two-branch form); below
+# x = -709 exp(-x) overflows, and the call reruns with NumPy.
 SIGMOID = unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)),
-                math="1.0 / (1.0 + math.exp(-{}))", bounded=True,
+                math="1.0 / (1.0 + math.exp(-{}))", bounded=True, sparsity=ELEMENTWISE,
     array_api=_sigmoid_xp)
 # log(1 + e^x) computed as logaddexp(0, x): finite for any x.
-SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x),
+SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x), sparsity=ELEMENTWISE,
     array_api=lambda xp: lambda x: xp.logaddexp(xp.zeros_like(x), x))
-ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})")
-SIGN = unary("sign", np.sign, zero_rule)
-FLOOR = unary("floor", np.floor, zero_rule)
-ROUND = unary("round", np.round, zero_rule)
+ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})", sparsity=ELEMENTWISE_LINEAR)
+SIGN = unary("sign", np.sign, zero_rule, sparsity=ELEMENTWISE_LINEAR)
+FLOOR = unary("floor", np.floor, zero_rule, sparsity=ELEMENTWISE_LINEAR)
+ROUND = unary("round", np.round, zero_rule, sparsity=ELEMENTWISE_LINEAR)
 
 
 # pow's rules, y x**(y-1) and x**y log x, meet 0·inf at x = 0 where x**y is smooth: x**0 is 1
@@ -103,7 +105,8 @@ def _pow_exponent_rule(d, out, x, y):
 # NumPy computes x ** 0.5 as sqrt(x) (-0.0 at -0.0, nan at -inf, where C's pow differs), and so
 # does the scalar code.
 POW = elementwise("pow", np.power, (_pow_base_rule, _pow_exponent_rule),
-                  operator="{} ** {}", math="math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})")
+                  operator="{} ** {}", math="math.sqrt({0}) if {1} == 0.5 else math.pow({0}, {1})",
+                  sparsity=ELEMENTWISE)
 
 
 def exp(x) -> Node:
@@ -336,35 +339,37 @@ def pow(x, y) -> Node:
 # arguments, mod in its divisor) the comment says why.
 
 _LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))  # Python floats: they take x's float width
-SINH = unary("sinh", np.sinh, lambda d, out, x: d * cosh(x))
-COSH = unary("cosh", np.cosh, lambda d, out, x: d * sinh(x))
-ARCSIN = unary("arcsin", np.arcsin, lambda d, out, x: d / sqrt(1 - square(x)))
-ARCCOS = unary("arccos", np.arccos, lambda d, out, x: neg(d / sqrt(1 - square(x))))
-ARCTAN = unary("arctan", np.arctan, lambda d, out, x: d / (1 + square(x)))
-ARCSINH = unary("arcsinh", np.arcsinh, lambda d, out, x: d / sqrt(1 + square(x)))
+SINH = unary("sinh", np.sinh, lambda d, out, x: d * cosh(x), sparsity=ELEMENTWISE)
+COSH = unary("cosh", np.cosh, lambda d, out, x: d * sinh(x), sparsity=ELEMENTWISE)
+ARCSIN = unary("arcsin", np.arcsin, lambda d, out, x: d / sqrt(1 - square(x)), sparsity=ELEMENTWISE)
+ARCCOS = unary("arccos", np.arccos, lambda d, out, x: neg(d / sqrt(1 - square(x))), sparsity=ELEMENTWISE)
+ARCTAN = unary("arctan", np.arctan, lambda d, out, x: d / (1 + square(x)), sparsity=ELEMENTWISE)
+ARCSINH = unary("arcsinh", np.arcsinh, lambda d, out, x: d / sqrt(1 + square(x)), sparsity=ELEMENTWISE)
 # sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): no cancellation next to 1.
-ARCCOSH = unary("arccosh", np.arccosh, lambda d, out, x: d / (sqrt(x - 1) * sqrt(x + 1)))
-ARCTANH = unary("arctanh", np.arctanh, lambda d, out, x: d / (1 - square(x)))
-LOG2 = unary("log2", np.log2, lambda d, out, x: d / (x * _LN2))
-LOG10 = unary("log10", np.log10, lambda d, out, x: d / (x * _LN10))
-EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2),
+ARCCOSH = unary("arccosh", np.arccosh, lambda d, out, x: d / (sqrt(x - 1) * sqrt(x + 1)), sparsity=ELEMENTWISE)
+ARCTANH = unary("arctanh", np.arctanh, lambda d, out, x: d / (1 - square(x)), sparsity=ELEMENTWISE)
+LOG2 = unary("log2", np.log2, lambda d, out, x: d / (x * _LN2), sparsity=ELEMENTWISE)
+LOG10 = unary("log10", np.log10, lambda d, out, x: d / (x * _LN10), sparsity=ELEMENTWISE)
+EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2), sparsity=ELEMENTWISE,
     array_api=lambda xp: lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype), x))
 # cbrt'(x) = 1 / (3 cbrt(x)²), written with the output; inf at 0 like sqrt's.
-CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)),
+CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)), sparsity=ELEMENTWISE,
     array_api=lambda xp: lambda x: xp.sign(x) * xp.pow(xp.abs(x), xp.asarray(1 / 3, dtype=x.dtype)))
-RECIPROCAL = unary("reciprocal", np.reciprocal, lambda d, out, x: neg(d * square(out)))
+RECIPROCAL = unary("reciprocal", np.reciprocal, lambda d, out, x: neg(d * square(out)), sparsity=ELEMENTWISE)
 ARCTAN2 = elementwise("arctan2", np.arctan2, (lambda d, out, y, x: d * x / (square(x) + square(y)),
-                                              lambda d, out, y, x: neg(d * y / (square(x) + square(y)))))
+                                              lambda d, out, y, x: neg(d * y / (square(x) + square(y)))),
+                      sparsity=ELEMENTWISE)
 # hypot's derivative x / hypot(x, y) reuses the output; it does not exist at (0, 0).
-HYPOT = elementwise("hypot", np.hypot, (lambda d, out, x, y: d * x / out, lambda d, out, x, y: d * y / out))
+HYPOT = elementwise("hypot", np.hypot, (lambda d, out, x, y: d * x / out, lambda d, out, x, y: d * y / out),
+                    sparsity=ELEMENTWISE)
 # exp(x - out) is at most 1: no overflow however large x and y are.
 LOGADDEXP = elementwise("logaddexp", np.logaddexp, (lambda d, out, x, y: d * exp(x - out),
-                                                    lambda d, out, x, y: d * exp(y - out)))
+                                                    lambda d, out, x, y: d * exp(y - out)), sparsity=ELEMENTWISE)
 # x mod y = x - y·floor(x / y) and fmod = x - y·trunc(x / y): derivative 1 in x and the
 # (piecewise constant) -floor or -trunc in y, which is (out - x) / y: no floor or trunc node.
 _REMAINDER_CHAIN = (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y))
-MOD = elementwise("mod", np.mod, _REMAINDER_CHAIN, operator="{} % {}")
-FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN,
+MOD = elementwise("mod", np.mod, _REMAINDER_CHAIN, operator="{} % {}", sparsity=ELEMENTWISE_LINEAR)
+FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN, sparsity=ELEMENTWISE_LINEAR,
     array_api=lambda xp: lambda x, y: xp.sign(x) * xp.remainder(xp.abs(x), xp.abs(y)))
 
 

@@ -31,14 +31,15 @@ import numpy as np
 
 from ..errors import BackendError, DTypeError, GradientError, IndexingError, ShapeError
 from ..format import index_text, value_text
-from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
+from ..ir import CONSTANT, DENSE, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
                      require_canonical, type_string)
-from ._define import primitive
+from ._define import batch_axes, gather_sparsity, no_dependence, primitive, scatter_sparsity
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import (GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, broadcast_to, concatenate, getitem,
-                    reshape, zeros_like)
+from .shape import (BATCH_SLICE, GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
+                    batch_broadcast, batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape,
+                    transpose, zeros_like)
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
@@ -167,12 +168,17 @@ def _scatter_along(d: Node, like: Node, indices: Node, axis: int) -> Node:
     return d.graph.apply(SCATTER_ALONG_AXIS, (d, like, indices), {"axis": axis})
 
 
+def _along_landing(codes, d, like, i, axis):
+    """Where each element of d lands (scatter_along_axis's sparsity fact)."""
+    return np.take_along_axis(codes, i, axis)
+
+
 # NumPy's own function, which broadcasts indices and arr against each other on the other axes.
 TAKE_ALONG_AXIS = primitive(
     "take_along_axis", np.take_along_axis, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
-    jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False)
-# The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
+    jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
+    batch=batch_axes("axis"), sparsity=gather_sparsity())
 def _scatter_along_xp(xp):
     """scatter_along_axis as a one-hot sum over the read positions (no in-place add.at)."""
     def kernel(d, like, indices, axis):
@@ -186,12 +192,13 @@ def _scatter_along_xp(xp):
     return kernel
 
 
+# The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
-         disconnected_rule),
+         disconnected_rule), batch=batch_axes("axis"), sparsity=scatter_sparsity(_along_landing),
     array_api=_scatter_along_xp)
 
 
@@ -260,8 +267,11 @@ def _update_infer(name: str):
 
 
 def _update_forward(ufunc):
-    def forward(x, v, *arrays, spec, unique_indices=False):
-        out = np.array(x, copy=True)
+    def forward(x, v, *arrays, spec, unique_indices=False, out=None):
+        if out is None:
+            out = np.array(x, copy=True)
+        elif out is not x:  # compiled code hands a buffer: x's own where x dies here (no copy)
+            np.copyto(out, x)
         index = _index_tuple(spec, arrays)
         if ufunc is None:
             out[index] = v  # repeated indices: the last write lands, as in NumPy
@@ -295,8 +305,6 @@ def _last_writes_infer(x, *arrays, spec):
     return indexed, np.dtype(np.bool_)
 
 
-# Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
-# a bool mask of the indexed part, shaped like x[index].
 def _last_writes_xp(xp):
     """last_writes in the standard: the last write to a place is the largest write number there
     (JAX: a scatter-max, defined for repeated indices where a scatter-set is not); elsewhere, one
@@ -324,9 +332,29 @@ def _last_writes_xp(xp):
     return kernel
 
 
+# Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
+# a bool mask of the indexed part, shaped like x[index].
 LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
-                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule,
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed, sparsity=no_dependence,
     array_api=_last_writes_xp)
+
+
+def _update_batch(node, inputs, batched):
+    """Batching of x.at[index]: the batch axis indexed by a full slice in front; the values lined up
+    with x[index]'s batched shape (where NumPy moves the advanced-index axes first, behind them)."""
+    if any(batched[2:]):  # batched index arrays: one element at a time
+        return batch_loop(node, inputs, batched)
+    x, v, *arrays = inputs
+    x = x if batched[0] else batch_broadcast(x, v)
+    v = v if batched[1] else batch_broadcast(v, x)
+    spec = node.params.spec
+    indexed, _ = GETITEM.infer(node.inputs[0], *node.inputs[2:], spec=spec)
+    v = batch_lift(v, len(indexed))
+    axis = batch_axis_after_indexing(spec, arrays)
+    if axis:
+        order = list(range(1, v.ndim))
+        v = transpose(v, order[:axis] + [0] + order[axis:])
+    return _update(node.op, x, v, arrays, {**node.params.as_dict(), "spec": (BATCH_SLICE,) + spec})
 
 
 def _update(op: Op, x: Node, v: Node, arrays, params) -> Node:
@@ -366,6 +394,19 @@ def _tangents(dots, out, x):
 def _set_jvp_all(dots, out, x, v, *arrays):
     x_dot, v_dot = _tangents(dots, out, x)
     return _update(AT_SET, x_dot, _zero(x) if v_dot is ZERO else v_dot, arrays, out.params)
+
+
+def _update_sparsity(pairs):
+    """``x.at[index].<update>(v)``: x element by element, and v's elements added into the
+    result elements the index picks (repeated indices gather several)."""
+    def sparsity(out, x, v, *arrays, spec, unique_indices=False):
+        if any(a.value is None for a in arrays):  # a run-time index may pick any element
+            return [[], DENSE] + [None] * len(arrays), pairs
+        size = math.prod(out.shape)
+        landing = np.arange(size, dtype=np.int64).reshape(out.shape)[_index_tuple(spec, [a.value for a in arrays])]
+        v_index = np.broadcast_to(np.arange(math.prod(v.shape), dtype=np.int64).reshape(v.shape), landing.shape)
+        return [[], [(v_index.ravel(), landing.ravel(), size)]] + [None] * len(arrays), pairs
+    return sparsity
 
 
 def _update_xp(kind: str):
@@ -425,7 +466,7 @@ AT_SET = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
         lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_set_jvp_all,
+    jvp_all=_set_jvp_all, batch=_update_batch, sparsity=gather_sparsity((0, 1)),
     array_api=_update_xp("set"))
 
 
@@ -434,15 +475,16 @@ def _add_jvp_all(dots, out, x, v, *arrays):
     return x_dot if v_dot is ZERO else _update(AT_ADD, x_dot, v_dot, arrays, out.params)
 
 
+# out=True: compiled code may hand it the buffer of an x that dies here, which it updates in place
 AT_ADD = primitive(
-    "at_add", _update_forward(np.add), _update_infer("add"),
+    "at_add", _update_forward(np.add), _update_infer("add"), out=True,
     vjp=lambda index: _rule(
         index, lambda out_bar, out, x, v, *arrays: out_bar,
         lambda out_bar, out, x, v, *arrays: GETITEM(out_bar, *arrays, spec=out.params.spec)),
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: x_dot,
         lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_add_jvp_all,
+    jvp_all=_add_jvp_all, batch=_update_batch, sparsity=_update_sparsity(()),
     array_api=_update_xp("add"))
 
 
@@ -480,10 +522,10 @@ def _extremum_jvp(index):
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp,
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()),
     array_api=_update_xp("min"))
 AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp,
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()),
     array_api=_update_xp("max"))
 
 
@@ -547,7 +589,7 @@ def _multiply_jvp(index):
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
-                        vjp=_multiply_vjp, jvp=_multiply_jvp,
+                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch, sparsity=_update_sparsity("all"),
     array_api=_update_xp("multiply"))
 
 

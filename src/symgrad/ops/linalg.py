@@ -14,8 +14,8 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir import Node, as_nodes
 from ..types import broadcast_shapes, combine_dtypes
-from ._define import primitive
-from .shape import getitem, transpose
+from ._define import contraction_steps, primitive
+from .shape import batch_lift, getitem, reshape, transpose
 
 
 def _matmul_infer(a, b):
@@ -54,6 +54,8 @@ def _vjp_b(out_bar, out, a, b):
         return out_bar * a
     if a.ndim == 1:  # a as a column times the cotangent as a row: an outer product
         return getitem(a, (slice(None), None)) * getitem(out_bar, (Ellipsis, None, slice(None)))
+    if b.ndim == 1 and a.ndim == 2:  # A^T v as v A: a vector-matrix product, no axes added
+        return matmul(out_bar, a)
     if b.ndim == 1:  # b was a column (k, 1)
         return getitem(matmul(_swap(a), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
     return matmul(_swap(a), out_bar)
@@ -62,10 +64,60 @@ def _vjp_b(out_bar, out, a, b):
 # Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
 # into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
 # axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
+def _matmul_sparsity(out, a, b):
+    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
+    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
+    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
+    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
+    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
+    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
+            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
+
+
 MATMUL = primitive("matmul", np.matmul, _matmul_infer,
                    vjp=(_vjp_a, _vjp_b),
                    jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
-                   broadcasts=True, core_dims=2, out=True, own_buffers=True)
+                   broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=lambda node, inputs, batched:
+                   _matmul_batch(*node.inputs, *inputs, *batched), sparsity=_matmul_sparsity)
+
+
+def is_identity(x: Node) -> bool:
+    """Whether ``x`` is a constant identity matrix."""
+    v = x.value
+    return (v is not None and v.ndim == 2 and v.shape[0] == v.shape[1] and np.count_nonzero(v) == v.shape[0]
+            and bool(np.all(np.diagonal(v) == 1)))
+
+
+def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batched: bool) -> Node:
+    """Batching: one matrix product where the batch axis can join the rows (the common cases of
+    dense Jacobians and Hessians), else NumPy's batch broadcasting."""
+    if a_batched and not b_batched and b.ndim == 2:
+        if a0.ndim == 1 and is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
+            return b
+        if a0.ndim == 1:  # a stack of rows times a matrix
+            return matmul(a, b)
+        if None not in a.shape[:-1]:  # every row of every batch element times b, in one product
+            return reshape(matmul(reshape(a, (-1, a.shape[-1])), b), a.shape[:-1] + b.shape[-1:])
+    if b_batched and not a_batched and a.ndim == 2:
+        if b0.ndim == 1 and is_identity(b):
+            return transpose(a)
+        if b0.ndim == 1:  # A v for a stack of v: (V A^T)
+            return matmul(b, transpose(a))
+        if b0.ndim == 2 and b.shape[-1] == 1:  # a stack of columns
+            return getitem(matmul(getitem(b, (slice(None), slice(None), 0)), transpose(a)),
+                           (slice(None), slice(None), None))
+    # matrices with the batch axis in front, lined up with the other operand's batch axes
+    a_m = getitem(a, (Ellipsis, None, slice(None))) if a0.ndim == 1 else a
+    b_m = getitem(b, (Ellipsis, slice(None), None)) if b0.ndim == 1 else b
+    ndim = max(a0.ndim, b0.ndim, 2)
+    a_m = batch_lift(a_m, ndim) if a_batched else a_m
+    b_m = batch_lift(b_m, ndim) if b_batched else b_m
+    out = matmul(a_m, b_m)
+    if b0.ndim == 1:
+        out = getitem(out, (Ellipsis, 0))
+    if a0.ndim == 1:
+        out = getitem(out, (Ellipsis, 0, slice(None)) if b0.ndim > 1 else (Ellipsis, 0))
+    return out
 
 
 def matmul(a, b) -> Node:

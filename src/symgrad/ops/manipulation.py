@@ -26,7 +26,7 @@ from ..errors import BackendError, DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import primitive
+from ._define import gather_sparsity, primitive, scatter_sparsity
 from .shape import broadcast_to, concatenate, getitem, reshape, transpose
 
 
@@ -171,11 +171,20 @@ def _roll_infer(x, shift, axis):
     return x.shape, x.dtype
 
 
+def _roll_batch(node, inputs, batched):
+    (x,) = inputs
+    shift, axis = node.params.shift, node.params.axis
+    if axis is not None:
+        return _roll(x, shift, tuple(a + 1 for a in axis))
+    flat = reshape(x, (-1, node.size) if node.size is not None else (x.shape[0], -1))
+    return reshape(_roll(flat, shift, (1,)), x.shape[:1] + node.shape)
+
+
 ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
-                 numpy=_roll_spelling, view=False,
+                 numpy=_roll_spelling, view=False, batch=_roll_batch, sparsity=gather_sparsity(),
     array_api=lambda xp: lambda x, shift, axis: xp.roll(x, shift=shift if axis is not None else shift[0], axis=axis))
 
 
@@ -392,6 +401,17 @@ def _unpad(d: Node, out: Node) -> Node:
     return d.graph.apply(PAD_ADJOINT, (d,), {"pad_width": out.params.pad_width, "mode": out.params.mode})
 
 
+def _pad_batch(node, inputs, batched):
+    params = node.params.as_dict()
+    params["pad_width"] = ((0, 0),) + params["pad_width"]
+    if params.get("constant_values"):
+        params["constant_values"] = ((0.0, 0.0),) + params["constant_values"]
+    return node.graph.apply(node.op, inputs, params)
+def _pad_landing(codes, d, pad_width, mode):
+    """Where each element of d lands (pad_adjoint's sparsity fact): pad run on the result's codes."""
+    return _pad_forward(codes, pad_width, mode, 0)
+
+
 def _pad_sources(n: int, before: int, after: int, mode: str) -> np.ndarray:
     """Where each element of an axis of length ``n`` padded in ``mode`` is read from (not constant)."""
     return np.pad(np.arange(n), (before, after), mode)
@@ -419,7 +439,7 @@ def _pad_xp(xp):
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
-                numpy=_pad_spelling,
+                numpy=_pad_spelling, batch=_pad_batch, sparsity=gather_sparsity(constant_values=0),
     array_api=_pad_xp)
 def _pad_adjoint_xp(xp):
     """pad_adjoint in the standard: the inner block sliced out (constant mode), or each padded
@@ -440,7 +460,7 @@ def _pad_adjoint_xp(xp):
 
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
-                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),),
+                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch, sparsity=scatter_sparsity(_pad_landing),
     array_api=_pad_adjoint_xp)
 
 

@@ -15,7 +15,8 @@ from ..errors import DTypeError, IndexingError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule
 from ..types import (check_dtype, check_int_argument, compatible, float_result, is_float, normalize_axes,
                      normalize_axis, require_canonical)
-from ._define import elementwise, primitive
+from ._define import (BATCH_ELEMENTWISE, along_axis_sparsity, batch_axes, elementwise, elementwise_sparsity,
+                      no_dependence, primitive)
 from .elementary import exp, sigmoid, square
 from .reductions import mean, sum
 from .select import equal, where
@@ -36,8 +37,6 @@ def _log_softmax_infer(x, axis):
     return x.shape, float_result("log_softmax", x.dtype, x)
 
 
-# With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
-# d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
 def _log_softmax_xp(xp):
     """log_softmax in the array-API standard: the max taken out."""
     def kernel(x, axis):
@@ -46,10 +45,13 @@ def _log_softmax_xp(xp):
     return kernel
 
 
+# With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
+# d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
 LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
     jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),),
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all"),
     array_api=_log_softmax_xp)
 
 
@@ -101,6 +103,7 @@ def _one_hot_infer(labels, depth, dtype):
 
 
 ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,),
+                    batch=BATCH_ELEMENTWISE, sparsity=no_dependence,
     array_api=lambda xp: lambda labels, depth, dtype: xp.astype(labels[..., None] == xp.arange(depth), getattr(xp, np.dtype(dtype).name)))
 
 
@@ -181,7 +184,6 @@ def _sigmoid_cross_entropy(z, y):
     return above + below + np.log1p(np.exp(-np.abs(z)))
 
 
-# d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
 def _sigmoid_cross_entropy_xp(xp):
     """The NumPy forward's stable form in the array-API standard."""
     def kernel(z, y):
@@ -192,10 +194,12 @@ def _sigmoid_cross_entropy_xp(xp):
     return kernel
 
 
+# d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
 SIGMOID_CROSS_ENTROPY = elementwise(
     "sigmoid_cross_entropy", _sigmoid_cross_entropy,
     (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)),
-    array_api=_sigmoid_cross_entropy_xp)
+    sparsity=elementwise_sparsity(((0, 0), (0, 1))),
+    array_api=_sigmoid_cross_entropy_xp)  # nonlinear in the logit, linear in the label
 
 
 def sigmoid_cross_entropy(logits, labels) -> Node:

@@ -24,10 +24,10 @@ import warnings
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from ..ir import Node, as_node, as_nodes, undefined_rule
+from ..ir import Node, Op, as_node, as_nodes, undefined_rule
 from ..types import (check_bool_argument, check_float_argument, combine_dtypes, float_result, is_float, normalize_axes,
                      normalize_axis, reduced_shape, require_canonical, require_float, sum_dtype)
-from ._define import primitive
+from ._define import REDUCE, REDUCE_LINEAR, batch_axes, no_dependence, primitive
 from .elementary import SQUARE, abs, exp, sqrt, square
 from .scans import exclusive_cumprod, sort
 from .select import cast, equal, less, maximum, not_equal, stop_gradient, where
@@ -86,6 +86,7 @@ SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdi
                 vjp=(_spread,),
                 jvp=(lambda x_dot, out, x: sum(x_dot, out.params.axis, out.params.keepdims),),
                 numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
     array_api="sum")
 
 
@@ -100,10 +101,11 @@ MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdi
                 _reduction_infer("max", _same_dtype),
                 vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _share(out, x),),
                 jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),),
+                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
     array_api="max")
 MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
                 _reduction_infer("min", _same_dtype),
-                vjp=MAX.vjp, jvp=MAX.jvp,
+                vjp=MAX.vjp, jvp=MAX.jvp, batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
     array_api="min")
 
 
@@ -145,6 +147,7 @@ LOGSUMEXP = primitive("logsumexp", _logsumexp,
                       vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),
                       jvp=(lambda x_dot, out, x: sum(x_dot * _softmax_of(out, x), out.params.axis,
                                                      out.params.keepdims),),
+                      batch=batch_axes("axis"), sparsity=REDUCE,
     array_api=_logsumexp_xp)
 
 
@@ -159,6 +162,7 @@ def _sum_squares_infer(x):
 SUM_SQUARES = primitive("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
                         vjp=(lambda out_bar, out, x: out_bar * (2.0 * x),),
                         jvp=(lambda x_dot, out, x: 2.0 * sum(x * x_dot),),
+                        batch=lambda node, inputs, batched: sum(square(inputs[0]), tuple(range(1, inputs[0].ndim))), sparsity=REDUCE,
     array_api=lambda xp: lambda x: xp.sum(x * x))
 
 
@@ -267,10 +271,10 @@ def _arg_infer(name):
 
 
 ARGMAX = primitive("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,),
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
     array_api="argmax")
 ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,),
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
     array_api="argmin")
 
 
@@ -324,6 +328,7 @@ PROD = primitive("prod", lambda x, axis, keepdims: np.prod(x, axis, keepdims=kee
                  jvp=(lambda x_dot, out, x: sum(x_dot * _others(x, out.params.axis), out.params.axis,
                                                 out.params.keepdims),),
                  numpy=lambda args, p: f"np.prod({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                 batch=batch_axes("axis"), sparsity=REDUCE,
     array_api="prod")
 
 
@@ -358,7 +363,7 @@ def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
 def _truth(name: str, forward):
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
                      _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
-                     vjp=(undefined_rule,), jvp=(undefined_rule,),
+                     vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
                      numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
                      array_api=name)
 
@@ -368,9 +373,9 @@ ANY = _truth("any", np.any)
 COUNT_NONZERO = primitive("count_nonzero",
                           lambda x, axis, keepdims: np.count_nonzero(x, axis, keepdims=keepdims),
                           _reduction_infer("count_nonzero", lambda name, x: np.dtype(np.intp), empty_ok=True),
-                          vjp=(undefined_rule,), jvp=(undefined_rule,),
+                          vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"),
                           numpy=lambda args, p: f"np.count_nonzero({args[0]}, {p['axis']!r}, "
-                                                f"keepdims={p['keepdims']})",
+                                                f"keepdims={p['keepdims']})", sparsity=no_dependence,
     array_api=lambda xp: lambda x, axis, keepdims: xp.sum(xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
 
 

@@ -24,7 +24,7 @@ from ..errors import DTypeError, ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, undefined_rule, zero_rule
 from ..types import (check_bool_argument, check_choice_argument, combine_dtypes, label, normalize_axis,
                      require_canonical, sum_dtype)
-from ._define import primitive
+from ._define import along_axis_sparsity, batch_axes, no_dependence, primitive
 from .select import cast
 from .shape import concatenate, getitem, reshape, zeros_like
 
@@ -145,6 +145,7 @@ LINEAR_RECURRENCE = primitive(
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
          lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)),
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", data=(0, 1)),
     array_api=_linear_recurrence_xp)
 
 
@@ -180,7 +181,7 @@ CUMSUM = primitive("cumsum", lambda x, axis: np.cumsum(x, axis), _infer_along("c
                    vjp=(lambda out_bar, out, x: _flip(cumsum(_flip(out_bar, out.params.axis), out.params.axis),
                                                       out.params.axis),),
                    jvp=(lambda x_dot, out, x: cumsum(x_dot, out.params.axis),),
-                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})",
+                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity((), prefix=True),
     array_api=lambda xp: lambda x, axis: xp.cumulative_sum(x, axis=axis))
 
 
@@ -193,7 +194,7 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
                          * linear_recurrence(x, out_bar, out.params.axis, reverse=True),),
                     jvp=(lambda x_dot, out, x: linear_recurrence(
                         x, _shift(out, out.params.axis, 1.0) * x_dot, out.params.axis),),
-                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})",
+                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", prefix=True),
     array_api=lambda xp: (lambda x, axis: xp.cumulative_prod(x, axis=axis)) if hasattr(xp, "cumulative_prod") else "the library has no cumulative_prod")
 
 
@@ -280,7 +281,7 @@ PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype,
                                                                 not out.params.inverse),
                          disconnected_rule),
                     jvp=(lambda x_dot, out, x, order: permute(x_dot, order, out.params.axis, out.params.inverse),
-                         disconnected_rule),
+                         disconnected_rule), batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
     array_api=lambda xp: (lambda x, order, axis, inverse: xp.take_along_axis(
         x, xp.argsort(order, axis=axis) if inverse else order, axis=axis))
     if hasattr(xp, "take_along_axis") else "the library has no take_along_axis")
@@ -322,9 +323,6 @@ def _tie_mean(v, keys, axis):
     return np.moveaxis(means.reshape(v.shape), -1, axis)
 
 
-# v averaged over each run of equal keys along the axis (the keys sorted along it, as sort's
-# result is). A symmetric projection, so it is its own adjoint; the keys only choose the runs,
-# which do not change under small moves of the keys: their derivative is zero.
 def _tie_mean_xp(xp):
     """tie_mean in the array-API standard: runs of equal keys found by comparing neighbours, each
     value replaced by its run's mean through an (n, n) same-run mask per row (no bincount)."""
@@ -339,10 +337,13 @@ def _tie_mean_xp(xp):
     return kernel
 
 
+# v averaged over each run of equal keys along the axis (the keys sorted along it, as sort's
+# result is). A symmetric projection, so it is its own adjoint; the keys only choose the runs,
+# which do not change under small moves of the keys: their derivative is zero.
 TIE_MEAN = primitive("tie_mean", _tie_mean, _infer_along("tie_mean", lambda v, keys: v.dtype),
                      vjp=(lambda out_bar, out, v, keys: tie_mean(out_bar, keys, out.params.axis), zero_rule),
                      jvp=(lambda v_dot, out, v, keys: tie_mean(v_dot, keys, out.params.axis), zero_rule),
-                     view=True,
+                     view=True, batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
     array_api=_tie_mean_xp)
 
 
@@ -373,7 +374,7 @@ SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", 
                                                       out.params.axis, inverse=True),),
                  jvp=(lambda x_dot, out, x: tie_mean(permute(x_dot, _sort_order(out, x), out.params.axis),
                                                      out, out.params.axis),),
-                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})",
+                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
     array_api=lambda xp: lambda x, axis: xp.sort(x, axis=axis, stable=True))
 _SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # NumPy's; None is its default
 _argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
@@ -387,6 +388,7 @@ def _argsort_infer(x, axis, kind):
 ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind), _argsort_infer,
                     vjp=(undefined_rule,), jvp=(undefined_rule,),
                     numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})",
+                    batch=batch_axes("axis"), sparsity=no_dependence,
     array_api=lambda xp: lambda x, axis, kind: xp.argsort(x, axis=axis, stable=True))
 
 

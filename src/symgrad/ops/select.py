@@ -13,7 +13,8 @@ import numpy as np
 from ..errors import DTypeError
 from ..ir import Node, Op, as_nodes, disconnected_rule, undefined_rule, zero_rule
 from ..types import broadcast_shapes, check_dtype, check_float_argument, combine_dtypes, require_canonical
-from ._define import elementwise, elementwise_infer, primitive, unary
+from ._define import (BATCH_ELEMENTWISE, ELEMENTWISE_LINEAR, elementwise, elementwise_infer, no_dependence,
+                      primitive, unary)
 from .arith import add, mul
 
 # --- comparisons: boolean results, no derivative -----------------------------------------------
@@ -24,7 +25,7 @@ def _comparison(name: str, forward) -> Op:
         combine_dtypes(name, [x.dtype, y.dtype], (x, y))
         return broadcast_shapes(name, [x.shape, y.shape], (x, y)), np.dtype(np.bool_)
     return primitive(name, forward, infer, vjp=(undefined_rule, undefined_rule),
-                     jvp=(undefined_rule, undefined_rule), broadcasts=True)
+                     jvp=(undefined_rule, undefined_rule), broadcasts=True, batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
 
 
 LESS = _comparison("less", np.less)
@@ -126,6 +127,7 @@ def _block_where(cond, d):
 # zero (as for floor), so grad(grad(relu(x).sum()), x) is zeros, not an error.
 _WHERE_CHAIN = (zero_rule, lambda d, out, c, x, y: _pass_where(c, d), lambda d, out, c, x, y: _block_where(c, d))
 WHERE = primitive("where", select, _where_infer, vjp=_WHERE_CHAIN, jvp=_WHERE_CHAIN, broadcasts=True, out=True,
+                  batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
     array_api="where")
 
 
@@ -147,7 +149,7 @@ def where(cond, x, y) -> Node:
 # The mask reads the output (out > 0 exactly where x > 0, NaN included), so the
 # pre-activation need not be kept for the backward pass.
 RELU = unary("relu", lambda x: np.maximum(x, 0), lambda d, out, x: _pass_where(greater(out, 0.0), d),
-             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True,
+             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True, sparsity=ELEMENTWISE_LINEAR,
     array_api=lambda xp: lambda x: xp.maximum(x, xp.zeros_like(x)))
 
 
@@ -181,7 +183,7 @@ def _leaky_relu_infer(x, alpha):
 
 
 LEAKY_RELU = primitive("leaky_relu", _leaky_relu, _leaky_relu_infer,
-                       vjp=(_leaky_chain,), jvp=(_leaky_chain,),
+                       vjp=(_leaky_chain,), jvp=(_leaky_chain,), batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
     array_api=lambda xp: lambda x, alpha: xp.where(x > 0, x, x * alpha))
 
 
@@ -215,9 +217,11 @@ def prelu(x, alpha) -> Node:
 # --- maximum, minimum, clip ----------------------------------------------------------------------
 
 MAXIMUM = elementwise("maximum", np.maximum, (lambda d, out, x, y: _pass_where(greater_equal(x, y), d),
-                                              lambda d, out, x, y: _block_where(greater_equal(x, y), d)))
+                                              lambda d, out, x, y: _block_where(greater_equal(x, y), d)),
+                      sparsity=ELEMENTWISE_LINEAR)
 MINIMUM = elementwise("minimum", np.minimum, (lambda d, out, x, y: _pass_where(less_equal(x, y), d),
-                                              lambda d, out, x, y: _block_where(less_equal(x, y), d)))
+                                              lambda d, out, x, y: _block_where(less_equal(x, y), d)),
+                      sparsity=ELEMENTWISE_LINEAR)
 
 
 def maximum(x, y) -> Node:
@@ -271,7 +275,7 @@ def _cast_infer(x, dtype):
 
 CAST = primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), _cast_infer,
                  vjp=(lambda out_bar, out, x: cast(out_bar, x.dtype),),
-                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True,
+                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True, batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
     array_api=lambda xp: lambda x, dtype: xp.astype(x, getattr(xp, np.dtype(dtype).name)))
 
 
@@ -295,7 +299,7 @@ def cast(x, dtype) -> Node:
 
 STOP_GRADIENT = primitive("stop_gradient", lambda x: x, lambda x: (x.shape, x.dtype),
                           vjp=(disconnected_rule,), jvp=(disconnected_rule,),
-                          numpy=lambda args, params: args[0], view=True,
+                          numpy=lambda args, params: args[0], view=True, batch=BATCH_ELEMENTWISE, sparsity=no_dependence,
     array_api=lambda xp: lambda x: x)
 
 

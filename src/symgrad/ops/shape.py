@@ -20,7 +20,10 @@ from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
                      normalize_axes, normalize_axis, require_canonical, runtime_broadcast_error)
-from ._define import primitive
+from ._define import (BATCH_ELEMENTWISE, BATCH_LEADING, batch_axes, gather_sparsity, no_dependence, primitive,
+                      scatter_sparsity)
+from .arith import add
+from .select import cast
 
 
 def _same_rule(d, out, *inputs):
@@ -53,10 +56,20 @@ def _reshape_back(d, x):
     return reshape(d, x.shape)
 
 
+def _reshape_batch(node, inputs, batched):
+    (x,) = inputs
+    size, shape = x.shape[0], node.params.shape
+    if size is None and -1 in shape:
+        raise ShapeError(f"vectorize: {node.describe()} cannot be batched over a run-time batch size: the "
+                         f"reshape has a size of -1 already ({shape})")
+    return reshape(x, (-1 if size is None else size,) + shape)
+
+
 RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_infer,
                     vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
                     jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
                     numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True,
+                    batch=_reshape_batch, sparsity=gather_sparsity(),
     array_api="reshape")
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
@@ -64,7 +77,7 @@ RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shap
                          lambda x, like: (like.shape, x.dtype),
                          vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
                          jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
-                         view=True,
+                         view=True, batch=BATCH_LEADING, sparsity=gather_sparsity(),
     array_api=lambda xp: lambda x, like: xp.reshape(x, like.shape))
 
 
@@ -108,6 +121,8 @@ TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _trans
                       vjp=(lambda out_bar, out, x: transpose(out_bar, tuple(np.argsort(out.params.axes))),),
                       jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
                       numpy=_transpose_spelling, view=True,
+                      batch=lambda node, inputs, batched: transpose(inputs[0], (0,) + tuple(
+                          a + 1 for a in node.params.axes)), sparsity=gather_sparsity(),
     array_api=lambda xp: lambda x, axes: xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else axes))
 
 
@@ -156,14 +171,30 @@ def _broadcast_to_infer(x, shape):
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
                          vjp=(_same_rule,), jvp=(_same_rule,),
                          numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True,
+                         batch=lambda node, inputs, batched: _broadcast_batch(inputs[0], node), sparsity=gather_sparsity(),
     array_api="broadcast_to")
 BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
                            lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
                                             x.dtype),
                            vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True,
+                           batch=lambda node, inputs, batched: _broadcast_batch(
+                               inputs[0] if batched[0] else batch_broadcast(inputs[0], inputs[1]),
+                               node, inputs[1] if batched[1] else None), sparsity=gather_sparsity(),
     array_api=lambda xp: lambda x, like: xp.broadcast_to(x, like.shape))
 ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
-                       vjp=(disconnected_rule,), jvp=(disconnected_rule,))
+                       vjp=(disconnected_rule,), jvp=(disconnected_rule,), batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
+
+
+def _broadcast_batch(x: Node, node: Node, like: Node | None = None) -> Node:
+    """A batched ``x`` broadcast to ``node``'s shape behind the batch axis (to ``like``'s shape, batched)."""
+    x = batch_lift(x, node.ndim)
+    if like is not None:
+        return BROADCAST_LIKE(x, like)
+    if x.shape[0] is not None and None not in node.shape:
+        return broadcast_to(x, x.shape[:1] + node.shape)
+    target = node.inputs[-1] if node.op is BROADCAST_LIKE else broadcast_to(x.graph.constant(
+        np.zeros((), x.dtype)), node.shape)  # only its shape is read
+    return BROADCAST_LIKE(x, batch_broadcast(target, x))
 
 
 def broadcast_to(x, shape) -> Node:
@@ -248,9 +279,16 @@ def _check_sizes_infer(x, *like, axes, sizes, stands_for, node, input):
 # check_sizes(x[, like]) is x (the very array), once its run-time sizes on ``axes`` are checked:
 # each must be the static one in ``sizes``, or where that is None, like's on the same axis
 # counted from the end. The derivative passes through; ``like`` only lends its shape.
+def _check_sizes_batch(node, inputs, batched):
+    x = inputs[0] if batched[0] else batch_broadcast(inputs[0], inputs[1])
+    params = node.params.as_dict()
+    params["axes"] = tuple(a + 1 for a in params["axes"])
+    return x.graph.apply(CHECK_SIZES, (x, *inputs[1:]), params)
+
+
 CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
-                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True,
-    array_api=lambda xp: _check_sizes_forward)  # it reads shapes only
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, batch=_check_sizes_batch, sparsity=gather_sparsity(),
+    array_api=lambda xp: _check_sizes_forward)
 
 
 def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
@@ -497,6 +535,58 @@ def _getitem_forward(x, *arrays, spec):
         raise IndexingError(f"getitem: {err}") from None
 
 
+# Batching: a full slice in front of the spec. Where NumPy moves the advanced-index axes to the
+# front (index arrays, or ints among them, not next to each other), the batch axis lands behind them.
+BATCH_SLICE = ("slice", None, None, None)
+
+
+def batch_axis_after_indexing(spec, arrays) -> int:
+    """Where the batch axis lands when ``(BATCH_SLICE,) + spec`` indexes a batched array."""
+    if not arrays:
+        return 0
+    advanced = [k for k, item in enumerate(spec) if item[0] in ("array", "int")]
+    if advanced[-1] - advanced[0] + 1 == len(advanced):  # next to each other: they stay in place
+        return 0
+    return len(broadcast_shapes("getitem", [a.shape for a in arrays], arrays))
+
+
+def batch_indexed(node, inputs, batched):
+    """Batching of getitem and of the ops shaped like its result (``op(x, *arrays, spec)``)."""
+    if any(batched[1:]):  # batched index arrays: one element at a time
+        return batch_loop(node, inputs, batched)
+    x, *arrays = inputs
+    spec = node.params.spec
+    result = node.graph.apply(node.op, (x, *arrays), {**node.params.as_dict(), "spec": (BATCH_SLICE,) + spec})
+    axis = batch_axis_after_indexing(spec, arrays)
+    if axis:
+        order = list(range(result.ndim))
+        result = transpose(result, [axis] + order[:axis] + order[axis + 1:])
+    return result
+
+
+def _scatter_batch(node, inputs, batched):
+    if any(batched[2:]):
+        return batch_loop(node, inputs, batched)
+    d, like, *arrays = inputs
+    d = d if batched[0] else batch_broadcast(d, like)
+    like = like if batched[1] else batch_broadcast(like, d)
+    spec = node.params.spec
+    axis = batch_axis_after_indexing(spec, arrays)
+    if axis:
+        order = list(range(1, d.ndim))
+        d = transpose(d, order[:axis] + [0] + order[axis:])
+    return SCATTER_ADD(d, like, *arrays, spec=(BATCH_SLICE,) + spec)
+
+
+def batch_loop(node, inputs, batched):
+    size = next(x.shape[0] for x, b in zip(inputs, batched) if b)
+    if size is None:
+        raise ShapeError(f"vectorize: {node.describe()} with batched index arrays batches one element at a "
+                         "time, which needs a static batch size")
+    return stack([node.graph.apply(node.op, [getitem(x, k) if b else x for x, b in zip(inputs, batched)],
+                                   node.params.as_dict()) for k in range(size)])
+
+
 def _full(item) -> bool:
     """Whether an index item takes a whole axis (``:`` or ``...``); an index array never does."""
     return item is Ellipsis or (isinstance(item, slice) and item == slice(None))
@@ -550,6 +640,7 @@ def _getitem_xp(xp):
 
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
+                    batch=batch_indexed, sparsity=gather_sparsity(),
     array_api=_getitem_xp)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
@@ -560,6 +651,11 @@ def _scatter_infer(d, like, *arrays, spec):
                          f"(which selects {shape})")
     combine_dtypes("scatter_add", [d.dtype, like.dtype], (d, like))
     return like.shape, d.dtype
+
+
+def _scatter_landing(codes, d, like, *arrays, spec):
+    """Where each element of d lands (scatter_add's sparsity fact): getitem of the result's codes."""
+    return codes[_index_tuple(spec, arrays)]
 
 
 def _scatter_xp(xp):
@@ -599,7 +695,7 @@ def _scatter_xp(xp):
 
 
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
-                        vjp=_scatter_vjp, jvp=_scatter_jvp,
+                        vjp=_scatter_vjp, jvp=_scatter_jvp, batch=_scatter_batch, sparsity=scatter_sparsity(_scatter_landing),
     array_api=_scatter_xp)
 
 
@@ -742,12 +838,12 @@ def _cut_xp(head):
 HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
                       vjp=(_pad_rule(True), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True,
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity(),
     array_api=_cut_xp(True))
 TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
                       vjp=(_pad_rule(False), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True,
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity(),
     array_api=_cut_xp(False))
 
 
@@ -764,7 +860,7 @@ def _concat_jvp_all(tangents, out, *inputs):
 
 
 CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all,
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, batch=batch_axes("axis"), sparsity=gather_sparsity("all"),
     array_api=lambda xp: lambda *xs, axis: xp.concat(xs, axis=axis))
 
 
@@ -818,6 +914,35 @@ def stack(xs, axis: int = 0) -> Node:
             raise ShapeError(f"stack: {xs[0].describe()} and {x.describe()} differ in shape")
     axis = normalize_axis("stack", xs[0].ndim + 1, axis, xs[0])
     return concatenate([expand_dims(x, axis) for x in xs], axis)
+
+
+# --- batching helpers (symgrad.vectorize: the batch axis is axis 0) ------------------------------
+
+def batch_lift(x: Node, ndim: int) -> Node:
+    """A batched ``x`` (batch axis first) with length-1 axes after the batch axis, up to ``ndim`` axes
+    behind it: a batched operand that lines up with unbatched ones under NumPy broadcasting."""
+    missing = ndim - (x.ndim - 1)
+    if missing <= 0:
+        return x
+    return getitem(x, (slice(None),) + (None,) * missing)
+
+
+def batch_broadcast(x: Node, like: Node) -> Node:
+    """An unbatched ``x`` repeated along a new leading axis as long as ``like``'s batch axis (a view)."""
+    size = like.shape[0]
+    if size is not None and None not in x.shape:
+        return broadcast_to(getitem(x, (None,)), (size,) + x.shape)
+    # a run-time size: a zero array of the batched shape lends its shape
+    column = getitem(like, (slice(None),) + (0,) * (like.ndim - 1))
+    column = getitem(column, (slice(None),) + (None,) * x.ndim)
+    shape_of = add(zeros_like(cast(column, x.dtype)), getitem(zeros_like(x), (None,)))
+    return BROADCAST_LIKE(getitem(x, (None,)), shape_of)
+
+
+def batch_all(inputs, batched) -> list:
+    """Every input batched: the unbatched ones broadcast along the batch axis of a batched one."""
+    like = next(x for x, b in zip(inputs, batched) if b)
+    return [x if b else batch_broadcast(x, like) for x, b in zip(inputs, batched)]
 
 
 # The ops and functions defined here (not the names imported above).

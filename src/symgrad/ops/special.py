@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import is_float, require_canonical
-from ._define import elementwise_infer, primitive
+from ._define import BATCH_ELEMENTWISE, ELEMENTWISE, elementwise_infer, primitive
 from .arith import neg
 from .elementary import exp, log, log1p, square
 from .select import cast, equal, where
@@ -104,7 +104,8 @@ def _special(name: str, chain: tuple, check: Callable | None = None, order: bool
         return infer(*nodes, **params)
 
     facts.setdefault("array_api", _special_xp(name if user is None else None, order))
-    return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True, **facts)
+    return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True,
+                     batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE, **facts)
 
 
 # Python floats: they take the float width of the node they meet.
