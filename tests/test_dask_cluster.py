@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from example_modules import load_example
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -74,3 +75,14 @@ def test_gradient_over_data_larger_than_a_worker():
         shipped = client.submit(g, Xs[:100], ys[:100], np.zeros(FEATURES)).result()
         np.testing.assert_allclose(shipped[1], g(Xs[:100], ys[:100], np.zeros(FEATURES))[1])
         assert pickle.loads(pickle.dumps(f)).backend == "dask"
+
+
+def test_the_example_compiles_the_same_gradient_for_dask_and_numpy():
+    example = load_example("dask_gradient")
+    rng = np.random.default_rng(2)
+    X, y, w = rng.normal(size=(1000, FEATURES)), rng.normal(size=1000), rng.normal(size=FEATURES)
+    lazy = example.loss_and_gradient("dask")(da.from_array(X, chunks=100), da.from_array(y, chunks=100),
+                                             da.from_array(w))
+    r = X @ w - y  # the closed form: mean(r^2) and 2 X^T r / n
+    for got, want in zip(dask.compute(*lazy), [np.mean(r * r), 2 * X.T @ r / len(y)]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -619,22 +619,42 @@ def _positive_steps(index: tuple, ndim: int, shape: tuple) -> tuple[tuple, tuple
     return tuple(new), tuple(flips)
 
 
+def _merged_index(xp, shape: tuple, index: tuple, arrays):
+    """``(axis, count, flat, batch)`` when ``index`` is integer arrays side by side among full slices:
+    they read ``count`` axes from ``axis`` on, as the flat index ``flat`` into those axes merged,
+    broadcast to ``batch``; None for any other index."""
+    places = [k for k, item in enumerate(index) if any(item is a for a in arrays)]
+    if not places or places != list(range(places[0], places[0] + len(places))):
+        return None
+    at, count = places[0], len(places)
+    if any(item is Ellipsis for item in index[:at]) or not all(
+            _full(item) for k, item in enumerate(index) if k not in places):
+        return None
+    dims = shape[at:at + count]
+    parts = xp.broadcast_arrays(*(index[k] for k in places))
+    flat = 0
+    for part, n in zip(parts, dims):  # C order: the last merged axis varies fastest
+        flat = flat * n + xp.where(part < 0, part + n, part)
+    return at, count, xp.reshape(flat, (-1,)), tuple(parts[0].shape)
+
+
 def _getitem_xp(xp):
-    """x[index] in the array-API standard: one integer array among full slices is xp.take."""
+    """x[index] in the array-API standard: integer arrays side by side among full slices are xp.take
+    of their merged axes; slices of negative step are positive ones flipped (torch)."""
     def kernel(x, *arrays, spec):
         index = _index_tuple(spec, arrays)
         if not any(item is Ellipsis for item in index):  # the standard indexes every axis: NumPy's implicit trailing ones
             index += (Ellipsis,)
-        at = _take_axis(index, arrays)
-        if at is None and not arrays:
+        if not arrays:
             index, flips = _positive_steps(index, x.ndim, x.shape)
             return xp.flip(x[index], axis=flips) if flips else x[index]
-        if at is None:
+        merged = _merged_index(xp, x.shape, index, arrays)
+        if merged is None:
             return x[index]
-        flat = xp.reshape(arrays[0], (-1,))
-        flat = xp.where(flat < 0, flat + x.shape[at], flat)  # NumPy's negative indices; take's are unspecified
-        taken = xp.take(x, flat, axis=at)
-        return xp.reshape(taken, x.shape[:at] + arrays[0].shape + x.shape[at + 1:])
+        at, count, flat, batch = merged  # negative indices made positive: take's are unspecified
+        rest = x.shape[at + count:]
+        taken = xp.take(xp.reshape(x, x.shape[:at] + (math.prod(x.shape[at:at + count]),) + rest), flat, axis=at)
+        return xp.reshape(taken, x.shape[:at] + batch + rest)
     return kernel
 
 
@@ -660,8 +680,9 @@ def _scatter_landing(codes, d, like, *arrays, spec):
 
 def _scatter_xp(xp):
     """scatter_add without NumPy's in-place ``add.at``: JAX's ``.at[].add``; a basic index written
-    into zeros (the standard's setitem takes no newaxis: those axes are dropped from ``d``); one
-    1-D integer array among full slices as a one-hot contraction, so repeated indices accumulate."""
+    into zeros (the standard's setitem takes no newaxis: those axes are dropped from ``d``); integer
+    arrays side by side among full slices as a one-hot contraction over their merged axes, so
+    repeated indices accumulate."""
     def kernel(d, like, *arrays, spec):
         index = _index_tuple(spec, arrays)
         if not any(item is Ellipsis for item in index):
@@ -681,16 +702,17 @@ def _scatter_xp(xp):
             out[tuple(item for item in index if item is not None)] = xp.reshape(
                 d, tuple(n for k, n in enumerate(d.shape) if k not in new))
             return out
-        at = _take_axis(index, arrays)
-        if at is None:
-            raise BackendError("scatter_add: outside NumPy and JAX, only one integer array among "
-                                      "full slices runs")
-        flat = xp.reshape(arrays[0], (-1,))
-        flat = xp.where(flat < 0, flat + like.shape[at], flat)
-        d = xp.reshape(d, like.shape[:at] + flat.shape + like.shape[at + 1:])
-        picks = xp.astype(flat[:, None] == xp.arange(like.shape[at]), d.dtype)  # (k, n)
-        moved = xp.tensordot(picks, d, axes=([0], [at]))  # (n, d's other axes)
-        return xp.permute_dims(moved, tuple(range(1, at + 1)) + (0,) + tuple(range(at + 1, moved.ndim)))
+        merged = _merged_index(xp, like.shape, index, arrays)
+        if merged is None:
+            raise BackendError("scatter_add: outside NumPy and JAX, only integer arrays side by side among full "
+                               "slices run")
+        at, count, flat, batch = merged
+        size, rest = math.prod(like.shape[at:at + count]), like.shape[at + count:]
+        d = xp.reshape(d, like.shape[:at] + flat.shape + rest)
+        picks = xp.astype(flat[:, None] == xp.arange(size), d.dtype)  # (k, merged size)
+        moved = xp.tensordot(picks, d, axes=([0], [at]))  # (merged size, d's other axes)
+        moved = xp.permute_dims(moved, tuple(range(1, at + 1)) + (0,) + tuple(range(at + 1, moved.ndim)))
+        return xp.reshape(moved, like.shape)
     return kernel
 
 
