@@ -162,6 +162,10 @@ def test_functions_and_graphs_pickle_through_the_json_form():
         args = (X, W) if backend == "numpy" else (xps.asarray(X), xps.asarray(W))
         for a, b in zip(f(*args), g(*args)):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    s = sg.scalar("s")
+    scalar = sg.function([s], [s * s, sg.grad(s * s, s)])
+    scalar(2.0), scalar(3.0)  # compiled: its class is now made for its own __call__
+    assert [float(v) for v in pickle.loads(pickle.dumps(scalar))(3.0)] == [9.0, 6.0]
     graph = pickle.loads(pickle.dumps(x.graph))
     assert len(graph.nodes) == len(x.graph.nodes)
     assert [n.op.name for n in graph.nodes] == [n.op.name for n in x.graph.nodes]
