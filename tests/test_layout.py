@@ -19,9 +19,9 @@ LAYERS = [
     ["ops.manipulation", "ops.indexing", "ops.scans"], ["ops.reductions"], ["ops.linalg"], ["ops.contract"], ["ops.decompositions"], ["ops.nn"],
     ["ops.special"],
     ["ops", "linalg", "special"],
-    ["rewrite"], ["autodiff"], ["vectorize"], ["derivatives"], ["sparsity"],
+    ["rewrite"], ["autodiff"], ["vectorize"], ["derivatives"], ["sparsity"], ["backend"],
     ["evaluate"], ["listing"],
-    ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.function"], ["compile"],
+    ["compile.steps"], ["compile.buffers"], ["compile.emit"], ["compile.codegen"], ["compile.xp"], ["compile.function"], ["compile"],
     ["check", "drawing", "serialize"],
     [""],  # symgrad/__init__.py
 ]

@@ -20,6 +20,8 @@ from .drawing import Drawing, draw, render, to_dot, write_dot
 from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
                      IndexingError, NonFiniteError, RuleError, ShapeError)
 from .errors import IntegerOverflowError
+from .errors import BackendError
+from . import backend
 from .evaluate import evaluate
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Graph, Node, Op, Origin, ancestors, constant, get_default_graph,
                  matrix, placeholder, reset_default_graph, scalar, vector)

@@ -21,6 +21,8 @@ working.
     ├── NonFiniteError  check_finite=True met a NaN or Inf (FloatingPointError)
     ├── IntegerOverflowError  an integer (a feed, a Python int operand) out of its dtype's
     │                   range, where NumPy 2 raises OverflowError (OverflowError)
+    ├── BackendError    backend=: an op the array library cannot run, a library not
+    │                   installed, float64 it would narrow (NotImplementedError)
     └── FormatError     sg.load met a malformed, truncated or hostile file; sg.save met
                         a graph the file format cannot hold (ValueError)
 
@@ -94,3 +96,8 @@ class IntegerOverflowError(Error, OverflowError):
     """An integer does not fit the integer dtype it must take (a feed of 300 for an int8
     placeholder, ``x_int8 + 300``): NumPy 2 raises OverflowError there, and symgrad never
     wraps it silently."""
+
+
+class BackendError(Error, NotImplementedError):
+    """An array library (``backend=``) cannot run a graph: an op it has no spelling for,
+    a library that is not installed, or float64 where the library computes float32."""

@@ -17,7 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FeedError, IntegerOverflowError, NonFiniteError, RuleError
+from . import backend as backend_module
+from .errors import BackendError, FeedError, IntegerOverflowError, NonFiniteError, RuleError
 from .format import summary
 from .ir import CONSTANT, PLACEHOLDER, Node, ancestors, output_list
 from .types import fits, runtime_broadcast_error, type_string
@@ -276,7 +277,7 @@ def prepare_feeds(plan: Plan, feeds: dict[Node, Any]) -> dict[Node, np.ndarray]:
     return ready
 
 
-def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
+def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False, backend: str = "numpy"):
     """Compute ``outputs`` (a node or a list of nodes) given ``feeds``.
 
     ``feeds`` maps placeholders, or their names, to values. Only the nodes the
@@ -286,6 +287,11 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     derivative node, the primal it belongs to. The arrays returned are fresh
     and writable: never a fed array, a view of one, a constant's value or
     memory another returned array shares (compiled functions do the same).
+
+    ``backend`` names another array library (``"jax"``, ``"dask"``,
+    ``"torch"``, ``"cupy"``, ``"array_api_strict"``; see
+    :mod:`symgrad.backend`): the feeds must then be arrays of that library,
+    and the results are.
 
     Examples
     --------
@@ -297,6 +303,12 @@ def evaluate(outputs, feeds: Mapping | None = None, check_finite: bool = False):
     nodes, many = output_list(outputs)
     if not nodes:
         return []
+    if backend != "numpy":
+        if check_finite:
+            raise BackendError(f"evaluate: check_finite runs on NumPy only, not on backend {backend!r}")
+        feeds = resolve_feeds(nodes[0].graph, feeds or {})
+        values = backend_module.evaluate_on(backend_module.get(backend), nodes, ancestors(nodes), feeds)
+        return values if many else values[0]
     plan = Plan(nodes)
     values = plan.run(prepare_feeds(plan, resolve_feeds(nodes[0].graph, feeds or {})), check_finite)
     return values if many else values[0]

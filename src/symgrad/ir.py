@@ -148,7 +148,15 @@ class Op:
     - ``shares``: ``(kernel, index)`` for one result of a computation with
       several (eigh's w and v): ``forward`` is ``kernel(...)[index]``, and the
       executors call ``kernel`` once per evaluation for all the nodes that
-      apply ops sharing it to the same inputs with the same parameters.
+      apply ops sharing it to the same inputs with the same parameters;
+    - ``array_api``: its spelling for other array libraries (``backend=``),
+      in the array-API standard namespace ``xp``. Without it, it is derived:
+      a forward ``np.<name>`` is ``xp.<name>`` (NumPy's own aliases of
+      standard names, such as ``np.arcsin`` for ``xp.asin``, included), with
+      the parameters as keywords. Given, it is a name in ``xp``
+      (``"linalg.inv"``) or ``spell(xp) -> kernel | str``: called once when
+      a function is compiled, it returns ``kernel(*arrays, **params)``, or a
+      string saying why that library cannot run the op.
 
     Vectorization (read by :func:`symgrad.vectorize`):
 
@@ -204,6 +212,7 @@ class Op:
     shares: tuple | None = field(default=None, compare=False)
     batch: Callable | str | tuple | None = field(default=None, compare=False)
     sparsity: Callable | None = field(default=None, compare=False)
+    array_api: Callable | str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _REGISTRY.setdefault(self.name, self)

@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .compile.function import Function, function
 from .errors import FormatError
 from .ir import CONSTANT, PLACEHOLDER, Graph, Node, Origin, ancestors, lookup_op, output_list
 from .types import MAX_NDIM
@@ -364,3 +365,32 @@ def decode_param(value, where: str, depth: int = 0):
         if tag == "dtype" and isinstance(content, str):
             return _dtype(content, where)
     raise FormatError(f"load: {where} has a parameter value {value!r} the format does not define")
+
+
+# --- pickling ------------------------------------------------------------------------------
+#
+# A graph or a compiled function pickles as its JSON document (ops by name, looked up in the
+# registry when loading), so unpickling runs no code from the payload beyond these two
+# functions, and a function can be shipped to dask.distributed's workers.
+
+def _rebuild_graph(document: dict) -> Graph:
+    return from_json(document).graph
+
+
+def _reduce_graph(graph: Graph):
+    return _rebuild_graph, (to_json(graph),)
+
+
+def _rebuild_function(document: dict, count: int, many: bool, options: dict) -> Function:
+    loaded = from_json(document).outputs
+    outputs = loaded[count:]
+    return function(loaded[:count], outputs if many else outputs[0], **options)
+
+
+def _reduce_function(fn: Function):
+    options = {"check_finite": fn.check_finite, "floats": fn.floats, "backend": fn.backend}
+    return _rebuild_function, (to_json(fn.inputs + fn._outputs), len(fn.inputs), fn._many, options)
+
+
+Graph.__reduce__ = _reduce_graph
+Function.__reduce__ = _reduce_function

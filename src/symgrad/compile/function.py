@@ -11,7 +11,10 @@ from ..evaluate import Plan, arity_error, convert_feed, resolve_feeds
 from ..ir import PLACEHOLDER, Node, ancestors, output_list
 from ..listing import listing
 from ..types import is_float
+from .. import backend as backends
+from ..errors import BackendError
 from .codegen import FLAT_STEPS, CompiledCode, FloatProgram, as_floats
+from .xp import BackendCode
 from .steps import Step, fold_constants, live_steps, steps_for
 
 
@@ -81,9 +84,11 @@ class Function:
     asking for ``source`` compiles it too.
     """
 
-    def __init__(self, inputs: Sequence, outputs, check_finite: bool = False, floats: bool = False):
+    def __init__(self, inputs: Sequence, outputs, check_finite: bool = False, floats: bool = False,
+                 backend: str = "numpy"):
         self.check_finite = check_finite
         self.floats = floats
+        self.backend = backend
         self._outputs, self._many = output_list(outputs)
         graph = self._outputs[0].graph if self._outputs else None
         self.inputs = []
@@ -105,7 +110,14 @@ class Function:
         self._calls = 0
         self._lock = threading.Lock()
         self._size = 0  # nodes the outputs need
-        if check_finite or not self._outputs:  # check_finite inspects every node's value: the plan runs
+        if backend != "numpy":
+            if check_finite or floats:
+                raise BackendError(f"function: check_finite and floats run on NumPy only, not on backend {backend!r}")
+            nodes = ancestors(self._outputs)
+            _check_given(nodes, self.inputs)
+            steps, input_steps, out_steps = _schedule(self.inputs, self._outputs, nodes)
+            self._code = BackendCode(backends.get(backend), self.inputs, steps, input_steps, out_steps, self._many)
+        elif check_finite or not self._outputs:  # check_finite inspects every node's value: the plan runs
             missing = [p for p in self.plan.placeholders if p not in self.inputs]
             if missing:
                 raise FeedError(
@@ -170,6 +182,8 @@ class Function:
             self._calls += 1
             if self._calls > INTERPRETED_CALLS:
                 code = self._compiled()
+        if self.backend != "numpy":
+            return code.run(*values)  # checks its feeds itself, and never converts them
         if code is not None:
             return self._explained(code.run, values)  # run converts and checks the feeds itself
         feeds = {p: convert_feed(p, v) for p, v in zip(self.inputs, values)}
@@ -191,7 +205,8 @@ class Function:
         return f"<symgrad.Function ({names}) -> {len(self._outputs)} outputs, {len(self.plan.nodes)} nodes>"
 
 
-def function(inputs: Sequence, outputs, check_finite: bool = False, floats: bool = False) -> Function:
+def function(inputs: Sequence, outputs, check_finite: bool = False, floats: bool = False,
+             backend: str = "numpy") -> Function:
     """Plan ``outputs`` once as a function of the placeholders ``inputs``.
 
     Results are NumPy arrays (0-d for scalars). ``check_finite=True`` stops at
@@ -206,6 +221,15 @@ def function(inputs: Sequence, outputs, check_finite: bool = False, floats: bool
     float64 one runs as a flat program of Python-float steps (``fn.source``
     shows an excerpt).
 
+    ``backend`` compiles for another array library (``"jax"``, ``"dask"``,
+    ``"torch"``, ``"cupy"``, ``"array_api_strict"``, through
+    ``array-api-compat``): the code is written in the array-API standard, its
+    constants are moved to the library now, inputs must be arrays of that
+    library (a FeedError names the one expected) and outputs are. For
+    ``"jax"`` the code is ``jax.jit``-compiled; for ``"dask"`` the outputs are
+    lazy arrays of one task graph (``dask.compute(*outputs)``). An op the
+    library cannot run raises BackendError now, naming the op.
+
     Examples
     --------
     >>> import symgrad as sg
@@ -216,4 +240,4 @@ def function(inputs: Sequence, outputs, check_finite: bool = False, floats: bool
     >>> sg.function([x], [x * x, sg.grad(x * x, x)], floats=True)(3.0)
     [9.0, 6.0]
     """
-    return Function(inputs, outputs, check_finite, floats)
+    return Function(inputs, outputs, check_finite, floats, backend)

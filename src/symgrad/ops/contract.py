@@ -137,16 +137,41 @@ def _diagonal_of(out_bar, out, c, *like):
     return out.graph.apply(DIAGONAL, (out_bar,), out.params.as_dict())
 
 
+def _diagonal_xp(xp):
+    """np.diagonal as the standard's linalg.diagonal, over the two axes moved last."""
+    def kernel(a, offset, axis1, axis2):
+        rest = tuple(k for k in range(a.ndim) if k not in (axis1 % a.ndim, axis2 % a.ndim))
+        return xp.linalg.diagonal(xp.permute_dims(a, rest + (axis1, axis2)), offset=offset)
+    return kernel
+
+
 # diagonal(a) is a view of a's diagonal; its adjoint writes a cotangent onto the diagonal of zeros
 # shaped like a. Both are linear: the forward rules apply the op to the tangent.
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
                      jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity())
+                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
+    array_api=_diagonal_xp)
 def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
     """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
     return np.diagonal(codes, offset, axis1, axis2)
+
+
+def _diagonal_scatter_xp(xp):
+    """diagonal_scatter as one-hot rows times c times one-hot columns: (R * c) @ S^T, no setitem."""
+    def kernel(c, *like, offset, axis1, axis2):
+        shape = like[0].shape if like else _scatter_shape(c.shape, offset, axis1, axis2)
+        first, second = axis1 % len(shape), axis2 % len(shape)
+        rest = tuple(k for k in range(len(shape)) if k not in (first, second))
+        k = c.shape[-1]
+        place = xp.arange(k)
+        rows = xp.astype(xp.arange(shape[first])[:, None] == place + max(0, -offset), c.dtype)  # (n1, k)
+        cols = xp.astype(xp.arange(shape[second])[:, None] == place + max(0, offset), c.dtype)  # (n2, k)
+        moved = xp.matmul(rows * c[..., None, :], xp.matrix_transpose(cols))  # (rest..., n1, n2)
+        order = rest + (first, second)
+        return xp.permute_dims(moved, tuple(order.index(j) for j in range(len(shape))))
+    return kernel
 
 
 # diagonal_scatter(c[, like]): zeros shaped like ``like`` (without it, the square array whose
@@ -154,7 +179,8 @@ def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
 DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_infer,
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
-                             batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing))
+                             batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing),
+    array_api=_diagonal_scatter_xp)
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -551,8 +577,38 @@ def _einsum_sparsity(out, *operands, subscripts, optimize):
     return maps, pairs
 
 
+def _einsum_xp(xp):
+    """einsum is not in the array-API standard: the library's own where it has one (JAX, torch, Dask),
+    else a composition: repeated labels of an operand become linalg.diagonal, each operand is laid
+    along all the labels (size 1 where absent), and the broadcast product is summed over the labels
+    the output drops (memory: the product of every label's size)."""
+    if hasattr(xp, "einsum"):
+        return lambda *operands, subscripts, optimize: xp.einsum(subscripts, *operands)
+
+    def kernel(*operands, subscripts, optimize):
+        inputs, output = subscripts.split("->")
+        order = list(output) + [label for label in dict.fromkeys(inputs.replace(",", "")) if label not in output]
+        total = None
+        for spec, x in zip(inputs.split(","), operands):
+            while len(set(spec)) < len(spec):  # a repeated label: its diagonal, as a last axis
+                label = next(c for c in spec if spec.count(c) > 1)
+                p = spec.index(label)
+                q = spec.index(label, p + 1)
+                rest = [k for k in range(x.ndim) if k not in (p, q)]
+                x = xp.linalg.diagonal(xp.permute_dims(x, tuple(rest) + (p, q)))
+                spec = "".join(spec[k] for k in rest) + label
+            present = [label for label in order if label in spec]
+            x = xp.permute_dims(x, tuple(spec.index(label) for label in present))
+            x = xp.reshape(x, tuple(x.shape[present.index(label)] if label in spec else 1 for label in order))
+            total = x if total is None else total * x
+        summed = tuple(range(len(output), len(order)))
+        return xp.sum(total, axis=summed) if summed else total
+    return kernel
+
+
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
-                   batch=_einsum_batch, sparsity=_einsum_sparsity)
+                   batch=_einsum_batch, sparsity=_einsum_sparsity,
+    array_api=_einsum_xp)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):

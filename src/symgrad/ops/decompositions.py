@@ -302,12 +302,14 @@ def _slogdet(a):
 
 _SLOGDET_SHAPE = _square_infer("slogdet", lambda batch, n: batch)
 SLOGDET_SIGN = primitive("slogdet_sign", lambda a: _slogdet(a)[0], _SLOGDET_SHAPE,
-                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0), batch=BATCH_LEADING, sparsity=no_dependence)
+                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0), batch=BATCH_LEADING, sparsity=no_dependence,
+    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[0])
 SLOGDET_LOGABSDET = primitive(
     "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
     vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
     jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
-    shares=(_slogdet, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+    shares=(_slogdet, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[1])
 
 
 def slogdet(a) -> tuple[Node, Node]:
@@ -424,7 +426,8 @@ def _tri_b_dot(b_dot, out, a, b):
 
 SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
                              vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
-                             broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity)
+                             broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a, b, lower: xp.linalg.solve(xp.tril(a) if lower else xp.triu(a), b))
 
 
 def solve_triangular(a, b, lower: bool = True) -> Node:
@@ -532,6 +535,20 @@ def _cholesky_grad_l_bar(out_bar, out, l, l_bar):
     return _triangle(matmul(l_bar, _mT(_phi(z))) - h_l, True)
 
 
+def _cholesky_grad_xp(xp):
+    """A_bar = Phi(G + G^T), G = L^-T Phi(L^T tril(L_bar)) L^-1 (Phi: the lower triangle, its
+    diagonal halved), with the standard's solve: the closed form of Murray's blocked reverse mode."""
+    def phi(x):
+        return xp.tril(x) - 0.5 * xp.tril(xp.triu(x))
+
+    def kernel(l, l_bar):
+        n = l.shape[-1]
+        l_inv = xp.linalg.solve(xp.tril(l), xp.broadcast_to(xp.eye(n, dtype=l.dtype), l.shape))
+        g = xp.matrix_transpose(l_inv) @ phi(xp.matrix_transpose(l) @ xp.tril(l_bar)) @ l_inv
+        return phi(g + xp.matrix_transpose(g))
+    return kernel
+
+
 CHOLESKY_GRAD = primitive(
     "cholesky_grad", _cholesky_grad, lambda l, l_bar: (broadcast_shapes(
         "cholesky_grad", [l.shape, l_bar.shape], (l, l_bar)), combine_dtypes("cholesky_grad", [l.dtype, l_bar.dtype],
@@ -539,12 +556,14 @@ CHOLESKY_GRAD = primitive(
     # linear in L_bar, whose adjoint is cholesky's forward rule
     vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
     jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
-    broadcasts=True, core_dims=2, batch=BATCH_LEADING, sparsity=matrix_sparsity)
+    broadcasts=True, core_dims=2, batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=_cholesky_grad_xp)
 
 
 CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
                      vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
-                     batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                     batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.cholesky(_lower_symmetric_xp(xp, a)))
 
 
 def cholesky(a) -> Node:
@@ -596,12 +615,21 @@ def _eigvecs_dot(a_dot, out, a):
 
 
 _EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
+def _lower_symmetric_xp(xp, a):
+    """The symmetric matrix of ``a``'s lower triangle, which NumPy's eigh reads (JAX's would
+    average a and its transpose; the standard leaves a non-symmetric input unspecified)."""
+    return xp.tril(a) + xp.matrix_transpose(xp.tril(a, k=-1))
+
+
 EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
-                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[0])
 EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
-                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[1])
 EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
-                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.eigvalsh(_lower_symmetric_xp(xp, a)))
 
 
 def eigh(a) -> tuple[Node, Node]:
@@ -712,11 +740,14 @@ def _svd_infer(which: str):
 
 
 SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0),
-                  batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[0])
 SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1),
-                  batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[1])
 SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
-                   shares=(_svd, 2), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                   shares=(_svd, 2), batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[2])
 
 
 def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
@@ -807,9 +838,11 @@ def _qr_infer(which: str):
 
 
 QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0),
-                 batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.qr(a)[0])
 QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1),
-                 batch=BATCH_LEADING, sparsity=matrix_sparsity)
+                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
+    array_api=lambda xp: lambda a: xp.linalg.qr(a)[1])
 
 
 def qr(a) -> tuple[Node, Node]:

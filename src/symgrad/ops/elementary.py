@@ -41,13 +41,23 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
 
+def _sigmoid_xp(xp):
+    """The sigmoid in the array-API standard, from exp(-|x|) as in NumPy's (no overflow)."""
+    def kernel(x):
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return kernel
+
+
 # The notes' point: sigmoid's derivative is written with the sigmoid node itself. In the scalar
 # dialect, 1/(1+exp(-x)) is accurate for any x (to an ulp or two of the two-branch form); below
 # x = -709 exp(-x) overflows, and the call reruns with NumPy.
 SIGMOID = unary("sigmoid", _sigmoid, lambda d, out, x: d * (out * (1 - out)),
-                math="1.0 / (1.0 + math.exp(-{}))", bounded=True, sparsity=ELEMENTWISE)
+                math="1.0 / (1.0 + math.exp(-{}))", bounded=True, sparsity=ELEMENTWISE,
+    array_api=_sigmoid_xp)
 # log(1 + e^x) computed as logaddexp(0, x): finite for any x.
-SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x), sparsity=ELEMENTWISE)
+SOFTPLUS = unary("softplus", lambda x: np.logaddexp(0.0, x), lambda d, out, x: d * sigmoid(x), sparsity=ELEMENTWISE,
+    array_api=lambda xp: lambda x: xp.logaddexp(xp.zeros_like(x), x))
 ABS = unary("abs", np.abs, lambda d, out, x: d * sign(x), math="abs({})", sparsity=ELEMENTWISE_LINEAR)
 SIGN = unary("sign", np.sign, zero_rule, sparsity=ELEMENTWISE_LINEAR)
 FLOOR = unary("floor", np.floor, zero_rule, sparsity=ELEMENTWISE_LINEAR)
@@ -340,9 +350,11 @@ ARCCOSH = unary("arccosh", np.arccosh, lambda d, out, x: d / (sqrt(x - 1) * sqrt
 ARCTANH = unary("arctanh", np.arctanh, lambda d, out, x: d / (1 - square(x)), sparsity=ELEMENTWISE)
 LOG2 = unary("log2", np.log2, lambda d, out, x: d / (x * _LN2), sparsity=ELEMENTWISE)
 LOG10 = unary("log10", np.log10, lambda d, out, x: d / (x * _LN10), sparsity=ELEMENTWISE)
-EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2), sparsity=ELEMENTWISE)
+EXP2 = unary("exp2", np.exp2, lambda d, out, x: d * (out * _LN2), sparsity=ELEMENTWISE,
+    array_api=lambda xp: lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype), x))
 # cbrt'(x) = 1 / (3 cbrt(x)²), written with the output; inf at 0 like sqrt's.
-CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)), sparsity=ELEMENTWISE)
+CBRT = unary("cbrt", np.cbrt, lambda d, out, x: d / (3 * square(out)), sparsity=ELEMENTWISE,
+    array_api=lambda xp: lambda x: xp.sign(x) * xp.pow(xp.abs(x), xp.asarray(1 / 3, dtype=x.dtype)))
 RECIPROCAL = unary("reciprocal", np.reciprocal, lambda d, out, x: neg(d * square(out)), sparsity=ELEMENTWISE)
 ARCTAN2 = elementwise("arctan2", np.arctan2, (lambda d, out, y, x: d * x / (square(x) + square(y)),
                                               lambda d, out, y, x: neg(d * y / (square(x) + square(y)))),
@@ -357,7 +369,8 @@ LOGADDEXP = elementwise("logaddexp", np.logaddexp, (lambda d, out, x, y: d * exp
 # (piecewise constant) -floor or -trunc in y, which is (out - x) / y: no floor or trunc node.
 _REMAINDER_CHAIN = (lambda d, out, x, y: d, lambda d, out, x, y: d * ((out - x) / y))
 MOD = elementwise("mod", np.mod, _REMAINDER_CHAIN, operator="{} % {}", sparsity=ELEMENTWISE_LINEAR)
-FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN, sparsity=ELEMENTWISE_LINEAR)
+FMOD = elementwise("fmod", np.fmod, _REMAINDER_CHAIN, sparsity=ELEMENTWISE_LINEAR,
+    array_api=lambda xp: lambda x, y: xp.sign(x) * xp.remainder(xp.abs(x), xp.abs(y)))
 
 
 def sinh(x) -> Node:

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..errors import DTypeError, GradientError, IndexingError, ShapeError
+from ..errors import BackendError, DTypeError, GradientError, IndexingError, ShapeError
 from ..format import index_text, value_text
 from ..ir import CONSTANT, DENSE, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_bool_argument, check_choice_argument, compatible, normalize_axis,
@@ -37,9 +37,9 @@ from ..types import (broadcast_shapes, check_bool_argument, check_choice_argumen
 from ._define import batch_axes, gather_sparsity, no_dependence, primitive, scatter_sparsity
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import (BATCH_SLICE, GETITEM, _index_spec, _index_tuple, batch_axis_after_indexing, batch_broadcast,
-                    batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape, transpose,
-                    zeros_like)
+from .shape import (BATCH_SLICE, GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
+                    batch_broadcast, batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape,
+                    transpose, zeros_like)
 
 
 def _axis(op_name: str, x: Node, axis) -> int:
@@ -189,13 +189,27 @@ TAKE_ALONG_AXIS = primitive(
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
     batch=batch_axes("axis"), sparsity=gather_sparsity())
+def _scatter_along_xp(xp):
+    """scatter_along_axis as a one-hot sum over the read positions (no in-place add.at)."""
+    def kernel(d, like, indices, axis):
+        n = like.shape[axis]
+        moved_d, moved_i = xp.moveaxis(d, axis, -1), xp.moveaxis(indices, axis, -1)
+        moved_i = xp.where(moved_i < 0, moved_i + n, moved_i)
+        picks = xp.astype(moved_i[..., None] == xp.arange(n), d.dtype)  # (..., k, n)
+        out = xp.moveaxis(xp.sum(moved_d[..., None] * picks, axis=-2), -1, axis)
+        spread = tuple(k for k in range(like.ndim) if like.shape[k] == 1 and out.shape[k] != 1)
+        return xp.sum(out, axis=spread, keepdims=True) if spread else out
+    return kernel
+
+
 # The adjoint: zeros shaped like ``like`` with ``d`` added where take_along_axis read.
 SCATTER_ALONG_AXIS = primitive(
     "scatter_along_axis", _scatter_along_forward, _scatter_along_infer,
     vjp=(lambda out_bar, out, d, like, i: _take_along(out_bar, i, out.params.axis), disconnected_rule,
          disconnected_rule),
     jvp=(lambda d_dot, out, d, like, i: _scatter_along(d_dot, like, i, out.params.axis), disconnected_rule,
-         disconnected_rule), batch=batch_axes("axis"), sparsity=scatter_sparsity(_along_landing))
+         disconnected_rule), batch=batch_axes("axis"), sparsity=scatter_sparsity(_along_landing),
+    array_api=_scatter_along_xp)
 
 
 def take_along_axis(arr, indices, axis=-1) -> Node:
@@ -307,10 +321,38 @@ def _last_writes_infer(x, *arrays, spec):
     return indexed, np.dtype(np.bool_)
 
 
+def _last_writes_xp(xp):
+    """last_writes in the standard: the last write to a place is the largest write number there
+    (JAX: a scatter-max, defined for repeated indices where a scatter-set is not); elsewhere, one
+    integer array among full slices, through a (writes, places) match table."""
+    getitem_kernel = GETITEM.array_api(xp)
+
+    def kernel(x, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        shape = getitem_kernel(x, *arrays, spec=spec).shape
+        if hasattr(x, "at"):  # JAX
+            ids = xp.reshape(xp.arange(math.prod(shape)), shape)
+            return xp.zeros(x.shape, dtype=ids.dtype).at[index].max(ids)[index] == ids
+        full = index + (() if any(item is Ellipsis for item in index) else (Ellipsis,))
+        at = _take_axis(full, arrays)
+        if at is None:
+            raise BackendError("last_writes: outside NumPy and JAX, only one integer array among full slices runs")
+        n = x.shape[at]
+        flat = xp.reshape(arrays[0], (-1,))
+        flat = xp.where(flat < 0, flat + n, flat)
+        writes = xp.arange(flat.shape[0])
+        last = xp.max(xp.where(flat[:, None] == xp.arange(n), writes[:, None], -1), axis=0)  # per place
+        landed = xp.reshape(xp.take(last, flat, axis=0) == writes, arrays[0].shape)
+        return xp.broadcast_to(xp.reshape(landed, (1,) * at + arrays[0].shape + (1,) * (len(shape) - at - arrays[0].ndim)),
+                               shape)
+    return kernel
+
+
 # Which values of x.at[index].set(v) land (not overwritten by a later one at the same place):
 # a bool mask of the indexed part, shaped like x[index].
 LAST_WRITES = primitive("last_writes", _last_writes_forward, _last_writes_infer,
-                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed, sparsity=no_dependence)
+                        vjp=lambda index: disconnected_rule, jvp=lambda index: disconnected_rule, batch=batch_indexed, sparsity=no_dependence,
+    array_api=_last_writes_xp)
 
 
 def _update_batch(node, inputs, batched):
@@ -383,6 +425,54 @@ def _update_sparsity(pairs):
     return sparsity
 
 
+def _update_xp(kind: str):
+    """at_<kind> in the array-API standard: JAX's ``.at[]`` for every index; elsewhere a basic index
+    updates a copy (setitem), and one integer array among full slices goes through a (writes,
+    places) match table: each place's writes reduced (added, multiplied, min, max; for set, the
+    last write, as NumPy lands it), then combined with x where anything was written."""
+    def spell(xp):
+        combine = {"add": xp.add, "multiply": xp.multiply, "min": xp.minimum, "max": xp.maximum}.get(kind)
+        reduce = {"add": xp.sum, "multiply": xp.prod, "min": xp.min, "max": xp.max, "set": xp.sum}[kind]
+        last_writes = LAST_WRITES.array_api(xp)
+        getitem_kernel = GETITEM.array_api(xp)
+
+        def identity(dtype):
+            if kind in ("add", "set"):
+                return 0
+            if kind == "multiply":
+                return 1
+            big = float("inf") if xp.isdtype(dtype, "real floating") else xp.iinfo(dtype).max
+            return big if kind == "min" else -big
+
+        def kernel(x, v, *arrays, spec, unique_indices=False):
+            index = _index_tuple(spec, arrays)
+            if hasattr(x, "at"):  # JAX
+                return getattr(x.at[index], kind)(v)
+            if not arrays:
+                out = xp.asarray(x, copy=True)
+                out[index] = v if combine is None else combine(out[index], v)
+                return out
+            full = index + (() if any(item is Ellipsis for item in index) else (Ellipsis,))
+            at = _take_axis(full, arrays)
+            if at is None:
+                raise BackendError(f"at_{kind}: outside NumPy and JAX, only one integer array among full slices runs")
+            shape = getitem_kernel(x, *arrays, spec=spec).shape
+            values = xp.broadcast_to(xp.astype(v, x.dtype), shape)
+            if kind == "set":  # only the write that lands counts
+                values = xp.where(last_writes(x, *arrays, spec=spec), values, xp.zeros_like(values))
+            n, flat = x.shape[at], xp.reshape(arrays[0], (-1,))
+            flat = xp.where(flat < 0, flat + n, flat)
+            writes = xp.moveaxis(xp.reshape(values, x.shape[:at] + flat.shape + x.shape[at + 1:]), at, 0)  # (k, rest)
+            match = flat[:, None] == xp.arange(n)  # (k, n)
+            match = xp.reshape(match, match.shape + (1,) * (writes.ndim - 1))
+            table = xp.where(match, writes[:, None, ...], xp.asarray(identity(x.dtype), dtype=x.dtype))
+            reduced = xp.moveaxis(reduce(table, axis=0), 0, at)  # per place
+            hit = xp.moveaxis(xp.reshape(xp.any(match, axis=0), (n,) + (1,) * (writes.ndim - 1)), 0, at)
+            return xp.where(hit, reduced if kind == "set" else combine(x, reduced), x)
+        return kernel
+    return spell
+
+
 AT_SET = primitive(
     "at_set", _update_forward(None), _update_infer("set"),
     vjp=lambda index: _rule(
@@ -392,7 +482,8 @@ AT_SET = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: _update(AT_SET, x_dot, _zero(x), arrays, out.params),
         lambda v_dot, out, x, v, *arrays: _update(AT_SET, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_set_jvp_all, batch=_update_batch, sparsity=gather_sparsity((0, 1)))
+    jvp_all=_set_jvp_all, batch=_update_batch, sparsity=gather_sparsity((0, 1)),
+    array_api=_update_xp("set"))
 
 
 def _add_jvp_all(dots, out, x, v, *arrays):
@@ -409,7 +500,8 @@ AT_ADD = primitive(
     jvp=lambda index: _rule(
         index, lambda x_dot, out, x, v, *arrays: x_dot,
         lambda v_dot, out, x, v, *arrays: _update(AT_ADD, zeros_like(x), v_dot, arrays, out.params)),
-    jvp_all=_add_jvp_all, batch=_update_batch, sparsity=_update_sparsity(()))
+    jvp_all=_add_jvp_all, batch=_update_batch, sparsity=_update_sparsity(()),
+    array_api=_update_xp("add"))
 
 
 # --- min and max: the derivative shared among the tied candidates --------------------------------
@@ -446,9 +538,11 @@ def _extremum_jvp(index):
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()))
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()),
+    array_api=_update_xp("min"))
 AT_MAX = primitive("at_max", _update_forward(np.maximum), _update_infer("max"),
-                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()))
+                   vjp=_extremum_vjp, jvp=_extremum_jvp, batch=_update_batch, sparsity=_update_sparsity(()),
+    array_api=_update_xp("max"))
 
 
 # --- multiply: the product of the other updates at a repeated index ------------------------------
@@ -511,7 +605,8 @@ def _multiply_jvp(index):
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),
-                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch, sparsity=_update_sparsity("all"))
+                        vjp=_multiply_vjp, jvp=_multiply_jvp, batch=_update_batch, sparsity=_update_sparsity("all"),
+    array_api=_update_xp("multiply"))
 
 
 # --- the user's side: x.at[index] --------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError
+from ..errors import BackendError, DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)
@@ -184,7 +184,8 @@ ROLL = primitive("roll", _roll_forward, _roll_infer,
                  vjp=(lambda out_bar, out, x: _roll(out_bar, tuple(-s for s in out.params.shift),
                                                     out.params.axis),),
                  jvp=(lambda x_dot, out, x: _roll(x_dot, out.params.shift, out.params.axis),),
-                 numpy=_roll_spelling, view=False, batch=_roll_batch, sparsity=gather_sparsity())
+                 numpy=_roll_spelling, view=False, batch=_roll_batch, sparsity=gather_sparsity(),
+    array_api=lambda xp: lambda x, shift, axis: xp.roll(x, shift=shift if axis is not None else shift[0], axis=axis))
 
 
 def roll(x, shift, axis=None) -> Node:
@@ -411,13 +412,56 @@ def _pad_landing(codes, d, pad_width, mode):
     return _pad_forward(codes, pad_width, mode, 0)
 
 
+def _pad_sources(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Where each element of an axis of length ``n`` padded in ``mode`` is read from (not constant)."""
+    return np.pad(np.arange(n), (before, after), mode)
+
+
+def _pad_xp(xp):
+    """pad in the standard: the constant mode as concatenation with filled blocks, the others as
+    xp.take of the positions each padded element reads (found from the axis lengths)."""
+    def kernel(x, pad_width, mode, constant_values):
+        for axis, (before, after) in enumerate(pad_width):
+            if mode != "constant":
+                x = xp.take(x, xp.asarray(_pad_sources(x.shape[axis], before, after, mode)), axis=axis)
+                continue
+            shape = list(x.shape)
+            fills = constant_values[axis] if isinstance(constant_values, tuple) else (constant_values,) * 2
+            parts = []
+            for count, value in zip((before, after), fills):
+                shape[axis] = count
+                parts.append(xp.full(tuple(shape), value, dtype=x.dtype))
+            x = xp.concat([parts[0], x, parts[1]], axis=axis)
+        return x
+    return kernel
+
+
 PAD = primitive("pad", _pad_forward, _pad_infer,
                 vjp=(lambda out_bar, out, x: _unpad(out_bar, out),),
                 jvp=(lambda x_dot, out, x: _zero_pad(x_dot, out),),
-                numpy=_pad_spelling, batch=_pad_batch, sparsity=gather_sparsity(constant_values=0))
+                numpy=_pad_spelling, batch=_pad_batch, sparsity=gather_sparsity(constant_values=0),
+    array_api=_pad_xp)
+def _pad_adjoint_xp(xp):
+    """pad_adjoint in the standard: the inner block sliced out (constant mode), or each padded
+    element added back where it was read from, as a one-hot contraction (the other modes)."""
+    def kernel(d, pad_width, mode):
+        for axis, (before, after) in enumerate(pad_width):
+            n = d.shape[axis] - before - after
+            if mode == "constant":
+                d = d[(slice(None),) * axis + (slice(before, before + n), Ellipsis)]
+                continue
+            source = xp.asarray(_pad_sources(n, before, after, mode))
+            picks = xp.astype(source[:, None] == xp.arange(n), d.dtype)  # (padded length, n)
+            moved = xp.tensordot(picks, d, axes=([0], [axis]))
+            d = xp.moveaxis(moved, 0, axis)
+        return d
+    return kernel
+
+
 PAD_ADJOINT = primitive("pad_adjoint", _pad_adjoint_forward, _pad_adjoint_infer,
                         vjp=(lambda out_bar, out, d: _zero_pad(out_bar, out),),
-                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch, sparsity=scatter_sparsity(_pad_landing))
+                        jvp=(lambda d_dot, out, d: _unpad(d_dot, out),), batch=_pad_batch, sparsity=scatter_sparsity(_pad_landing),
+    array_api=_pad_adjoint_xp)
 
 
 def _per_axis(op_name: str, x: Node, value, what: str, kind) -> tuple:

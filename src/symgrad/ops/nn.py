@@ -37,13 +37,22 @@ def _log_softmax_infer(x, axis):
     return x.shape, float_result("log_softmax", x.dtype, x)
 
 
+def _log_softmax_xp(xp):
+    """log_softmax in the array-API standard: the max taken out."""
+    def kernel(x, axis):
+        z = x - xp.max(x, axis=axis, keepdims=True)
+        return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    return kernel
+
+
 # With p = softmax = exp(out): d out = d x - sum(p d x), and its transpose
 # d x = d - p sum(d). exp(out) is accurate: out <= 0, computed from shifted logits.
 LOG_SOFTMAX = primitive(
     "log_softmax", _log_softmax, _log_softmax_infer,
     vjp=(lambda out_bar, out, x: out_bar - exp(out) * sum(out_bar, out.params.axis, keepdims=True),),
     jvp=(lambda x_dot, out, x: x_dot - sum(exp(out) * x_dot, out.params.axis, keepdims=True),),
-    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all"))
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all"),
+    array_api=_log_softmax_xp)
 
 
 def log_softmax(x, axis: int = -1) -> Node:
@@ -94,7 +103,8 @@ def _one_hot_infer(labels, depth, dtype):
 
 
 ONE_HOT = primitive("one_hot", _one_hot, _one_hot_infer, vjp=(disconnected_rule,), jvp=(disconnected_rule,),
-                    batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
+                    batch=BATCH_ELEMENTWISE, sparsity=no_dependence,
+    array_api=lambda xp: lambda labels, depth, dtype: xp.astype(labels[..., None] == xp.arange(depth), getattr(xp, np.dtype(dtype).name)))
 
 
 def one_hot(labels, depth: int, dtype="float64") -> Node:
@@ -174,11 +184,22 @@ def _sigmoid_cross_entropy(z, y):
     return above + below + np.log1p(np.exp(-np.abs(z)))
 
 
+def _sigmoid_cross_entropy_xp(xp):
+    """The NumPy forward's stable form in the array-API standard."""
+    def kernel(z, y):
+        zero = xp.zeros_like(z)
+        above = xp.where(y == 1, zero, (1 - y) * xp.maximum(z, zero))  # a zero weight on inf adds 0
+        below = xp.where(y == 0, zero, y * xp.maximum(-z, zero))
+        return above + below + xp.log1p(xp.exp(-xp.abs(z)))
+    return kernel
+
+
 # d/dz = sigmoid(z) - y, written (1 - y) sigmoid(z) - y sigmoid(-z): exact where sigmoid(z) is near y.
 SIGMOID_CROSS_ENTROPY = elementwise(
     "sigmoid_cross_entropy", _sigmoid_cross_entropy,
     (lambda d, out, z, y: d * ((1 - y) * sigmoid(z) - y * sigmoid(-z)), lambda d, out, z, y: -(d * z)),
-    sparsity=elementwise_sparsity(((0, 0), (0, 1))))  # nonlinear in the logit, linear in the label
+    sparsity=elementwise_sparsity(((0, 0), (0, 1))),
+    array_api=_sigmoid_cross_entropy_xp)  # nonlinear in the logit, linear in the label
 
 
 def sigmoid_cross_entropy(logits, labels) -> Node:

@@ -86,7 +86,8 @@ SUM = primitive("sum", lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdi
                 vjp=(_spread,),
                 jvp=(lambda x_dot, out, x: sum(x_dot, out.params.axis, out.params.keepdims),),
                 numpy=lambda args, p: f"np.sum({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
-                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR)
+                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
+    array_api="sum")
 
 
 def _share(out, x):
@@ -100,10 +101,12 @@ MAX = primitive("max", lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdi
                 _reduction_infer("max", _same_dtype),
                 vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _share(out, x),),
                 jvp=(lambda x_dot, out, x: sum(x_dot * _share(out, x), out.params.axis, out.params.keepdims),),
-                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR)
+                batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
+    array_api="max")
 MIN = primitive("min", lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
                 _reduction_infer("min", _same_dtype),
-                vjp=MAX.vjp, jvp=MAX.jvp, batch=batch_axes("axis"), sparsity=REDUCE_LINEAR)
+                vjp=MAX.vjp, jvp=MAX.jvp, batch=batch_axes("axis"), sparsity=REDUCE_LINEAR,
+    array_api="min")
 
 
 def _logsumexp(x, axis, keepdims):
@@ -129,12 +132,23 @@ def _softmax_of(out, x):
     return e / sum(e, axes, keepdims=True)
 
 
+def _logsumexp_xp(xp):
+    """logsumexp in the array-API standard: the max taken out (none where it is infinite)."""
+    def kernel(x, axis, keepdims):
+        m = xp.max(x, axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        s = xp.sum(xp.exp(x - m), axis=axis, keepdims=keepdims)
+        return xp.log(s) + xp.reshape(m, s.shape)
+    return kernel
+
+
 LOGSUMEXP = primitive("logsumexp", _logsumexp,
                       _reduction_infer("logsumexp", lambda name, x: float_result(name, x.dtype, x)),
                       vjp=(lambda out_bar, out, x: _spread(out_bar, out, x) * _softmax_of(out, x),),
                       jvp=(lambda x_dot, out, x: sum(x_dot * _softmax_of(out, x), out.params.axis,
                                                      out.params.keepdims),),
-                      batch=batch_axes("axis"), sparsity=REDUCE)
+                      batch=batch_axes("axis"), sparsity=REDUCE,
+    array_api=_logsumexp_xp)
 
 
 def _sum_squares_infer(x):
@@ -148,7 +162,8 @@ def _sum_squares_infer(x):
 SUM_SQUARES = primitive("sum_squares", lambda x: np.vdot(x, x), _sum_squares_infer,
                         vjp=(lambda out_bar, out, x: out_bar * (2.0 * x),),
                         jvp=(lambda x_dot, out, x: 2.0 * sum(x * x_dot),),
-                        batch=lambda node, inputs, batched: sum(square(inputs[0]), tuple(range(1, inputs[0].ndim))), sparsity=REDUCE)
+                        batch=lambda node, inputs, batched: sum(square(inputs[0]), tuple(range(1, inputs[0].ndim))), sparsity=REDUCE,
+    array_api=lambda xp: lambda x: xp.sum(x * x))
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Node:
@@ -256,9 +271,11 @@ def _arg_infer(name):
 
 
 ARGMAX = primitive("argmax", lambda x, axis: np.argmax(x, axis), _arg_infer("argmax"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence)
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
+    array_api="argmax")
 ARGMIN = primitive("argmin", lambda x, axis: np.argmin(x, axis), _arg_infer("argmin"),
-                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence)
+                   vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
+    array_api="argmin")
 
 
 def argmax(x, axis: int | None = -1) -> Node:
@@ -311,7 +328,8 @@ PROD = primitive("prod", lambda x, axis, keepdims: np.prod(x, axis, keepdims=kee
                  jvp=(lambda x_dot, out, x: sum(x_dot * _others(x, out.params.axis), out.params.axis,
                                                 out.params.keepdims),),
                  numpy=lambda args, p: f"np.prod({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
-                 batch=batch_axes("axis"), sparsity=REDUCE)
+                 batch=batch_axes("axis"), sparsity=REDUCE,
+    array_api="prod")
 
 
 def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
@@ -346,7 +364,8 @@ def _truth(name: str, forward):
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
                      _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
                      vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
-                     numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})")
+                     numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
+                     array_api=name)
 
 
 ALL = _truth("all", np.all)
@@ -356,7 +375,8 @@ COUNT_NONZERO = primitive("count_nonzero",
                           _reduction_infer("count_nonzero", lambda name, x: np.dtype(np.intp), empty_ok=True),
                           vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"),
                           numpy=lambda args, p: f"np.count_nonzero({args[0]}, {p['axis']!r}, "
-                                                f"keepdims={p['keepdims']})", sparsity=no_dependence)
+                                                f"keepdims={p['keepdims']})", sparsity=no_dependence,
+    array_api=lambda xp: lambda x, axis, keepdims: xp.sum(xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
 
 
 def all(x, axis=None, *, keepdims: bool = False) -> Node:

@@ -121,13 +121,32 @@ def _recurrence_dtype(a, b):
     return combine_dtypes("linear_recurrence", [a.dtype, b.dtype], [a, b])
 
 
+def _linear_recurrence_xp(xp):
+    """The NumPy forward's log-depth scan in the standard: each doubling step a concatenation."""
+    def kernel(a, b, axis, reverse):
+        a, b = xp.broadcast_arrays(xp.moveaxis(a, axis, -1), xp.moveaxis(b, axis, -1))
+        if reverse:
+            a, b = xp.roll(xp.flip(a, axis=-1), 1, axis=-1), xp.flip(b, axis=-1)
+        y = xp.astype(b, xp.result_type(a, b))
+        reach = xp.astype(a, y.dtype)  # reach[k]: the product of a over (k - step, k]
+        n, step = y.shape[-1], 1
+        while step < n:
+            y = xp.concat([y[..., :step], y[..., step:] + reach[..., step:] * y[..., :-step]], axis=-1)
+            if 2 * step < n:
+                reach = xp.concat([reach[..., :step], reach[..., step:] * reach[..., :-step]], axis=-1)
+            step *= 2
+        return xp.moveaxis(xp.flip(y, axis=-1) if reverse else y, -1, axis)
+    return kernel
+
+
 LINEAR_RECURRENCE = primitive(
     "linear_recurrence", _linear_recurrence, _infer_along("linear_recurrence", _recurrence_dtype, ("reverse",)),
     vjp=(_coefficient_vjp,
          lambda out_bar, out, a, b: linear_recurrence(a, out_bar, out.params.axis, not out.params.reverse)),
     jvp=(_coefficient_jvp,
          lambda b_dot, out, a, b: linear_recurrence(a, b_dot, out.params.axis, out.params.reverse)),
-    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", data=(0, 1)))
+    batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", data=(0, 1)),
+    array_api=_linear_recurrence_xp)
 
 
 def linear_recurrence(a, b, axis: int = -1, reverse: bool = False) -> Node:
@@ -162,7 +181,8 @@ CUMSUM = primitive("cumsum", lambda x, axis: np.cumsum(x, axis), _infer_along("c
                    vjp=(lambda out_bar, out, x: _flip(cumsum(_flip(out_bar, out.params.axis), out.params.axis),
                                                       out.params.axis),),
                    jvp=(lambda x_dot, out, x: cumsum(x_dot, out.params.axis),),
-                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity((), prefix=True))
+                   numpy=lambda args, p: f"np.cumsum({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity((), prefix=True),
+    array_api=lambda xp: lambda x, axis: xp.cumulative_sum(x, axis=axis))
 
 
 # d out[k] / d x[i] = (product of x[j], j < i) (product of x[j], i < j <= k) for i <= k. With
@@ -174,7 +194,8 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
                          * linear_recurrence(x, out_bar, out.params.axis, reverse=True),),
                     jvp=(lambda x_dot, out, x: linear_recurrence(
                         x, _shift(out, out.params.axis, 1.0) * x_dot, out.params.axis),),
-                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", prefix=True))
+                    numpy=lambda args, p: f"np.cumprod({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity("all", prefix=True),
+    array_api=lambda xp: (lambda x, axis: xp.cumulative_prod(x, axis=axis)) if hasattr(xp, "cumulative_prod") else "the library has no cumulative_prod")
 
 
 def cumsum(x, axis=None, *, dtype=None) -> Node:
@@ -260,7 +281,10 @@ PERMUTE = primitive("permute", _permute, _infer_along("permute", _permute_dtype,
                                                                 not out.params.inverse),
                          disconnected_rule),
                     jvp=(lambda x_dot, out, x, order: permute(x_dot, order, out.params.axis, out.params.inverse),
-                         disconnected_rule), batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
+                         disconnected_rule), batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
+    array_api=lambda xp: (lambda x, order, axis, inverse: xp.take_along_axis(
+        x, xp.argsort(order, axis=axis) if inverse else order, axis=axis))
+    if hasattr(xp, "take_along_axis") else "the library has no take_along_axis")
 
 
 def permute(x, order, axis: int = -1, inverse: bool = False) -> Node:
@@ -299,13 +323,28 @@ def _tie_mean(v, keys, axis):
     return np.moveaxis(means.reshape(v.shape), -1, axis)
 
 
+def _tie_mean_xp(xp):
+    """tie_mean in the array-API standard: runs of equal keys found by comparing neighbours, each
+    value replaced by its run's mean through an (n, n) same-run mask per row (no bincount)."""
+    def kernel(v, keys, axis):
+        v, keys = xp.moveaxis(v, axis, -1), xp.moveaxis(keys, axis, -1)
+        starts = xp.concat([xp.ones(keys.shape[:-1] + (1,), dtype=xp.int64),
+                            xp.astype(keys[..., 1:] != keys[..., :-1], xp.int64)], axis=-1)
+        group = xp.cumulative_sum(starts, axis=-1)
+        same = xp.astype(group[..., :, None] == group[..., None, :], v.dtype)
+        means = xp.sum(same * v[..., None, :], axis=-1) / xp.sum(same, axis=-1)
+        return xp.moveaxis(means, -1, axis)
+    return kernel
+
+
 # v averaged over each run of equal keys along the axis (the keys sorted along it, as sort's
 # result is). A symmetric projection, so it is its own adjoint; the keys only choose the runs,
 # which do not change under small moves of the keys: their derivative is zero.
 TIE_MEAN = primitive("tie_mean", _tie_mean, _infer_along("tie_mean", lambda v, keys: v.dtype),
                      vjp=(lambda out_bar, out, v, keys: tie_mean(out_bar, keys, out.params.axis), zero_rule),
                      jvp=(lambda v_dot, out, v, keys: tie_mean(v_dot, keys, out.params.axis), zero_rule),
-                     view=True, batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
+                     view=True, batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
+    array_api=_tie_mean_xp)
 
 
 def tie_mean(v, keys, axis: int = -1) -> Node:
@@ -335,7 +374,8 @@ SORT = primitive("sort", lambda x, axis: np.sort(x, axis), _infer_along("sort", 
                                                       out.params.axis, inverse=True),),
                  jvp=(lambda x_dot, out, x: tie_mean(permute(x_dot, _sort_order(out, x), out.params.axis),
                                                      out, out.params.axis),),
-                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity(()))
+                 numpy=lambda args, p: f"np.sort({args[0]}, {p['axis']})", batch=batch_axes("axis"), sparsity=along_axis_sparsity(()),
+    array_api=lambda xp: lambda x, axis: xp.sort(x, axis=axis, stable=True))
 _SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # NumPy's; None is its default
 _argsort_along = _infer_along("argsort", lambda x: np.dtype(np.intp))
 
@@ -348,7 +388,8 @@ def _argsort_infer(x, axis, kind):
 ARGSORT = primitive("argsort", lambda x, axis, kind: np.argsort(x, axis, kind=kind), _argsort_infer,
                     vjp=(undefined_rule,), jvp=(undefined_rule,),
                     numpy=lambda args, p: f"np.argsort({args[0]}, {p['axis']}, kind={p['kind']!r})",
-                    batch=batch_axes("axis"), sparsity=no_dependence)
+                    batch=batch_axes("axis"), sparsity=no_dependence,
+    array_api=lambda xp: lambda x, axis, kind: xp.argsort(x, axis=axis, stable=True))
 
 
 def sort(x, axis=-1, kind=None, *, stable=None) -> Node:

@@ -127,7 +127,8 @@ def _block_where(cond, d):
 # zero (as for floor), so grad(grad(relu(x).sum()), x) is zeros, not an error.
 _WHERE_CHAIN = (zero_rule, lambda d, out, c, x, y: _pass_where(c, d), lambda d, out, c, x, y: _block_where(c, d))
 WHERE = primitive("where", select, _where_infer, vjp=_WHERE_CHAIN, jvp=_WHERE_CHAIN, broadcasts=True, out=True,
-                  batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR)
+                  batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
+    array_api="where")
 
 
 def where(cond, x, y) -> Node:
@@ -148,7 +149,8 @@ def where(cond, x, y) -> Node:
 # The mask reads the output (out > 0 exactly where x > 0, NaN included), so the
 # pre-activation need not be kept for the backward pass.
 RELU = unary("relu", lambda x: np.maximum(x, 0), lambda d, out, x: _pass_where(greater(out, 0.0), d),
-             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True, sparsity=ELEMENTWISE_LINEAR)
+             numpy=lambda args, params: f"np.maximum({args[0]}, 0)", out=True, sparsity=ELEMENTWISE_LINEAR,
+    array_api=lambda xp: lambda x: xp.maximum(x, xp.zeros_like(x)))
 
 
 def relu(x) -> Node:
@@ -181,7 +183,8 @@ def _leaky_relu_infer(x, alpha):
 
 
 LEAKY_RELU = primitive("leaky_relu", _leaky_relu, _leaky_relu_infer,
-                       vjp=(_leaky_chain,), jvp=(_leaky_chain,), batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR)
+                       vjp=(_leaky_chain,), jvp=(_leaky_chain,), batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
+    array_api=lambda xp: lambda x, alpha: xp.where(x > 0, x, x * alpha))
 
 
 def leaky_relu(x, alpha: float = 0.01) -> Node:
@@ -272,7 +275,8 @@ def _cast_infer(x, dtype):
 
 CAST = primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), _cast_infer,
                  vjp=(lambda out_bar, out, x: cast(out_bar, x.dtype),),
-                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True, batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR)
+                 jvp=(lambda x_dot, out, x: cast(x_dot, out.dtype),), view=True, batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE_LINEAR,
+    array_api=lambda xp: lambda x, dtype: xp.astype(x, getattr(xp, np.dtype(dtype).name)))
 
 
 def cast(x, dtype) -> Node:
@@ -295,7 +299,8 @@ def cast(x, dtype) -> Node:
 
 STOP_GRADIENT = primitive("stop_gradient", lambda x: x, lambda x: (x.shape, x.dtype),
                           vjp=(disconnected_rule,), jvp=(disconnected_rule,),
-                          numpy=lambda args, params: args[0], view=True, batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
+                          numpy=lambda args, params: args[0], view=True, batch=BATCH_ELEMENTWISE, sparsity=no_dependence,
+    array_api=lambda xp: lambda x: x)
 
 
 def stop_gradient(x) -> Node:

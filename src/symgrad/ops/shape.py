@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from ..errors import DTypeError, IndexingError, ShapeError
+from ..errors import BackendError, DTypeError, IndexingError, ShapeError
 from ..format import index_text
 from ..ir import CONSTANT, ZERO, Node, Op, as_node, as_nodes, disconnected_rule
 from ..types import (broadcast_shapes, check_int_argument, check_shape_argument, combine_dtypes, is_int,
@@ -69,14 +69,16 @@ RESHAPE = primitive("reshape", lambda x, shape: np.reshape(x, shape), _reshape_i
                     vjp=(lambda out_bar, out, x: _reshape_back(out_bar, x),),
                     jvp=(lambda x_dot, out, x: reshape(x_dot, out.params.shape),),
                     numpy=lambda args, p: f"np.reshape({args[0]}, {p['shape']!r})", view=True,
-                    batch=_reshape_batch, sparsity=gather_sparsity())
+                    batch=_reshape_batch, sparsity=gather_sparsity(),
+    array_api="reshape")
 # Reshape to another node's run-time shape: the adjoint of a reshape whose
 # input has several run-time dimensions.
 RESHAPE_LIKE = primitive("reshape_like", lambda x, like: np.reshape(x, like.shape),
                          lambda x, like: (like.shape, x.dtype),
                          vjp=(lambda out_bar, out, x, like: _reshape_back(out_bar, x), disconnected_rule),
                          jvp=(lambda x_dot, out, x, like: RESHAPE_LIKE(x_dot, like), disconnected_rule),
-                         view=True, batch=BATCH_LEADING, sparsity=gather_sparsity())
+                         view=True, batch=BATCH_LEADING, sparsity=gather_sparsity(),
+    array_api=lambda xp: lambda x, like: xp.reshape(x, like.shape))
 
 
 def reshape(x, shape) -> Node:
@@ -120,7 +122,8 @@ TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes), _trans
                       jvp=(lambda x_dot, out, x: transpose(x_dot, out.params.axes),),
                       numpy=_transpose_spelling, view=True,
                       batch=lambda node, inputs, batched: transpose(inputs[0], (0,) + tuple(
-                          a + 1 for a in node.params.axes)), sparsity=gather_sparsity())
+                          a + 1 for a in node.params.axes)), sparsity=gather_sparsity(),
+    array_api=lambda xp: lambda x, axes: xp.permute_dims(x, tuple(range(x.ndim))[::-1] if axes is None else axes))
 
 
 def transpose(x, axes=None) -> Node:
@@ -168,14 +171,16 @@ def _broadcast_to_infer(x, shape):
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _broadcast_to_infer,
                          vjp=(_same_rule,), jvp=(_same_rule,),
                          numpy=lambda args, p: f"np.broadcast_to({args[0]}, {p['shape']!r})", view=True,
-                         batch=lambda node, inputs, batched: _broadcast_batch(inputs[0], node), sparsity=gather_sparsity())
+                         batch=lambda node, inputs, batched: _broadcast_batch(inputs[0], node), sparsity=gather_sparsity(),
+    array_api="broadcast_to")
 BROADCAST_LIKE = primitive("broadcast_like", lambda x, like: np.broadcast_to(x, like.shape),
                            lambda x, like: (broadcast_shapes("broadcast_like", [x.shape, like.shape], (x, like)),
                                             x.dtype),
                            vjp=(_same_rule, disconnected_rule), jvp=(_same_rule, disconnected_rule), view=True,
                            batch=lambda node, inputs, batched: _broadcast_batch(
                                inputs[0] if batched[0] else batch_broadcast(inputs[0], inputs[1]),
-                               node, inputs[1] if batched[1] else None), sparsity=gather_sparsity())
+                               node, inputs[1] if batched[1] else None), sparsity=gather_sparsity(),
+    array_api=lambda xp: lambda x, like: xp.broadcast_to(x, like.shape))
 ZEROS_LIKE = primitive("zeros_like", np.zeros_like, lambda x: (x.shape, x.dtype),
                        vjp=(disconnected_rule,), jvp=(disconnected_rule,), batch=BATCH_ELEMENTWISE, sparsity=no_dependence)
 
@@ -282,7 +287,8 @@ def _check_sizes_batch(node, inputs, batched):
 
 
 CHECK_SIZES = primitive("check_sizes", _check_sizes_forward, _check_sizes_infer,
-                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, batch=_check_sizes_batch, sparsity=gather_sparsity())
+                        vjp=_check_sizes_rule, jvp=_check_sizes_rule, view=True, batch=_check_sizes_batch, sparsity=gather_sparsity(),
+    array_api=lambda xp: _check_sizes_forward)
 
 
 def check_sizes(x: Node, like: Node | None, axes: tuple, sizes: tuple, stands_for: str, node: Node,
@@ -581,9 +587,81 @@ def batch_loop(node, inputs, batched):
                                    node.params.as_dict()) for k in range(size)])
 
 
+def _full(item) -> bool:
+    """Whether an index item takes a whole axis (``:`` or ``...``); an index array never does."""
+    return item is Ellipsis or (isinstance(item, slice) and item == slice(None))
+
+
+def _take_axis(index: tuple, arrays) -> int | None:
+    """The axis of ``x[index]`` that is ``xp.take`` along one integer array (flattened), if it is that."""
+    if len(arrays) != 1:
+        return None
+    at = [k for k, item in enumerate(index) if item is arrays[0]][0]
+    if any(item is Ellipsis for item in index[:at]) or not all(_full(item) for k, item in enumerate(index) if k != at):
+        return None
+    return at
+
+
+def _positive_steps(index: tuple, ndim: int, shape: tuple) -> tuple[tuple, tuple]:
+    """A basic ``index`` with each negative-step slice made the positive-step slice of the same
+    elements, and the result axes to flip back (torch takes no negative steps)."""
+    spread = ndim - sum(1 for item in index if isinstance(item, (int, slice)))
+    new, flips, axis, position = [], [], 0, 0
+    for item in index:
+        if isinstance(item, slice) and item.step is not None and item.step < 0:
+            picked = range(shape[axis])[item]
+            new.append(slice(picked[-1], picked[0] + 1, -item.step) if len(picked) else slice(0, 0))
+            flips.append(position)
+        else:
+            new.append(item)
+        axis += 1 if isinstance(item, (int, slice)) else spread if item is Ellipsis else 0
+        position += 1 if item is None or isinstance(item, slice) else spread if item is Ellipsis else 0
+    return tuple(new), tuple(flips)
+
+
+def _merged_index(xp, shape: tuple, index: tuple, arrays):
+    """``(axis, count, flat, batch)`` when ``index`` is integer arrays side by side among full slices:
+    they read ``count`` axes from ``axis`` on, as the flat index ``flat`` into those axes merged,
+    broadcast to ``batch``; None for any other index."""
+    places = [k for k, item in enumerate(index) if any(item is a for a in arrays)]
+    if not places or places != list(range(places[0], places[0] + len(places))):
+        return None
+    at, count = places[0], len(places)
+    if any(item is Ellipsis for item in index[:at]) or not all(
+            _full(item) for k, item in enumerate(index) if k not in places):
+        return None
+    dims = shape[at:at + count]
+    parts = xp.broadcast_arrays(*(index[k] for k in places))
+    flat = 0
+    for part, n in zip(parts, dims):  # C order: the last merged axis varies fastest
+        flat = flat * n + xp.where(part < 0, part + n, part)
+    return at, count, xp.reshape(flat, (-1,)), tuple(parts[0].shape)
+
+
+def _getitem_xp(xp):
+    """x[index] in the array-API standard: integer arrays side by side among full slices are xp.take
+    of their merged axes; slices of negative step are positive ones flipped (torch)."""
+    def kernel(x, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        if not any(item is Ellipsis for item in index):  # the standard indexes every axis: NumPy's implicit trailing ones
+            index += (Ellipsis,)
+        if not arrays:
+            index, flips = _positive_steps(index, x.ndim, x.shape)
+            return xp.flip(x[index], axis=flips) if flips else x[index]
+        merged = _merged_index(xp, x.shape, index, arrays)
+        if merged is None:
+            return x[index]
+        at, count, flat, batch = merged  # negative indices made positive: take's are unspecified
+        rest = x.shape[at + count:]
+        taken = xp.take(xp.reshape(x, x.shape[:at] + (math.prod(x.shape[at:at + count]),) + rest), flat, axis=at)
+        return xp.reshape(taken, x.shape[:at] + batch + rest)
+    return kernel
+
+
 GETITEM = primitive("getitem", _getitem_forward, _getitem_infer,
                     vjp=_getitem_vjp, jvp=_getitem_jvp, numpy=_getitem_spelling, view=True,
-                    batch=batch_indexed, sparsity=gather_sparsity())
+                    batch=batch_indexed, sparsity=gather_sparsity(),
+    array_api=_getitem_xp)
 # The adjoint of getitem: zeros shaped like ``like`` with ``d`` added at the index.
 def _scatter_infer(d, like, *arrays, spec):
     # d must be what getitem(like, spec) gives: its shape and dtype (run-time sizes match anything)
@@ -600,8 +678,47 @@ def _scatter_landing(codes, d, like, *arrays, spec):
     return codes[_index_tuple(spec, arrays)]
 
 
+def _scatter_xp(xp):
+    """scatter_add without NumPy's in-place ``add.at``: JAX's ``.at[].add``; a basic index written
+    into zeros (the standard's setitem takes no newaxis: those axes are dropped from ``d``); integer
+    arrays side by side among full slices as a one-hot contraction over their merged axes, so
+    repeated indices accumulate."""
+    def kernel(d, like, *arrays, spec):
+        index = _index_tuple(spec, arrays)
+        if not any(item is Ellipsis for item in index):
+            index += (Ellipsis,)
+        out = xp.zeros(like.shape, dtype=d.dtype)
+        if hasattr(out, "at"):
+            return out.at[index].add(d)
+        if not arrays:
+            spread = like.ndim - sum(1 for item in index if isinstance(item, (int, slice)))
+            position, new = 0, []
+            for item in index:
+                if item is None:
+                    new.append(position)
+                position += 1 if item is None or isinstance(item, slice) else spread if item is Ellipsis else 0
+            index, flips = _positive_steps(index, like.ndim, like.shape)
+            d = xp.flip(d, axis=flips) if flips else d
+            out[tuple(item for item in index if item is not None)] = xp.reshape(
+                d, tuple(n for k, n in enumerate(d.shape) if k not in new))
+            return out
+        merged = _merged_index(xp, like.shape, index, arrays)
+        if merged is None:
+            raise BackendError("scatter_add: outside NumPy and JAX, only integer arrays side by side among full "
+                               "slices run")
+        at, count, flat, batch = merged
+        size, rest = math.prod(like.shape[at:at + count]), like.shape[at + count:]
+        d = xp.reshape(d, like.shape[:at] + flat.shape + rest)
+        picks = xp.astype(flat[:, None] == xp.arange(size), d.dtype)  # (k, merged size)
+        moved = xp.tensordot(picks, d, axes=([0], [at]))  # (merged size, d's other axes)
+        moved = xp.permute_dims(moved, tuple(range(1, at + 1)) + (0,) + tuple(range(at + 1, moved.ndim)))
+        return xp.reshape(moved, like.shape)
+    return kernel
+
+
 SCATTER_ADD = primitive("scatter_add", _scatter_forward, _scatter_infer,
-                        vjp=_scatter_vjp, jvp=_scatter_jvp, batch=_scatter_batch, sparsity=scatter_sparsity(_scatter_landing))
+                        vjp=_scatter_vjp, jvp=_scatter_jvp, batch=_scatter_batch, sparsity=scatter_sparsity(_scatter_landing),
+    array_api=_scatter_xp)
 
 
 def getitem(x, index) -> Node:
@@ -730,14 +847,26 @@ def _pad_rule(head):
     return rule
 
 
+def _cut_xp(head):
+    """head_like / tail_like in the standard: the same slice, every other axis named by ``...``."""
+    def spell(xp):
+        def kernel(d, like, axis):
+            size = like.shape[axis]
+            return d[(slice(None),) * axis + (slice(None, size) if head else slice(size, None), Ellipsis)]
+        return kernel
+    return spell
+
+
 HEAD_LIKE = primitive("head_like", _cut_forward(True), _cut_infer(True),
                       vjp=(_pad_rule(True), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(HEAD_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity())
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity(),
+    array_api=_cut_xp(True))
 TAIL_LIKE = primitive("tail_like", _cut_forward(False), _cut_infer(False),
                       vjp=(_pad_rule(False), disconnected_rule),
                       jvp=(lambda d_dot, out, d, like: _cut(TAIL_LIKE, d_dot, like, out.params.axis),
-                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity())
+                           disconnected_rule), view=True, batch=batch_axes("axis"), sparsity=gather_sparsity(),
+    array_api=_cut_xp(False))
 
 
 def _concat_jvp(index):
@@ -753,7 +882,8 @@ def _concat_jvp_all(tangents, out, *inputs):
 
 
 CONCATENATE = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis), _concatenate_infer,
-                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, batch=batch_axes("axis"), sparsity=gather_sparsity("all"))
+                 vjp=_concat_vjp, jvp=_concat_jvp, jvp_all=_concat_jvp_all, batch=batch_axes("axis"), sparsity=gather_sparsity("all"),
+    array_api=lambda xp: lambda *xs, axis: xp.concat(xs, axis=axis))
 
 
 def concatenate(xs, axis: int | None = 0) -> Node:

@@ -15,6 +15,7 @@ its result cast back, as every elementwise op's is.
 
 from __future__ import annotations
 
+import importlib
 import math
 from fractions import Fraction
 from typing import Callable
@@ -63,6 +64,25 @@ def _forward(name: str, order: bool = False) -> Callable:
     return forward
 
 
+# The special-function modules of array libraries whose array-API namespace is the key.
+SPECIAL_MODULES = {"jax.numpy": "jax.scipy.special", "array_api_compat.torch": "torch.special"}
+
+
+def _special_xp(name: str | None, order: bool) -> Callable:
+    """The op's spelling for other array libraries: scipy.special's functions are not in the
+    array-API standard, so a library runs it only with a special-function module of its own that
+    has ``name`` (JAX, torch); ``name`` None: symgrad's own function on SciPy, NumPy only."""
+    def spell(xp):
+        module = SPECIAL_MODULES.get(xp.__name__) if name is not None else None
+        function = getattr(importlib.import_module(module), name, None) if module else None
+        if name is None:
+            return "symgrad's own function on SciPy: NumPy only"
+        if function is None:
+            return f"scipy.special's {name} is not in the array-API standard, nor in the library"
+        return (lambda x, n: function(n, x)) if order else function
+    return spell
+
+
 def _special(name: str, chain: tuple, check: Callable | None = None, order: bool = False,
              forward: Callable | None = None, user: str | None = None, **facts) -> Op:
     """An elementwise op computed by scipy.special's ``name`` (or by ``forward``, which uses
@@ -83,6 +103,7 @@ def _special(name: str, chain: tuple, check: Callable | None = None, order: bool
             require_canonical(name, "n", params["n"], int(params["n"]), nodes[0])
         return infer(*nodes, **params)
 
+    facts.setdefault("array_api", _special_xp(name if user is None else None, order))
     return primitive(name, forward, infer_with_scipy, vjp=chain, jvp=chain, broadcasts=True,
                      batch=BATCH_ELEMENTWISE, sparsity=ELEMENTWISE, **facts)
 
