@@ -188,7 +188,9 @@ TAKE_ALONG_AXIS = primitive(
     "take_along_axis", _take_along_forward, _take_along_infer,
     vjp=(lambda out_bar, out, arr, i: _scatter_along(out_bar, arr, i, out.params.axis), disconnected_rule),
     jvp=(lambda x_dot, out, arr, i: _take_along(x_dot, i, out.params.axis), disconnected_rule), view=False,
-    batch=batch_axes("axis"), sparsity=gather_sparsity())
+    batch=batch_axes("axis"), sparsity=gather_sparsity(), array_api="take_along_axis")
+
+
 def _scatter_along_xp(xp):
     """scatter_along_axis as a one-hot sum over the read positions (no in-place add.at)."""
     def kernel(d, like, indices, axis):
