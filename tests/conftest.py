@@ -16,8 +16,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-# Test modules import their helpers (helpers, finite_differences, example_modules, graph_strategies)
-# from this folder; a test module never imports another test module.
+# Test modules import their helpers (helpers, finite_differences, example_modules, graph_strategies,
+# numpy_oracle, libraries) from this folder; a test module never imports another test module.
 sys.path.insert(0, str(Path(__file__).parent))
 
 _relaxed = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]

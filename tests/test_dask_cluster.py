@@ -10,11 +10,12 @@ import pytest
 
 import symgrad as sg
 from example_modules import load_example
+from libraries import require
 
-dask = pytest.importorskip("dask")
-da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("dask.distributed")
-psutil = pytest.importorskip("psutil")  # a dependency of dask.distributed
+dask = require("dask")
+da = require("dask.array")
+distributed = require("dask.distributed")
+psutil = require("psutil")  # a dependency of dask.distributed
 
 FEATURES = 10
 ROWS = 7_500_000  # 600 MB of float64: more than either worker's 200 MB
