@@ -11,17 +11,14 @@ differentiated again.
 [array(-4.), array(-4.), array(3.)]
 """
 
-from . import linalg, ops
+from . import backend, linalg, ops, special
 from .autodiff import grad, jvp, vjp
 from .check import GradCheck, check_grad
 from .compile import Function, function
 from .derivatives import hessian, hvp, jacobian
 from .drawing import Drawing, draw, render, to_dot, write_dot
-from .errors import (DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError, GraphError,
-                     IndexingError, NonFiniteError, RuleError, ShapeError)
-from .errors import IntegerOverflowError
-from .errors import BackendError
-from . import backend
+from .errors import (BackendError, DTypeError, Error, FeedError, FormatError, GradCheckError, GradientError,
+                     GraphError, IndexingError, IntegerOverflowError, NonFiniteError, RuleError, ShapeError)
 from .evaluate import evaluate
 from .ir import (DISCONNECTED, UNDEFINED, ZERO, Graph, Node, Op, Origin, ancestors, constant, get_default_graph,
                  matrix, placeholder, reset_default_graph, scalar, vector)
@@ -41,6 +38,5 @@ from .ops import diag, diagonal, einsum, eye, inner, kron, outer, tensordot, tra
 from .serialize import Loaded, load, save
 from .sparsity import hessian_sparsity, jacobian_sparsity, sparse_hessian, sparse_jacobian, SparseDerivative
 from .vectorize import vectorize
-from . import special
 
 __version__ = "0.1.0"

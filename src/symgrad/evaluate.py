@@ -133,14 +133,13 @@ class Plan:
                                    if (axes := node.op.runtime_broadcast_axes(node.inputs))}
         self.shared = shared_kernels(self.steps)
 
-    def _shared(self, k: int, values: list, cache: dict):
+    def _shared(self, k: int, args: list, params: dict, cache: dict):
         """Step ``k``'s result from its kernel's results, computed once per run and dropped
         after the last step that shares them."""
         kernel, index, key, last = self.shared[k]
         results = cache.get(key)
         if results is None:
-            node, _, inputs, params, _ = self.steps[k]
-            results = cache[key] = kernel(*[values[i] for i in inputs], **params)
+            results = cache[key] = kernel(*args, **params)
         if k == last:
             del cache[key]
         return results[index]
@@ -157,14 +156,15 @@ class Plan:
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise _non_finite(node, [], value, "was fed")
             else:
+                args = [values[i] for i in inputs]  # gathered once: the checks below reuse them
                 try:
                     if shared and k in shared:
-                        value = self._shared(k, values, cache)
+                        value = self._shared(k, args, params, cache)
                     else:
-                        value = forward(*[values[i] for i in inputs], **params)
+                        value = forward(*args, **params)
                 except Exception as err:
                     err.add_note(f"symgrad: while computing {node.describe()} from "
-                                 + ", ".join(summary(values[i]) for i in inputs))
+                                 + ", ".join(map(summary, args)))
                     raise
                 if not isinstance(value, (np.ndarray, np.generic)):
                     raise RuleError(f"{node.op.name}: the forward returned {type(value).__name__} {value!r:.60} "
@@ -172,9 +172,9 @@ class Plan:
                 if value.dtype != node.dtype:
                     value = value.astype(node.dtype)
                 if check_shapes:
-                    check_computed(node, [values[i] for i in inputs], value, self.runtime_broadcasts.get(k))
+                    check_computed(node, args, value, self.runtime_broadcasts.get(k))
                 if check_finite and value.dtype.kind == "f" and not np.isfinite(value).all():
-                    raise _non_finite(node, [values[i] for i in inputs], value)
+                    raise _non_finite(node, args, value)
             values[k] = value
             for i in releases:
                 values[i] = None

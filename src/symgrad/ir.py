@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import DTypeError, GradientError, GraphError, IntegerOverflowError, RuleError, ShapeError
-from .types import Shape, check_dtype, check_name, check_shape, is_float, type_string
+from .types import Shape, check_dtype, check_name, check_shape, is_float, is_int, type_string
 
 # --- "no derivative" --------------------------------------------------------------------
 #
@@ -601,9 +601,10 @@ class Graph:
         op.check_arity(len(inputs))
         result = op.infer(*inputs, **params) if params else op.infer(*inputs)
         if not op.pure and op is not CONSTANT and op is not PLACEHOLDER:  # a user's rule: checked
-            result = _checked_infer_result(op, inputs, result)
-        shape, dtype = result
-        shape, dtype = tuple(shape), np.dtype(dtype)
+            shape, dtype = _checked_infer_result(op, inputs, result)  # as a tuple and a np.dtype already
+        else:
+            shape, dtype = result
+            shape, dtype = tuple(shape), np.dtype(dtype)
         origin = None
         if self._passes:  # a derivative pass is recording in some thread: this one?
             state = self._pass
@@ -705,21 +706,21 @@ class Graph:
 def _checked_infer_result(op: Op, inputs: Sequence[Node], result) -> tuple[Shape, np.dtype]:
     """A custom op's shape rule result, checked as a derivative pass checks a rule's result:
     ``(shape, dtype)``, the shape of non-negative ints or None, a bool, integer or float dtype."""
-    applied = ", ".join(n.describe() for n in inputs) or "no inputs"
-    where = f"{op.name}: the shape rule applied to {applied} returned {result!r:.100}"
+    def refused(why: str) -> RuleError:  # the message is written only when it is needed
+        applied = ", ".join(n.describe() for n in inputs) or "no inputs"
+        return RuleError(f"{op.name}: the shape rule applied to {applied} returned {result!r:.100}; {why}")
+
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise RuleError(f"{where}; it must return a pair (shape, dtype)")
+        raise refused("it must return a pair (shape, dtype)")
     shape, dtype = result
-    if not isinstance(shape, (tuple, list)) or not all(
-            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and d >= 0)
-            for d in shape):
-        raise RuleError(f"{where}; the shape must be a tuple of non-negative ints (or None for a run-time size)")
+    if not isinstance(shape, (tuple, list)) or not all(d is None or (is_int(d) and d >= 0) for d in shape):
+        raise refused("the shape must be a tuple of non-negative ints (or None for a run-time size)")
     try:
         dtype = np.dtype(dtype) if dtype is not None else None  # np.dtype(None) would be float64
     except TypeError:
         dtype = None
     if dtype is None or dtype.kind not in "biuf":
-        raise RuleError(f"{where}; the dtype must be a bool, integer or float dtype")
+        raise refused("the dtype must be a bool, integer or float dtype")
     return tuple(None if d is None else int(d) for d in shape), dtype
 
 
