@@ -165,22 +165,10 @@ def test_sparse_jacobian_equals_the_dense_one(c):
 
 # --- functions with known structure ----------------------------------------------------------------
 
-def extended_rosenbrock(x):
-    """Moré, Garbow and Hillstrom's extended Rosenbrock: separable pairs (block-diagonal Hessian)."""
-    odd, even = x[::2], x[1::2]
-    return sg.sum(100 * (even - odd ** 2) ** 2 + (1 - odd) ** 2)
-
-
-def chained_rosenbrock(x):
-    """The chained (generalized) Rosenbrock function: a tridiagonal Hessian."""
-    return sg.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def bratu(u, lam=1.0):
-    """The 1-D Bratu residual with zero boundary values: -u'' - lam exp(u) on a uniform grid."""
-    h = 1.0 / (u.size + 1)
-    padded = sg.pad(u, 1)
-    return (2 * u - padded[:-2] - padded[2:]) / h ** 2 - lam * sg.exp(u)
+sparse_newton = load_example("sparse_newton")
+extended_rosenbrock = sparse_newton.extended_rosenbrock
+chained_rosenbrock = sparse_newton.chained_rosenbrock
+bratu = sparse_newton.bratu
 
 
 @pytest.mark.parametrize("build, sweeps", [(extended_rosenbrock, 2), (chained_rosenbrock, 3)])
@@ -341,7 +329,7 @@ def test_independent_output_has_an_empty_pattern():
 
 
 def test_sparse_newton_example_converges(capsys):
-    results = load_example("sparse_newton").main(n=1000)
+    results = sparse_newton.main(n=1000)
     assert "2 sweeps" in capsys.readouterr().out
     assert results["sweeps"] == 2 and results["error"] < 1e-6 and results["gradient"] < 1e-8
 
