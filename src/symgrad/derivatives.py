@@ -278,7 +278,8 @@ def hessian(cost: Node, x: Node, method: str = DEFAULT_HVP_METHOD, disconnected:
                 seed = _seed(x, "hessian")
                 rows = vectorize(jvp(gradient, x, seed), {seed: _identity(x.graph, n, x.shape, x.dtype)})
                 return reshape(rows, x.shape + x.shape)
-            except RuleError:
+            except RuleError:  # an op that cannot batch: one sweep per element, not a second try
                 if vectorized:
                     raise
+                vectorized = False
     return jacobian(gradient, x, mode=mode, disconnected="zero", vectorized=vectorized)  # zeros for a linear cost
