@@ -174,6 +174,10 @@ def test_errors_name_the_op_and_the_nodes():
     np.testing.assert_allclose(sg.jacobian(custom(x), x).eval({x: np.ones(3)}), 2.0 * np.eye(3))
     with pytest.raises(sg.RuleError, match="no_batching_rule_here"):
         sg.jacobian(custom(x), x, vectorized=True)
+    # and a dense Hessian (f = 2 sum x^2): the vectorized sweep fails, one HVP per element runs
+    np.testing.assert_allclose(sg.hessian((custom(x) * x).sum(), x).eval({x: np.ones(3)}), 4.0 * np.eye(3))
+    with pytest.raises(sg.RuleError, match="no_batching_rule_here"):
+        sg.hessian((custom(x) * x).sum(), x, vectorized=True)
 
 
 # --- dense derivatives built on vectorize ------------------------------------------------------------
