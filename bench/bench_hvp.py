@@ -19,11 +19,10 @@ from __future__ import annotations
 import os
 
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
-import argparse  # noqa: E402
 import statistics  # noqa: E402
 
 import numpy as np  # noqa: E402
-from common import median_ratio, side_by_side  # noqa: E402
+from common import median_ratio, repeats_from_command_line, side_by_side  # noqa: E402
 from w1_relu_net import BATCH, CLASSES, HIDDEN, INPUTS, L2, make_data, symgrad_loss  # noqa: E402
 
 import symgrad as sg  # noqa: E402
@@ -144,6 +143,4 @@ def main(repeats: int = 15, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    main(parser.parse_args().repeats)
+    main(repeats_from_command_line(__doc__))

@@ -20,11 +20,10 @@ before anything is timed.
 from __future__ import annotations
 
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
-import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from common import median_ratio, print_table, side_by_side  # noqa: E402
+from common import median_ratio, print_table, repeats_from_command_line, side_by_side  # noqa: E402
 
 import symgrad as sg  # noqa: E402
 
@@ -120,6 +119,4 @@ def main(repeats: int = 15) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    main(parser.parse_args().repeats)
+    main(repeats_from_command_line(__doc__))

@@ -18,28 +18,16 @@ from __future__ import annotations
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import symgrad as sg  # noqa: E402
-from common import median_ratio, print_table, side_by_side  # noqa: E402
+from common import load_example, median_ratio, print_table, side_by_side  # noqa: E402
 
 try:
     from scipy.linalg import cho_solve  # noqa: E402
 except ImportError:  # the NumPy-only hand-written version is timed instead
     cho_solve = None
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gaussian_process.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("gaussian_process", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def by_hand(x: np.ndarray, y: np.ndarray, lapack: bool):
     """NLL and its gradient, written out in NumPy (and SciPy's cho_solve when ``lapack``)."""
@@ -68,7 +56,7 @@ def by_hand(x: np.ndarray, y: np.ndarray, lapack: bool):
 
 
 def main(repeats: int = 15, points: int = 500) -> dict:
-    example = load_example()
+    example = load_example("gaussian_process")
     x, y = example.make_data(points)
     with sg.Graph():
         theta = sg.vector("theta", 3)

@@ -19,7 +19,7 @@ import statistics  # noqa: E402
 import numpy as np  # noqa: E402
 
 import symgrad as sg  # noqa: E402
-from common import median_ratio, print_table, side_by_side  # noqa: E402
+from common import median_ratio, print_table, repeats_from_command_line, side_by_side  # noqa: E402
 
 
 def rosenbrock_functions(n: int):
@@ -68,7 +68,4 @@ def main(repeats: int = 15) -> dict:
 
 
 if __name__ == "__main__":
-    import argparse
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    main(parser.parse_args().repeats)
+    main(repeats_from_command_line(__doc__))

@@ -7,7 +7,8 @@
 - The 1-D Bratu residual, n = 100,000: its Jacobian's sweeps (target: 3), and the compiled
   sparse Jacobian call against one compiled residual call.
 
-Each sparse result is checked against a hand-written one at a random point.
+Each sparse result is checked against a hand-written one at a random point. The three problems
+are examples/sparse_newton.py's.
 
     python bench/sparse_derivatives.py [--repeats N]
 """
@@ -16,30 +17,15 @@ from __future__ import annotations
 
 import common  # noqa: F401  (pins BLAS threads before NumPy loads)
 
-import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import symgrad as sg  # noqa: E402
-from common import median_ratio, print_table, side_by_side  # noqa: E402
+from common import load_example, median_ratio, print_table, repeats_from_command_line, side_by_side  # noqa: E402
 
 N = 100_000
-
-
-def extended_rosenbrock(x):
-    odd, even = x[::2], x[1::2]
-    return sg.sum(100 * (even - odd ** 2) ** 2 + (1 - odd) ** 2)
-
-
-def chained_rosenbrock(x):
-    return sg.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def bratu(u, lam=1.0):
-    h = 1.0 / (u.size + 1)
-    padded = sg.pad(u, 1)
-    return (2 * u - padded[:-2] - padded[2:]) / h ** 2 - lam * sg.exp(u)
+problems = load_example("sparse_newton")
 
 
 def _hessian_rosenbrock(v, chained):
@@ -63,56 +49,54 @@ def _check_hessian(S, values, v, chained):
     assert worst < 1e-9, worst
 
 
+def _check_bratu(J, got, v):
+    h = 1.0 / (v.size + 1)
+    expected = np.where(J.rows == J.cols, 2 / h ** 2 - np.exp(v[J.rows]), -1 / h ** 2)
+    assert J.nnz == 3 * v.size - 2 and np.all(np.abs(J.rows - J.cols) <= 1) and np.allclose(got, expected)
+
+
+def _measure(label, sparsity, sparse, out, reference, x, v, check, repeats):
+    """Time ``sparsity`` (the pattern) and ``sparse`` (the compressed derivative) of ``out`` in
+    ``x``, check the compiled sparse values at ``v``, and time that call against one compiled
+    ``reference`` call: the table row and the figures."""
+    start = time.perf_counter()
+    sparsity(out, x, format="indices")
+    pattern_s = time.perf_counter() - start
+    start = time.perf_counter()
+    S = sparse(out, x)
+    build_s = time.perf_counter() - start
+    base = sg.function([x], reference)
+    values = sg.function([x], S.values)
+    check(S, values(v), v)
+    times = side_by_side({"reference": lambda: base(v), "sparse": lambda: values(v)}, repeats)
+    ratio = median_ratio(times, "sparse", "reference")
+    return [label, x.size, pattern_s, build_s, S.sweeps, S.nnz, ratio], dict(pattern_s=pattern_s, sweeps=S.sweeps,
+                                                                               ratio=ratio)
+
+
 def main(repeats: int = 15) -> dict:
     rng = np.random.default_rng(0)
     rows, results = [], {}
-    for name, build, chained in (("extended Rosenbrock", extended_rosenbrock, False),
-                                 ("chained Rosenbrock", chained_rosenbrock, True)):
+    for name, build, chained in (("extended Rosenbrock", problems.extended_rosenbrock, False),
+                                 ("chained Rosenbrock", problems.chained_rosenbrock, True)):
         with sg.Graph():
             x = sg.vector("x", N)
             f = build(x)
-            start = time.perf_counter()
-            sg.hessian_sparsity(f, x, format="indices")
-            pattern_s = time.perf_counter() - start
-            start = time.perf_counter()
-            S = sg.sparse_hessian(f, x)
-            build_s = time.perf_counter() - start
-            gradient = sg.function([x], sg.grad(f, x))
-            values = sg.function([x], S.values)
-            v = rng.uniform(-1, 1, N)
-            _check_hessian(S, values(v), v, chained)
-            times = side_by_side({"gradient": lambda: gradient(v), "hessian": lambda: values(v)}, repeats)
-            ratio = median_ratio(times, "hessian", "gradient")
-            rows.append([f"{name} Hessian", N, pattern_s, build_s, S.sweeps, S.nnz, ratio])
-            results[name] = dict(pattern_s=pattern_s, sweeps=S.sweeps, ratio=ratio)
+            row, results[name] = _measure(f"{name} Hessian", sg.hessian_sparsity, sg.sparse_hessian, f,
+                                          sg.grad(f, x), x, rng.uniform(-1, 1, N),
+                                          lambda S, got, v: _check_hessian(S, got, v, chained), repeats)
+            rows.append(row)
     with sg.Graph():
         u = sg.vector("u", N)
-        r = bratu(u)
-        start = time.perf_counter()
-        sg.jacobian_sparsity(r, u, format="indices")
-        pattern_s = time.perf_counter() - start
-        start = time.perf_counter()
-        J = sg.sparse_jacobian(r, u)
-        build_s = time.perf_counter() - start
-        residual = sg.function([u], r)
-        values = sg.function([u], J.values)
-        v = rng.uniform(0, 1, N)
-        h = 1.0 / (N + 1)
-        got = values(v)
-        expected = np.where(J.rows == J.cols, 2 / h ** 2 - np.exp(v[J.rows]), -1 / h ** 2)
-        assert J.nnz == 3 * N - 2 and np.all(np.abs(J.rows - J.cols) <= 1) and np.allclose(got, expected)
-        times = side_by_side({"residual": lambda: residual(v), "jacobian": lambda: values(v)}, repeats)
-        ratio = median_ratio(times, "jacobian", "residual")
-        rows.append(["Bratu Jacobian", N, pattern_s, build_s, J.sweeps, J.nnz, ratio])
-        results["bratu"] = dict(pattern_s=pattern_s, sweeps=J.sweeps, ratio=ratio)
+        r = problems.bratu(u)
+        row, results["bratu"] = _measure("Bratu Jacobian", sg.jacobian_sparsity, sg.sparse_jacobian, r, r, u,
+                                         rng.uniform(0, 1, N), _check_bratu, repeats)
+        rows.append(row)
     print_table("SP sparse derivatives by coloring (ratio: sparse call / one gradient or residual call; "
                 "targets: pattern < 1 s, Hessian sweeps <= 3 and ratio <= 6, Bratu 3 sweeps)",
                 ["problem", "n", "pattern s", "build s", "sweeps", "nnz", "ratio"], rows)
     return results
 
 
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    main(parser.parse_args().repeats)
+    main(repeats_from_command_line(__doc__))

@@ -29,8 +29,23 @@ TOLERANCE = 1e-8  # stop when ||gradient||_inf falls below this
 
 
 def extended_rosenbrock(x: sg.Node) -> sg.Node:
+    """Moré, Garbow and Hillstrom's extended Rosenbrock: separable pairs (block-diagonal Hessian)."""
     odd, even = x[::2], x[1::2]
     return sg.sum(100 * (even - odd ** 2) ** 2 + (1 - odd) ** 2)
+
+
+# Two more problems with known sparse derivatives, for bench/sparse_derivatives.py and the tests.
+
+def chained_rosenbrock(x: sg.Node) -> sg.Node:
+    """The chained (generalized) Rosenbrock function: a tridiagonal Hessian."""
+    return sg.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def bratu(u: sg.Node, lam: float = 1.0) -> sg.Node:
+    """The 1-D Bratu residual with zero boundary values: -u'' - lam exp(u) on a uniform grid."""
+    h = 1.0 / (u.size + 1)
+    padded = sg.pad(u, 1)
+    return (2 * u - padded[:-2] - padded[2:]) / h ** 2 - lam * sg.exp(u)
 
 
 def main(n: int = 100_000, max_iterations: int = 50) -> dict:

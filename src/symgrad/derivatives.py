@@ -141,6 +141,17 @@ def _seed(like: Node, what: str) -> Node:
     return like.graph.placeholder(f"{what}_seed_for_%{like.id}", like.shape, like.dtype)
 
 
+def check_float_pair(y: Node, x: Node, what: str) -> None:
+    """The checks of every dense or sparse derivative ``dy/dx``: float nodes of one graph."""
+    for node, role in ((y, "output"), (x, "input")):
+        if not isinstance(node, Node):
+            raise TypeError(f"{what}: the {role} must be a node, got {type(node).__name__}")
+        if not is_float(node.dtype):
+            raise GradientError(f"{what}: the {role} {node.describe()} must be a float")
+    if x.graph is not y.graph:
+        raise GradientError(f"{what}: {x.describe()} belongs to another graph than {y.describe()}")
+
+
 def _static_size(node: Node, what: str) -> int:
     if None in node.shape:
         raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a dense derivative "
@@ -197,18 +208,12 @@ def jacobian(y: Node, x: Node, mode: str = "auto", disconnected: str = "raise",
     array([[3., 0.],
            [1., 0.]])
     """
-    for node, role in ((y, "output"), (x, "input")):
-        if not isinstance(node, Node):
-            raise TypeError(f"jacobian: the {role} must be a node, got {type(node).__name__}")
-        if not is_float(node.dtype):
-            raise GradientError(f"jacobian: the {role} {node.describe()} must be a float")
+    check_float_pair(y, x, "jacobian")
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     if vectorized not in (None, True, False):
         raise ValueError(f"jacobian: vectorized must be True, False or None, not {vectorized!r}")
     check_disconnected_option(disconnected)
-    if x.graph is not y.graph:
-        raise GradientError(f"jacobian: {x.describe()} belongs to another graph than {y.describe()}")
     m, n = _static_size(y, "jacobian"), _static_size(x, "jacobian")
     graph = y.graph
     forward = mode == "forward" or (mode == "auto" and n <= m)
@@ -278,7 +283,8 @@ def hessian(cost: Node, x: Node, method: str = DEFAULT_HVP_METHOD, disconnected:
                 seed = _seed(x, "hessian")
                 rows = vectorize(jvp(gradient, x, seed), {seed: _identity(x.graph, n, x.shape, x.dtype)})
                 return reshape(rows, x.shape + x.shape)
-            except RuleError:
+            except RuleError:  # an op that cannot batch: one sweep per element, not a second try
                 if vectorized:
                     raise
+                vectorized = False
     return jacobian(gradient, x, mode=mode, disconnected="zero", vectorized=vectorized)  # zeros for a linear cost

@@ -38,6 +38,7 @@ import networkx as nx
 import numpy as np
 
 from .autodiff import check_disconnected_option, depends, grad, jvp
+from .derivatives import check_float_pair
 from .errors import GradientError, ShapeError
 from .ir import DENSE, Node, ancestors
 from .ops import reshape, stack, take
@@ -134,16 +135,11 @@ def _dense_rows(pattern: tuple, rows: slice, n: int) -> np.ndarray:
 # --- propagation -------------------------------------------------------------------------
 
 def _check(y: Node, x: Node, what: str) -> tuple[int, int]:
-    for node, role in ((y, "output"), (x, "input")):
-        if not isinstance(node, Node):
-            raise TypeError(f"{what}: the {role} must be a node, got {type(node).__name__}")
-        if not is_float(node.dtype):
-            raise GradientError(f"{what}: the {role} {node.describe()} must be a float")
+    check_float_pair(y, x, what)
+    for node in (y, x):
         if None in node.shape:
             raise ShapeError(f"{what}: {node.describe()} has run-time dimensions; a sparsity pattern "
                              "needs static shapes")
-    if x.graph is not y.graph:
-        raise GradientError(f"{what}: {x.describe()} belongs to another graph than {y.describe()}")
     return math.prod(y.shape), math.prod(x.shape)
 
 
