@@ -360,10 +360,7 @@ def _shared_call(step: Step, shared: dict, gen: Generated, namer: Namer) -> emit
     key = _kernel_key(step)
     group = shared.get(key)
     if group is None:
-        args = [namer.name(i) for i in step.inputs]
-        for name, value in step.params.items():
-            text = emit.literal(value)
-            args.append(f"{name}={text if text is not None else gen.bind(f'p_{name}', value)}")
+        args = [namer.name(i) for i in step.inputs] + emit.keyword_args(step.params, gen.bind)
         call = f"{gen.bind('f_' + kernel.__name__.strip('_'), kernel)}({', '.join(args)})"
         group = shared[key] = [namer._unique(f"{namer.name(step)}_all"), call, step, step]
     group[3] = step

@@ -36,10 +36,7 @@ def xp_source(backend: Backend, input_steps: Sequence[Step], steps: list[Step], 
         kernel, spelling = backend.kernel(step.op)
         if spelling is None:
             spelling = gen.bind(f"f_{step.op.name}", kernel)
-        args = [namer.name(i) for i in step.inputs]
-        for key, value in step.params.items():
-            text = emit.literal(value)
-            args.append(f"{key}={text if text is not None else gen.bind(f'p_{key}', value)}")
+        args = [namer.name(i) for i in step.inputs] + emit.keyword_args(step.params, gen.bind)
         lines.append(f"{var} = {spelling}({', '.join(args)})    # {describe(step)}")
         want = gen.bind(f"{step.dtype.name}_type", backend.dtype(step.dtype))
         lines.append(f"if {var}.dtype != {want}: {var} = xp.astype({var}, {want})")
