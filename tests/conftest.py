@@ -10,10 +10,12 @@ Each run explores new graphs (no fixed seed); a failure prints the failing
 program and the ``@reproduce_failure`` data that replays it.
 """
 
+import importlib
 import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Test modules import their helpers (helpers, finite_differences, example_modules, graph_strategies,
@@ -32,10 +34,6 @@ settings.load_profile(os.environ.get("SYMGRAD_HYPOTHESIS_PROFILE", "ci"))
 # sg.function runs its first call with the interpreter and compiles at the second. The suite
 # compiles at once instead, so that every call a test makes runs the generated code (the lazy
 # default has its own tests in test_compile_scale.py).
-import importlib  # noqa: E402
-
-import pytest  # noqa: E402
-
 # (the module, not sg.compile.function, the function it exports)
 _compiled_functions = importlib.import_module("symgrad.compile.function")
 

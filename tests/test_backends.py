@@ -121,15 +121,20 @@ def w1_data(n=64, k=20):
             rng.normal(size=(16, 10)) * 0.3, rng.normal(size=(k, 16)), rng.normal(size=(16, 10)))
 
 
-def test_jax_backend_w1_loss_gradient_and_hvp_equal_numpy():
-    jax = require("jax")
-    jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy
+def w1_on(backend, to_array):
+    """``(f, got, expected)``: the W1 net compiled for ``backend``, its outputs on the weights made
+    arrays by ``to_array``, and NumPy's outputs."""
     X, labels, *weights = w1_data()
     inputs, outputs = w1_graph(X, labels)
     expected = sg.function(inputs, outputs)(*weights)
-    f = sg.function(inputs, outputs, backend="jax")
-    got = f(*(jnp.asarray(w) for w in weights))
+    f = sg.function(inputs, outputs, backend=backend)
+    return f, f(*(to_array(w) for w in weights)), expected
+
+
+def test_jax_backend_w1_loss_gradient_and_hvp_equal_numpy():
+    jax = require("jax")
+    jax.config.update("jax_enable_x64", True)
+    _, got, expected = w1_on("jax", jax.numpy.asarray)
     for g, e in zip(got, expected):
         assert isinstance(g, jax.Array)
         np.testing.assert_allclose(np.asarray(g), e, rtol=1e-10, atol=1e-13)
@@ -138,11 +143,7 @@ def test_jax_backend_w1_loss_gradient_and_hvp_equal_numpy():
 def test_dask_backend_w1_is_lazy_and_equals_numpy():
     da = require("dask.array")
     dask = require("dask")
-    X, labels, *weights = w1_data()
-    inputs, outputs = w1_graph(X, labels)
-    expected = sg.function(inputs, outputs)(*weights)
-    f = sg.function(inputs, outputs, backend="dask")
-    got = f(*(da.from_array(w, chunks=8) for w in weights))
+    _, got, expected = w1_on("dask", lambda w: da.from_array(w, chunks=8))
     assert all(isinstance(g, da.Array) for g in got)  # lazy: one task graph for all outputs
     for g, e in zip(dask.compute(*got), expected):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
@@ -182,16 +183,12 @@ def test_unpickling_runs_no_code_from_the_payload():
 def test_torch_backend_w1_loss_gradient_and_hvp_equal_numpy():
     # torch is not in the test extra (a 190 MB wheel, 0.9 GB installed): this runs where it is installed
     torch = require("torch", reason="torch is not installed: pip install -e '.[test]' (it pins torch==2.13.0)")
-    X, labels, *weights = w1_data()
-    inputs, outputs = w1_graph(X, labels)
-    expected = sg.function(inputs, outputs)(*weights)
-    f = sg.function(inputs, outputs, backend="torch")
-    got = f(*(torch.asarray(w) for w in weights))
+    f, got, expected = w1_on("torch", torch.asarray)
     for g, e in zip(got, expected):
         assert isinstance(g, torch.Tensor)
         np.testing.assert_allclose(g.numpy(), e, rtol=1e-10, atol=1e-13)
     with pytest.raises(sg.FeedError, match="expects torch"):
-        f(*weights)
+        f(*w1_data()[2:])
 
 
 def test_jax_without_x64_refuses_a_float64_graph_instead_of_narrowing_it():
@@ -213,10 +210,7 @@ def test_cupy_backend_on_a_gpu():
     cupy = pytest.importorskip("cupy", reason="CuPy is not installed (it needs a GPU)")
     if cupy.cuda.runtime.getDeviceCount() == 0:
         pytest.skip("no GPU: the CuPy backend runs only where a GPU exists")
-    X, labels, *weights = w1_data()
-    inputs, outputs = w1_graph(X, labels)
-    expected = sg.function(inputs, outputs)(*weights)
-    got = sg.function(inputs, outputs, backend="cupy")(*(cupy.asarray(w) for w in weights))
+    _, got, expected = w1_on("cupy", cupy.asarray)
     for g, e in zip(got, expected):
         assert isinstance(g, cupy.ndarray)
         np.testing.assert_allclose(cupy.asnumpy(g), e, rtol=1e-9, atol=1e-12)

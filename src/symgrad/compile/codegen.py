@@ -61,9 +61,11 @@ from .steps import Step
 class Namer:
     """Readable, unique variable names for steps."""
 
-    def __init__(self, reserved: set[str]):
+    def __init__(self, reserved: set[str], inputs: Sequence[Step] = ()):
         self.taken = set(reserved)
         self.names: dict[int, str] = {}
+        for step in inputs:  # named first: they keep their own names
+            self.name(step)
 
     def _unique(self, base: str) -> str:
         name, k = base, 2
@@ -281,7 +283,7 @@ def array_source(name: str, inputs: Sequence[Step], steps: list[Step], outputs: 
     if pooled:
         after.append(f"del {', '.join(pooled.values())}")
         after.append(f"{pool}.give(buffers)")
-    after.append("return " + _pack(results, many))
+    after.append("return " + pack(results, many))
     params = [namer.name(i) for i in inputs]
     parts, body = chunked(units, params + list(pooled.values()), [namer.name(o) for o in outputs], gen, compact)
     header = f"def {name}({', '.join(params)}):"
@@ -360,10 +362,7 @@ def _shared_call(step: Step, shared: dict, gen: Generated, namer: Namer) -> emit
     key = _kernel_key(step)
     group = shared.get(key)
     if group is None:
-        args = [namer.name(i) for i in step.inputs]
-        for name, value in step.params.items():
-            text = emit.literal(value)
-            args.append(f"{name}={text if text is not None else gen.bind(f'p_{name}', value)}")
+        args = [namer.name(i) for i in step.inputs] + emit.keyword_args(step.params, gen.bind)
         call = f"{gen.bind('f_' + kernel.__name__.strip('_'), kernel)}({', '.join(args)})"
         group = shared[key] = [namer._unique(f"{namer.name(step)}_all"), call, step, step]
     group[3] = step
@@ -415,7 +414,7 @@ class _Checker:
         check_computed(self.node, inputs, value, self.runtime_broadcasts)
 
 
-def _pack(results: list[str], many: bool) -> str:
+def pack(results: list[str], many: bool) -> str:
     return f"[{', '.join(results)}]" if many else results[0]
 
 
@@ -454,7 +453,7 @@ def math_source(inputs: Sequence[Step], steps: list[Step], outputs: list[Step], 
     finals = [namer.name(o) for o in outputs]
     parts, body = chunked(units, params, finals, gen, compact)
     # asarray makes a new 0-d array from a float, a third faster than array()
-    results = _pack(finals if floats else [f"asarray({name})" for name in finals], many)
+    results = pack(finals if floats else [f"asarray({name})" for name in finals], many)
     gen.namespace.update({"asarray": np.asarray, "MISSING": MISSING})
     fits = [f"type({p}) is not float" for p in params] + ["more"]
     signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + ["/", "*more"])
@@ -650,10 +649,7 @@ class CompiledCode:
 
     def _namer(self, input_steps: list[Step]) -> Namer:
         """A namer for one version of the code: its own names, the inputs named first."""
-        namer = Namer(self._reserved)
-        for step in input_steps:
-            namer.name(step)
-        return namer
+        return Namer(self._reserved, input_steps)
 
     def _late_array_code(self):
         with self._lock:  # two threads falling back at once write it once

@@ -70,16 +70,22 @@ def array_call(step: Step, args: list[str], bind) -> Call:
     spelled = numpy_spelling(op.forward)
     if spelled is None:
         spelled = bind(f"f_{op.name}", op.forward)
-    keywords = []
-    if all(key.isascii() and key.isidentifier() for key in params):
-        for key, value in params.items():
-            text = literal(value)
-            keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
-    elif params:  # Python would NFKC-normalise a keyword such as `ｋ=` into another one: pass a dict
-        keywords.append(f"**{bind('params', dict(params))}")
+    keywords = keyword_args(params, bind)
     out = op.out if op.out is not None else isinstance(op.forward, np.ufunc) and not keywords
     plain = op.operator.format(*args) if op.operator is not None else None
     return Call(f"{spelled}({', '.join(args + keywords)})", out=out, fresh=fresh, plain=plain)
+
+
+def keyword_args(params: dict, bind) -> list[str]:
+    """``params`` as source keyword arguments (``axis=1``), a value with no literal bound by ``bind``."""
+    if not all(key.isascii() and key.isidentifier() for key in params):
+        # Python would NFKC-normalise a keyword such as `ｋ=` into another one: pass a dict
+        return [f"**{bind('params', dict(params))}"]
+    keywords = []
+    for key, value in params.items():
+        text = literal(value)
+        keywords.append(f"{key}={text if text is not None else bind(f'p_{key}', value)}")
+    return keywords
 
 
 def math_lines(step: Step, args: list[str], target: str) -> list[str] | None:

@@ -6,13 +6,12 @@ import gc
 import threading
 from typing import Callable, Sequence
 
-from ..errors import DTypeError, FeedError, ShapeError
+from ..errors import BackendError, DTypeError, FeedError, ShapeError
 from ..evaluate import Plan, arity_error, convert_feed, resolve_feeds
 from ..ir import PLACEHOLDER, Node, ancestors, output_list
 from ..listing import listing
 from ..types import is_float
 from .. import backend as backends
-from ..errors import BackendError
 from .codegen import FLAT_STEPS, CompiledCode, FloatProgram, as_floats
 from .xp import BackendCode
 from .steps import Step, fold_constants, live_steps, steps_for
@@ -118,11 +117,7 @@ class Function:
             steps, input_steps, out_steps = _schedule(self.inputs, self._outputs, nodes)
             self._code = BackendCode(backends.get(backend), self.inputs, steps, input_steps, out_steps, self._many)
         elif check_finite or not self._outputs:  # check_finite inspects every node's value: the plan runs
-            missing = [p for p in self.plan.placeholders if p not in self.inputs]
-            if missing:
-                raise FeedError(
-                    "function: the outputs need " + ", ".join(p.describe() for p in missing)
-                    + ", which is not among the inputs")
+            _check_given(self.plan.placeholders, self.inputs)
         else:
             nodes = ancestors(self._outputs)
             _check_given(nodes, self.inputs)

@@ -17,7 +17,7 @@ from typing import Sequence
 from ..backend import Backend
 from ..ir import CONSTANT, PLACEHOLDER, Node
 from . import emit
-from .codegen import Generated, Namer, describe
+from .codegen import Generated, Namer, describe, pack
 from .steps import Step
 
 
@@ -36,15 +36,11 @@ def xp_source(backend: Backend, input_steps: Sequence[Step], steps: list[Step], 
         kernel, spelling = backend.kernel(step.op)
         if spelling is None:
             spelling = gen.bind(f"f_{step.op.name}", kernel)
-        args = [namer.name(i) for i in step.inputs]
-        for key, value in step.params.items():
-            text = emit.literal(value)
-            args.append(f"{key}={text if text is not None else gen.bind(f'p_{key}', value)}")
+        args = [namer.name(i) for i in step.inputs] + emit.keyword_args(step.params, gen.bind)
         lines.append(f"{var} = {spelling}({', '.join(args)})    # {describe(step)}")
         want = gen.bind(f"{step.dtype.name}_type", backend.dtype(step.dtype))
         lines.append(f"if {var}.dtype != {want}: {var} = xp.astype({var}, {want})")
-    results = [namer.name(o) for o in outputs]
-    packed = f"[{', '.join(results)}]" if many else results[0]
+    packed = pack([namer.name(o) for o in outputs], many)
     params = [namer.name(i) for i in input_steps]
     return "\n".join([f"def compiled({', '.join(params)}):"] + ["    " + line for line in lines]
                      + [f"    return {packed}"])
@@ -56,11 +52,8 @@ class BackendCode:
     def __init__(self, backend: Backend, inputs: Sequence[Node], steps: list[Step], input_steps: list[Step],
                  outputs: list[Step], many: bool):
         gen = Generated()
-        reserved = {"xp", "np", "math", "compiled"}
-        namer = Namer(reserved)
-        for step in input_steps:
-            namer.name(step)
-        backend.check_dtypes([*inputs, *(s for s in steps)])
+        namer = Namer({"xp", "np", "math", "compiled"}, input_steps)
+        backend.check_dtypes([*inputs, *steps])
         self.source = xp_source(backend, input_steps, steps, outputs, many, gen, namer) + "\n"
         exec(compile(self.source, f"<symgrad generated for {backend.name}>", "exec"), gen.namespace)
         compiled = gen.namespace["compiled"]
