@@ -360,23 +360,20 @@ def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
 
 # --- truth and counts -----------------------------------------------------------------------
 
-def _truth(name: str, forward):
+def _truth(name: str, dtype, array_api=None):
+    """A reduction of ``np.<name>`` to ``dtype`` that has no derivative."""
+    forward = getattr(np, name)
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
-                     _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
+                     _reduction_infer(name, lambda name, x: np.dtype(dtype), empty_ok=True),
                      vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
                      numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
-                     array_api=name)
+                     array_api=array_api or name)
 
 
-ALL = _truth("all", np.all)
-ANY = _truth("any", np.any)
-COUNT_NONZERO = primitive("count_nonzero",
-                          lambda x, axis, keepdims: np.count_nonzero(x, axis, keepdims=keepdims),
-                          _reduction_infer("count_nonzero", lambda name, x: np.dtype(np.intp), empty_ok=True),
-                          vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"),
-                          numpy=lambda args, p: f"np.count_nonzero({args[0]}, {p['axis']!r}, "
-                                                f"keepdims={p['keepdims']})", sparsity=no_dependence,
-    array_api=lambda xp: lambda x, axis, keepdims: xp.sum(xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
+ALL = _truth("all", bool)
+ANY = _truth("any", bool)
+COUNT_NONZERO = _truth("count_nonzero", np.intp, lambda xp: lambda x, axis, keepdims: xp.sum(
+    xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
 
 
 def all(x, axis=None, *, keepdims: bool = False) -> Node:
