@@ -37,7 +37,7 @@ from ..types import (broadcast_shapes, check_bool_argument, check_choice_argumen
 from ._define import batch_axes, gather_sparsity, no_dependence, primitive, scatter_sparsity
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import (BATCH_SLICE, GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
+from .shape import (BATCH_SLICE, GETITEM, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
                     batch_broadcast, batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape,
                     transpose, zeros_like)
 
