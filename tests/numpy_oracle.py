@@ -1,5 +1,5 @@
-"""One check of a symgrad function against its NumPy counterpart, to second order
-(test_shapes.py, test_indexing.py).
+"""One check of a symgrad function against its NumPy counterpart, to second order,
+and one of a refused input (test_shapes.py, test_indexing.py).
 
 The oracle knows nothing of symgrad's rules: values come from the NumPy function,
 derivatives from central differences of it in float64.
@@ -11,6 +11,7 @@ import os
 import tempfile
 
 import numpy as np
+import pytest
 
 import symgrad as sg
 
@@ -94,3 +95,12 @@ def check_against_numpy(build, ref, *args, shapes=None, rtol=1e-6, atol=1e-8, se
     jv_numeric = _central(lambda *v: np.asarray(ref(*with_floats(*v)), float), base, directions)
     np.testing.assert_allclose(interpreted[-1], jv_numeric, rtol=rtol, atol=atol, err_msg="JVP")
     return out
+
+
+def check_refused(make, error, fragments):
+    """``make()`` (building nodes in a fresh graph) raises ``error``, whose message holds each of ``fragments``."""
+    with sg.Graph():
+        with pytest.raises(error) as caught:
+            make()
+    for fragment in fragments:
+        assert fragment in str(caught.value), (fragment, str(caught.value))

@@ -9,7 +9,7 @@ import pytest
 
 import symgrad as sg
 from helpers import np_at as np_update
-from numpy_oracle import check_against_numpy
+from numpy_oracle import check_against_numpy, check_refused
 
 RNG = np.random.default_rng(1414)
 
@@ -288,11 +288,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("make, error, fragments", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
 def test_bad_input_is_refused_when_built(make, error, fragments):
-    with sg.Graph():
-        with pytest.raises(error) as caught:
-            make()
-    for fragment in fragments:
-        assert fragment in str(caught.value), (fragment, str(caught.value))
+    check_refused(make, error, fragments)
 
 
 @pytest.mark.parametrize("update", ["set", "add", "multiply", "min", "max"])

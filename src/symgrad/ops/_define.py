@@ -278,7 +278,7 @@ def along_axis_sparsity(pairs, prefix=False, data=(0,)) -> Callable:
     def sparsity(out, *inputs, axis=None, **_):
         x = inputs[data[0]]
         lines = _flat(x.shape).reshape(-1) if axis is None else np.moveaxis(_flat(x.shape), axis, -1)
-        lines = lines.reshape(-1, lines.shape[-1] if lines.ndim else 1)
+        lines = lines.reshape(-1, lines.shape[-1])  # at least 1-d: axis=None ravels a scalar to (1,)
         out_lines = (_flat(out.shape).reshape(-1) if axis is None else np.moveaxis(_flat(out.shape), axis, -1))
         out_lines = out_lines.reshape(lines.shape)
         count, length = lines.shape

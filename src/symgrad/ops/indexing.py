@@ -37,7 +37,7 @@ from ..types import (broadcast_shapes, check_bool_argument, check_choice_argumen
 from ._define import batch_axes, gather_sparsity, no_dependence, primitive, scatter_sparsity
 from .elementary import mod
 from .select import clip, equal, where
-from .shape import (BATCH_SLICE, GETITEM, SCATTER_ADD, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
+from .shape import (BATCH_SLICE, GETITEM, _index_spec, _index_tuple, _take_axis, batch_axis_after_indexing,
                     batch_broadcast, batch_indexed, batch_lift, batch_loop, broadcast_to, concatenate, getitem, reshape,
                     transpose, zeros_like)
 
@@ -517,26 +517,24 @@ def _ties(out: Node, x: Node, v: Node, arrays) -> tuple[Node, Node, Node]:
     return hit_x, hit_v, _update(AT_ADD, hit_x, hit_v, arrays, {"spec": spec})
 
 
-def _extremum_vjp(index):
-    def for_x(out_bar, out, x, v, *arrays):
-        hit_x, _, count = _ties(out, x, v, arrays)
-        return out_bar * hit_x / count
+def _extremum_x(g, out, x, v, *arrays):
+    """x's share, the same in both directions (``g`` is out_bar or x_dot): an elementwise scaling."""
+    hit_x, _, count = _ties(out, x, v, arrays)
+    return g * hit_x / count
 
+
+def _extremum_vjp(index):
     def for_v(out_bar, out, x, v, *arrays):
         _, hit_v, count = _ties(out, x, v, arrays)
         return GETITEM(out_bar / count, *arrays, spec=out.params.spec) * hit_v
-    return _rule(index, for_x, for_v)
+    return _rule(index, _extremum_x, for_v)
 
 
 def _extremum_jvp(index):
-    def for_x(x_dot, out, x, v, *arrays):
-        hit_x, _, count = _ties(out, x, v, arrays)
-        return x_dot * hit_x / count
-
     def for_v(v_dot, out, x, v, *arrays):
         _, hit_v, count = _ties(out, x, v, arrays)
         return _update(AT_ADD, zeros_like(x), v_dot * hit_v, arrays, {"spec": out.params.spec}) / count
-    return _rule(index, for_x, for_v)
+    return _rule(index, _extremum_x, for_v)
 
 
 AT_MIN = primitive("at_min", _update_forward(np.minimum), _update_infer("min"),
@@ -584,26 +582,25 @@ def _others_product(out: Node, x: Node, v: Node, arrays) -> Node | None:
     return reshape(product, targets.shape)
 
 
-def _multiply_vjp(index):
-    def for_x(out_bar, out, x, v, *arrays):
-        return out_bar * _update(AT_MULTIPLY, _ones_like(x), v, arrays, out.params)
+def _multiply_x(g, out, x, v, *arrays):
+    """x's share, the same in both directions (``g`` is out_bar or x_dot): an elementwise scaling."""
+    return g * _update(AT_MULTIPLY, _ones_like(x), v, arrays, out.params)
 
+
+def _multiply_vjp(index):
     def for_v(out_bar, out, x, v, *arrays):
         g = GETITEM(out_bar * x, *arrays, spec=out.params.spec)
         others = _others_product(out, x, v, arrays)
         return g if others is None else g * others
-    return _rule(index, for_x, for_v)
+    return _rule(index, _multiply_x, for_v)
 
 
 def _multiply_jvp(index):
-    def for_x(x_dot, out, x, v, *arrays):
-        return x_dot * _update(AT_MULTIPLY, _ones_like(x), v, arrays, out.params)
-
     def for_v(v_dot, out, x, v, *arrays):
         others = _others_product(out, x, v, arrays)
         terms = v_dot if others is None else v_dot * others
         return x * _update(AT_ADD, zeros_like(x), terms, arrays, {"spec": out.params.spec})
-    return _rule(index, for_x, for_v)
+    return _rule(index, _multiply_x, for_v)
 
 
 AT_MULTIPLY = primitive("at_multiply", _update_forward(np.multiply), _update_infer("multiply"),

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import BackendError, DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ir import Node, Op, as_nodes
 from ..types import (check_choice_argument, check_float_argument, check_int_argument, is_int, normalize_axes,
                      normalize_axis, require_canonical)

@@ -194,6 +194,15 @@ def sum(x, axis=None, keepdims: bool = False) -> Node:
     return _reduce(SUM, x, axis, keepdims)
 
 
+def _count(x: Node, axes: tuple, keepdims: bool):
+    """How many elements of ``x`` each result reduces over ``axes``: a float, or a node
+    counting at run time (it carries no derivative) when a reduced axis has a run-time size."""
+    sizes = [x.shape[a] for a in axes]
+    if None not in sizes:
+        return float(np.prod(sizes, dtype=np.float64))
+    return sum(zeros_like(x) + 1.0, axes, keepdims)
+
+
 def mean(x, axis=None, keepdims: bool = False) -> Node:
     """Mean over ``axis``: a sum divided by the count (a run-time count for run-time dims).
 
@@ -213,13 +222,7 @@ def mean(x, axis=None, keepdims: bool = False) -> Node:
     axes = normalize_axes("mean", x.shape, axis, x)
     keepdims = check_bool_argument("mean", keepdims, x)
     terms = cast(x, _mean_dtype(x.dtype))
-    total = sum(terms, axes, keepdims)
-    sizes = [x.shape[a] for a in axes]
-    if None not in sizes:
-        average = total / float(np.prod(sizes, dtype=np.float64))
-    else:
-        count = sum(zeros_like(terms) + 1.0, axes, keepdims)  # counted at run time; carries no derivative
-        average = total / count
+    average = sum(terms, axes, keepdims) / _count(terms, axes, keepdims)
     return cast(average, x.dtype) if is_float(x.dtype) else average
 
 
@@ -360,23 +363,20 @@ def prod(x, axis=None, keepdims: bool = False, *, dtype=None) -> Node:
 
 # --- truth and counts -----------------------------------------------------------------------
 
-def _truth(name: str, forward):
+def _truth(name: str, dtype, array_api=None):
+    """A reduction of ``np.<name>`` to ``dtype`` that has no derivative."""
+    forward = getattr(np, name)
     return primitive(name, lambda x, axis, keepdims: forward(x, axis, keepdims=keepdims),
-                     _reduction_infer(name, lambda name, x: np.dtype(bool), empty_ok=True),
+                     _reduction_infer(name, lambda name, x: np.dtype(dtype), empty_ok=True),
                      vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"), sparsity=no_dependence,
                      numpy=lambda args, p: f"np.{name}({args[0]}, {p['axis']!r}, keepdims={p['keepdims']})",
-                     array_api=name)
+                     array_api=array_api or name)
 
 
-ALL = _truth("all", np.all)
-ANY = _truth("any", np.any)
-COUNT_NONZERO = primitive("count_nonzero",
-                          lambda x, axis, keepdims: np.count_nonzero(x, axis, keepdims=keepdims),
-                          _reduction_infer("count_nonzero", lambda name, x: np.dtype(np.intp), empty_ok=True),
-                          vjp=(undefined_rule,), jvp=(undefined_rule,), batch=batch_axes("axis"),
-                          numpy=lambda args, p: f"np.count_nonzero({args[0]}, {p['axis']!r}, "
-                                                f"keepdims={p['keepdims']})", sparsity=no_dependence,
-    array_api=lambda xp: lambda x, axis, keepdims: xp.sum(xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
+ALL = _truth("all", bool)
+ANY = _truth("any", bool)
+COUNT_NONZERO = _truth("count_nonzero", np.intp, lambda xp: lambda x, axis, keepdims: xp.sum(
+    xp.astype(x != 0, xp.int64), axis=axis, keepdims=keepdims))
 
 
 def all(x, axis=None, *, keepdims: bool = False) -> Node:
@@ -416,15 +416,6 @@ def count_nonzero(x, axis=None, *, keepdims: bool = False) -> Node:
 
 
 # --- statistics -------------------------------------------------------------------------------
-
-def _count(x: Node, axes: tuple, keepdims: bool):
-    """How many elements of ``x`` each result reduces over ``axes``: a float, or a node
-    counting at run time (it carries no derivative) when a reduced axis has a run-time size."""
-    sizes = [x.shape[a] for a in axes]
-    if None not in sizes:
-        return float(np.prod(sizes, dtype=np.float64))
-    return sum(zeros_like(x) + 1.0, axes, keepdims)
-
 
 def var(x, axis=None, *, ddof=0, keepdims: bool = False, dtype=None) -> Node:
     """Variance over ``axis``, divided by ``n - ddof``, as ``np.var``.

@@ -198,6 +198,14 @@ CUMPROD = primitive("cumprod", lambda x, axis: np.cumprod(x, axis), _infer_along
     array_api=lambda xp: (lambda x, axis: xp.cumulative_prod(x, axis=axis)) if hasattr(xp, "cumulative_prod") else "the library has no cumulative_prod")
 
 
+def _accumulate(op, x, axis, dtype) -> Node:
+    (x,) = as_nodes(x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    x, axis = _along(op.name, x, axis)
+    return x.graph.apply(op, (x,), {"axis": axis})
+
+
 def cumsum(x, axis=None, *, dtype=None) -> Node:
     """Cumulative sum along ``axis`` (None: of the flattened array), as ``np.cumsum``.
 
@@ -213,11 +221,7 @@ def cumsum(x, axis=None, *, dtype=None) -> Node:
     >>> sg.cumsum(sg.constant([True, True, False])).eval()
     array([1, 2, 2])
     """
-    (x,) = as_nodes(x)
-    if dtype is not None:
-        x = cast(x, dtype)
-    x, axis = _along("cumsum", x, axis)
-    return x.graph.apply(CUMSUM, (x,), {"axis": axis})
+    return _accumulate(CUMSUM, x, axis, dtype)
 
 
 def cumprod(x, axis=None, *, dtype=None) -> Node:
@@ -235,11 +239,7 @@ def cumprod(x, axis=None, *, dtype=None) -> Node:
     >>> sg.grad(sg.cumprod(x)[2], x).eval({x: [2.0, 0.0, 5.0]})  # d(x0 x1 x2)
     array([ 0., 10.,  0.])
     """
-    (x,) = as_nodes(x)
-    if dtype is not None:
-        x = cast(x, dtype)
-    x, axis = _along("cumprod", x, axis)
-    return x.graph.apply(CUMPROD, (x,), {"axis": axis})
+    return _accumulate(CUMPROD, x, axis, dtype)
 
 
 def exclusive_cumprod(x: Node, axis: int, reverse: bool = False) -> Node:
