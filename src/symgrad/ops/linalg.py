@@ -15,6 +15,7 @@ from ..errors import ShapeError
 from ..ir import Node, as_nodes
 from ..types import broadcast_shapes, combine_dtypes
 from ._define import contraction_steps, primitive
+from .manipulation import swapaxes
 from .shape import batch_lift, getitem, reshape, transpose
 
 
@@ -32,21 +33,15 @@ def _matmul_infer(a, b):
     return batch + rows + cols, combine_dtypes("matmul", [a.dtype, b.dtype], (a, b))
 
 
-def _swap(x: Node) -> Node:
-    """Swap the last two axes."""
-    axes = list(range(x.ndim))
-    axes[-2], axes[-1] = axes[-1], axes[-2]
-    return transpose(x, tuple(axes))
-
-
 def _vjp_a(out_bar, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return out_bar * b
     if b.ndim == 1:  # (..., n) cotangent times b as a row: an outer product
         return getitem(out_bar, (Ellipsis, slice(None), None)) * b
     if a.ndim == 1:  # a was a row (1, k): add the row axis, multiply, take it away again
-        return getitem(matmul(getitem(out_bar, (Ellipsis, None, slice(None))), _swap(b)), (Ellipsis, 0, slice(None)))
-    return matmul(out_bar, _swap(b))
+        row = getitem(out_bar, (Ellipsis, None, slice(None)))
+        return getitem(matmul(row, swapaxes(b, -1, -2)), (Ellipsis, 0, slice(None)))
+    return matmul(out_bar, swapaxes(b, -1, -2))
 
 
 def _vjp_b(out_bar, out, a, b):
@@ -57,8 +52,8 @@ def _vjp_b(out_bar, out, a, b):
     if b.ndim == 1 and a.ndim == 2:  # A^T v as v A: a vector-matrix product, no axes added
         return matmul(out_bar, a)
     if b.ndim == 1:  # b was a column (k, 1)
-        return getitem(matmul(_swap(a), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
-    return matmul(_swap(a), out_bar)
+        return getitem(matmul(swapaxes(a, -1, -2), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
+    return matmul(swapaxes(a, -1, -2), out_bar)
 
 
 # Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
