@@ -133,8 +133,9 @@ def _scatter_again(c_dot, out, c, *like):
     return out.graph.apply(DIAGONAL_SCATTER, (c_dot, *like), out.params.as_dict())
 
 
-def _diagonal_of(out_bar, out, c, *like):
-    return out.graph.apply(DIAGONAL, (out_bar,), out.params.as_dict())
+def _diagonal_of(d, out, *inputs):
+    """The diagonal of ``d`` that ``out``'s parameters name (diagonal's forward rule, diagonal_scatter's reverse)."""
+    return out.graph.apply(DIAGONAL, (d,), out.params.as_dict())
 
 
 def _diagonal_xp(xp):
@@ -150,9 +151,10 @@ def _diagonal_xp(xp):
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
-                     jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
-    array_api=_diagonal_xp)
+                     jvp=(_diagonal_of,), view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
+                     array_api=_diagonal_xp)
+
+
 def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
     """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
     return np.diagonal(codes, offset, axis1, axis2)
@@ -180,7 +182,7 @@ DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _dia
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
                              batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing),
-    array_api=_diagonal_scatter_xp)
+                             array_api=_diagonal_scatter_xp)
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -264,10 +266,12 @@ def _triangle_batch(node, inputs, batched):
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),),
+                 batch=_triangle_batch, sparsity=gather_sparsity())
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),),
+                 batch=_triangle_batch, sparsity=gather_sparsity())
 
 
 def tril(m, k: int = 0) -> Node:
@@ -590,13 +594,9 @@ def _einsum_xp(xp):
         order = list(output) + [label for label in dict.fromkeys(inputs.replace(",", "")) if label not in output]
         total = None
         for spec, x in zip(inputs.split(","), operands):
-            while len(set(spec)) < len(spec):  # a repeated label: its diagonal, as a last axis
-                label = next(c for c in spec if spec.count(c) > 1)
-                p = spec.index(label)
-                q = spec.index(label, p + 1)
-                rest = [k for k in range(x.ndim) if k not in (p, q)]
-                x = xp.linalg.diagonal(xp.permute_dims(x, tuple(rest) + (p, q)))
-                spec = "".join(spec[k] for k in rest) + label
+            for p, q, spec in _diagonal_steps(spec):  # a repeated label: its diagonal, as a last axis
+                rest = tuple(k for k in range(x.ndim) if k not in (p, q))
+                x = xp.linalg.diagonal(xp.permute_dims(x, rest + (p, q)))
             present = [label for label in order if label in spec]
             x = xp.permute_dims(x, tuple(spec.index(label) for label in present))
             x = xp.reshape(x, tuple(x.shape[present.index(label)] if label in spec else 1 for label in order))
@@ -607,8 +607,7 @@ def _einsum_xp(xp):
 
 
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
-                   batch=_einsum_batch, sparsity=_einsum_sparsity,
-    array_api=_einsum_xp)
+                   batch=_einsum_batch, sparsity=_einsum_sparsity, array_api=_einsum_xp)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):
