@@ -41,7 +41,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
-from ..types import check_dtype, combine_dtypes
+from ..types import check_dtype, combine_dtypes, normalize_axis
 from ._define import DENSE_NONLINEAR, batch_axes, contraction_steps, gather_sparsity, primitive, scatter_sparsity
 from .arith import mul
 from .reductions import sum as reduce_sum
@@ -52,14 +52,10 @@ from .shape import BROADCAST_TO, batch_loop, broadcast_like, broadcast_to, getit
 
 def _axis_pair(name: str, ndim: int, axis1, axis2, what) -> tuple[int, int]:
     """``axis1`` and ``axis2`` as distinct non-negative axes of an ``ndim``-dimensional array."""
-    axes = []
-    for axis in (axis1, axis2):
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
-            raise ShapeError(f"{name}: axis {axis!r} is out of range for {what} ({ndim} dims)")
-        axes.append(int(axis) % ndim)
-    if axes[0] == axes[1]:
-        raise ShapeError(f"{name}: axis1 and axis2 must differ, both are {axes[0]} for {what}")
-    return axes[0], axes[1]
+    first, second = normalize_axis(name, ndim, axis1, what), normalize_axis(name, ndim, axis2, what)
+    if first == second:
+        raise ShapeError(f"{name}: axis1 and axis2 must differ, both are {first} for {what}")
+    return first, second
 
 
 _MAX_OFFSET = 2 ** 31 - 1  # np.diagonal takes a C int; np.tril overflows near the int64 limits
@@ -793,11 +789,7 @@ def einsum(subscripts, *operands, optimize=True) -> Node:
 
 def _axes_list(name: str, axes, x: Node, which: str) -> list[int]:
     items = [axes] if isinstance(axes, (int, np.integer)) else list(axes)
-    result = []
-    for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -x.ndim <= a < x.ndim:
-            raise ShapeError(f"{name}: axis {a!r} is out of range for {which} {x.describe()}")
-        result.append(int(a) % x.ndim)
+    result = [normalize_axis(name, x.ndim, a, f"{which} {x.describe()}") for a in items]
     if len(set(result)) != len(result):
         raise ShapeError(f"{name}: repeated axis in {items} for {which} {x.describe()}")
     return result
