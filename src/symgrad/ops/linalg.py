@@ -56,26 +56,6 @@ def _vjp_b(out_bar, out, a, b):
     return matmul(swapaxes(a, -1, -2), out_bar)
 
 
-# Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
-# into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
-# axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
-def _matmul_sparsity(out, a, b):
-    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
-    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
-    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
-    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
-    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
-    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
-            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
-
-
-MATMUL = primitive("matmul", np.matmul, _matmul_infer,
-                   vjp=(_vjp_a, _vjp_b),
-                   jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
-                   broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=lambda node, inputs, batched:
-                   _matmul_batch(*node.inputs, *inputs, *batched), sparsity=_matmul_sparsity)
-
-
 def is_identity(x: Node) -> bool:
     """Whether ``x`` is a constant identity matrix."""
     v = x.value
@@ -83,9 +63,10 @@ def is_identity(x: Node) -> bool:
             and bool(np.all(np.diagonal(v) == 1)))
 
 
-def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batched: bool) -> Node:
+def _matmul_batch(node: Node, inputs: tuple, batched: tuple) -> Node:
     """Batching: one matrix product where the batch axis can join the rows (the common cases of
     dense Jacobians and Hessians), else NumPy's batch broadcasting."""
+    (a0, b0), (a, b), (a_batched, b_batched) = node.inputs, inputs, batched
     if a_batched and not b_batched and b.ndim == 2:
         if a0.ndim == 1 and is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
             return b
@@ -113,6 +94,26 @@ def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batch
     if a0.ndim == 1:
         out = getitem(out, (Ellipsis, 0, slice(None)) if b0.ndim > 1 else (Ellipsis, 0))
     return out
+
+
+def _matmul_sparsity(out, a, b):
+    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
+    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
+    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
+    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
+    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
+    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
+            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
+
+
+# Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
+# into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
+# axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
+MATMUL = primitive("matmul", np.matmul, _matmul_infer,
+                   vjp=(_vjp_a, _vjp_b),
+                   jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
+                   broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=_matmul_batch,
+                   sparsity=_matmul_sparsity)
 
 
 def matmul(a, b) -> Node:
