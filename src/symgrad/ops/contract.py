@@ -41,7 +41,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir import Node, as_nodes, disconnected_rule, get_default_graph
-from ..types import check_dtype, combine_dtypes
+from ..types import check_dtype, combine_dtypes, normalize_axis
 from ._define import DENSE_NONLINEAR, batch_axes, contraction_steps, gather_sparsity, primitive, scatter_sparsity
 from .arith import mul
 from .reductions import sum as reduce_sum
@@ -52,14 +52,10 @@ from .shape import BROADCAST_TO, batch_loop, broadcast_like, broadcast_to, getit
 
 def _axis_pair(name: str, ndim: int, axis1, axis2, what) -> tuple[int, int]:
     """``axis1`` and ``axis2`` as distinct non-negative axes of an ``ndim``-dimensional array."""
-    axes = []
-    for axis in (axis1, axis2):
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
-            raise ShapeError(f"{name}: axis {axis!r} is out of range for {what} ({ndim} dims)")
-        axes.append(int(axis) % ndim)
-    if axes[0] == axes[1]:
-        raise ShapeError(f"{name}: axis1 and axis2 must differ, both are {axes[0]} for {what}")
-    return axes[0], axes[1]
+    first, second = normalize_axis(name, ndim, axis1, what), normalize_axis(name, ndim, axis2, what)
+    if first == second:
+        raise ShapeError(f"{name}: axis1 and axis2 must differ, both are {first} for {what}")
+    return first, second
 
 
 _MAX_OFFSET = 2 ** 31 - 1  # np.diagonal takes a C int; np.tril overflows near the int64 limits
@@ -133,8 +129,9 @@ def _scatter_again(c_dot, out, c, *like):
     return out.graph.apply(DIAGONAL_SCATTER, (c_dot, *like), out.params.as_dict())
 
 
-def _diagonal_of(out_bar, out, c, *like):
-    return out.graph.apply(DIAGONAL, (out_bar,), out.params.as_dict())
+def _diagonal_of(d, out, *inputs):
+    """The diagonal of ``d`` that ``out``'s parameters name (diagonal's forward rule, diagonal_scatter's reverse)."""
+    return out.graph.apply(DIAGONAL, (d,), out.params.as_dict())
 
 
 def _diagonal_xp(xp):
@@ -150,9 +147,10 @@ def _diagonal_xp(xp):
 DIAGONAL = primitive("diagonal", np.diagonal, _diagonal_infer,
                      vjp=(lambda out_bar, out, a: out.graph.apply(DIAGONAL_SCATTER, (out_bar, a),
                                                                   out.params.as_dict()),),
-                     jvp=(lambda a_dot, out, a: out.graph.apply(DIAGONAL, (a_dot,), out.params.as_dict()),),
-                     view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
-    array_api=_diagonal_xp)
+                     jvp=(_diagonal_of,), view=True, batch=batch_axes("axis1", "axis2"), sparsity=gather_sparsity(),
+                     array_api=_diagonal_xp)
+
+
 def _diagonal_landing(codes, c, *like, offset, axis1, axis2):
     """Where each element of c lands (diagonal_scatter's sparsity fact): the diagonal of the result's codes."""
     return np.diagonal(codes, offset, axis1, axis2)
@@ -180,7 +178,7 @@ DIAGONAL_SCATTER = primitive("diagonal_scatter", _diagonal_scatter_forward, _dia
                              vjp=lambda index: _diagonal_of if index == 0 else disconnected_rule,
                              jvp=lambda index: _scatter_again if index == 0 else disconnected_rule,
                              batch=batch_axes("axis1", "axis2"), sparsity=scatter_sparsity(_diagonal_landing),
-    array_api=_diagonal_scatter_xp)
+                             array_api=_diagonal_scatter_xp)
 
 
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
@@ -264,10 +262,12 @@ def _triangle_batch(node, inputs, batched):
 # gives an n x n result (as NumPy), and the gradient pass sums its cotangent back to n.
 TRIL = primitive("tril", np.tril, _triangle_infer("tril"),
                  vjp=(lambda out_bar, out, m: tril(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
+                 jvp=(lambda m_dot, out, m: tril(m_dot, out.params.k),),
+                 batch=_triangle_batch, sparsity=gather_sparsity())
 TRIU = primitive("triu", np.triu, _triangle_infer("triu"),
                  vjp=(lambda out_bar, out, m: triu(out_bar, out.params.k),),
-                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),), batch=_triangle_batch, sparsity=gather_sparsity())
+                 jvp=(lambda m_dot, out, m: triu(m_dot, out.params.k),),
+                 batch=_triangle_batch, sparsity=gather_sparsity())
 
 
 def tril(m, k: int = 0) -> Node:
@@ -590,13 +590,9 @@ def _einsum_xp(xp):
         order = list(output) + [label for label in dict.fromkeys(inputs.replace(",", "")) if label not in output]
         total = None
         for spec, x in zip(inputs.split(","), operands):
-            while len(set(spec)) < len(spec):  # a repeated label: its diagonal, as a last axis
-                label = next(c for c in spec if spec.count(c) > 1)
-                p = spec.index(label)
-                q = spec.index(label, p + 1)
-                rest = [k for k in range(x.ndim) if k not in (p, q)]
-                x = xp.linalg.diagonal(xp.permute_dims(x, tuple(rest) + (p, q)))
-                spec = "".join(spec[k] for k in rest) + label
+            for p, q, spec in _diagonal_steps(spec):  # a repeated label: its diagonal, as a last axis
+                rest = tuple(k for k in range(x.ndim) if k not in (p, q))
+                x = xp.linalg.diagonal(xp.permute_dims(x, rest + (p, q)))
             present = [label for label in order if label in spec]
             x = xp.permute_dims(x, tuple(spec.index(label) for label in present))
             x = xp.reshape(x, tuple(x.shape[present.index(label)] if label in spec else 1 for label in order))
@@ -607,8 +603,7 @@ def _einsum_xp(xp):
 
 
 EINSUM = primitive("einsum", _einsum_forward, _einsum_infer, vjp=_einsum_vjp, jvp=_einsum_jvp, view=True,
-                   batch=_einsum_batch, sparsity=_einsum_sparsity,
-    array_api=_einsum_xp)
+                   batch=_einsum_batch, sparsity=_einsum_sparsity, array_api=_einsum_xp)
 
 
 def _plan(terms: list[str], output: str, sizes: dict, optimize):
@@ -794,11 +789,7 @@ def einsum(subscripts, *operands, optimize=True) -> Node:
 
 def _axes_list(name: str, axes, x: Node, which: str) -> list[int]:
     items = [axes] if isinstance(axes, (int, np.integer)) else list(axes)
-    result = []
-    for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -x.ndim <= a < x.ndim:
-            raise ShapeError(f"{name}: axis {a!r} is out of range for {which} {x.describe()}")
-        result.append(int(a) % x.ndim)
+    result = [normalize_axis(name, x.ndim, a, f"{which} {x.describe()}") for a in items]
     if len(set(result)) != len(result):
         raise ShapeError(f"{name}: repeated axis in {items} for {which} {x.describe()}")
     return result

@@ -55,11 +55,11 @@ import functools
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from ..ir import UNDEFINED, Node, as_nodes, zero_rule
+from ..ir import UNDEFINED, Node, Op, as_nodes, zero_rule
 from ..types import (broadcast_shapes, check_bool_argument, combine_dtypes, normalize_axis, require_canonical,
                      require_float)
 from ._define import BATCH_LEADING, matrix_sparsity, no_dependence, primitive
-from .contract import diagonal, trace, tril, triu
+from .contract import trace, tril, triu
 from .elementary import abs, sqrt, square
 from .linalg import matmul
 from .manipulation import swapaxes
@@ -89,15 +89,6 @@ def _constant(x: Node, value: np.ndarray) -> Node:
     return x.graph.constant(value)
 
 
-def _eye(x: Node, n: int) -> Node:
-    return _constant(x, np.eye(n, dtype=x.dtype))
-
-
-def _diagonal(x: Node) -> Node:
-    """The diagonals of a batch of square matrices, (..., n, n) -> (..., n)."""
-    return diagonal(x, 0, -2, -1)
-
-
 def _trace(x: Node) -> Node:
     return trace(x, 0, -2, -1)
 
@@ -107,10 +98,14 @@ def _triangle(x: Node, lower: bool, k: int = 0) -> Node:
     return tril(x, k) if lower else triu(x, k)
 
 
+def _halve_diagonal(n: int, dtype) -> np.ndarray:
+    """Phi as a mask: 1 below the diagonal, 1/2 on it, 0 above."""
+    return (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(dtype)
+
+
 def _phi(x: Node) -> Node:
     """The lower triangle with its diagonal halved: the map in Cholesky's derivative."""
-    n = x.shape[-1]
-    return x * _constant(x, (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(x.dtype))
+    return x * _constant(x, _halve_diagonal(x.shape[-1], x.dtype))
 
 
 def _copy_lower(x: Node) -> Node:
@@ -134,7 +129,22 @@ def _apply(m: Node, v: Node) -> Node:
     return getitem(matmul(m, _col(v)), (Ellipsis, 0))
 
 
-# --- shape rules ---------------------------------------------------------------------------
+# --- op blocks and shape rules ---------------------------------------------------------------------------
+
+def _matrix_op(name: str, forward, infer, **facts) -> Op:
+    """An op on the last two axes: it maps over the leading (batch) axes, and each result element
+    may depend on every element of its own matrix; ``facts`` as :func:`._define.primitive`'s."""
+    facts.setdefault("batch", BATCH_LEADING)
+    facts.setdefault("sparsity", matrix_sparsity)
+    return primitive(name, forward, infer, **facts)
+
+
+def _result_op(name: str, kernel, index: int, spell, infer, **facts) -> Op:
+    """Result ``index`` of a decomposition with several results: NumPy's ``kernel(a)`` computes them
+    all (once per evaluation for all of them, ``Op.shares``), as ``spell(xp, a)`` does in an array library."""
+    return _matrix_op(name, lambda a: kernel(a)[index], infer, shares=(kernel, index),
+                      array_api=lambda xp: lambda a: spell(xp, a)[index], **facts)
+
 
 def _lapack_float(name: str, x: Node) -> None:
     """float32 or float64: what LAPACK computes in (NumPy refuses float16; integers are not differentiable)."""
@@ -229,9 +239,9 @@ def _solve_batch(node, inputs, batched):
     return getitem(out, (Ellipsis, 0)) if b0.ndim == 1 else out
 
 
-SOLVE = primitive("solve", np.linalg.solve, _solve_infer("solve"),
-                  vjp=(_solve_a_bar, _solve_b_bar), jvp=(_solve_a_dot, _solve_b_dot),
-                  broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity)
+SOLVE = _matrix_op("solve", np.linalg.solve, _solve_infer("solve"),
+                   vjp=(_solve_a_bar, _solve_b_bar), jvp=(_solve_a_dot, _solve_b_dot),
+                   broadcasts=True, core_dims=2, batch=_solve_batch)
 
 
 def solve(a, b) -> Node:
@@ -248,9 +258,9 @@ def solve(a, b) -> Node:
 
 # --- inv, det, slogdet ---------------------------------------------------------------------
 
-INV = primitive("inv", np.linalg.inv, _square_infer("inv", lambda batch, n: batch + (n, n)),
-                vjp=(lambda out_bar, out, a: -matmul(_mT(out), matmul(out_bar, _mT(out))),),
-                jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+INV = _matrix_op("inv", np.linalg.inv, _square_infer("inv", lambda batch, n: batch + (n, n)),
+                 vjp=(lambda out_bar, out, a: -matmul(_mT(out), matmul(out_bar, _mT(out))),),
+                 jvp=(lambda a_dot, out, a: -matmul(out, matmul(a_dot, out)),))
 
 
 def inv(a) -> Node:
@@ -273,9 +283,9 @@ def _scalar_times_inverse_transpose(s: Node, a: Node) -> Node:
     return getitem(s, (Ellipsis, None, None)) * _mT(inv(a))
 
 
-DET = primitive("det", np.linalg.det, _square_infer("det", lambda batch, n: batch),
-                vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar * out, a),),
-                jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+DET = _matrix_op("det", np.linalg.det, _square_infer("det", lambda batch, n: batch),
+                 vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar * out, a),),
+                 jvp=(lambda a_dot, out, a: out * _trace(solve(a, a_dot)),))
 
 
 def det(a) -> Node:
@@ -301,15 +311,15 @@ def _slogdet(a):
 
 
 _SLOGDET_SHAPE = _square_infer("slogdet", lambda batch, n: batch)
-SLOGDET_SIGN = primitive("slogdet_sign", lambda a: _slogdet(a)[0], _SLOGDET_SHAPE,
-                         vjp=(zero_rule,), jvp=(zero_rule,), shares=(_slogdet, 0), batch=BATCH_LEADING, sparsity=no_dependence,
-    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[0])
-SLOGDET_LOGABSDET = primitive(
-    "slogdet_logabsdet", lambda a: _slogdet(a)[1], _SLOGDET_SHAPE,
-    vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
-    jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),),
-    shares=(_slogdet, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.slogdet(a)[1])
+def _slogdet_xp(xp, a):
+    return xp.linalg.slogdet(a)
+
+
+SLOGDET_SIGN = _result_op("slogdet_sign", _slogdet, 0, _slogdet_xp, _SLOGDET_SHAPE,
+                          vjp=(zero_rule,), jvp=(zero_rule,), sparsity=no_dependence)
+SLOGDET_LOGABSDET = _result_op("slogdet_logabsdet", _slogdet, 1, _slogdet_xp, _SLOGDET_SHAPE,
+                               vjp=(lambda out_bar, out, a: _scalar_times_inverse_transpose(out_bar, a),),
+                               jvp=(lambda a_dot, out, a: _trace(solve(a, a_dot)),))
 
 
 def slogdet(a) -> tuple[Node, Node]:
@@ -424,9 +434,9 @@ def _tri_b_dot(b_dot, out, a, b):
     return solve_triangular(a, b_dot, lower=out.params.lower)
 
 
-SOLVE_TRIANGULAR = primitive("solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
-                             vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot),
-                             broadcasts=True, core_dims=2, batch=_solve_batch, sparsity=matrix_sparsity,
+SOLVE_TRIANGULAR = _matrix_op(
+    "solve_triangular", _solve_triangular, _solve_infer("solve_triangular", ("lower",)),
+    vjp=(_tri_a_bar, _tri_b_bar), jvp=(_tri_a_dot, _tri_b_dot), broadcasts=True, core_dims=2, batch=_solve_batch,
     array_api=lambda xp: lambda a, b, lower: xp.linalg.solve(xp.tril(a) if lower else xp.triu(a), b))
 
 
@@ -475,17 +485,16 @@ def _between_inverses(l: Node, p: Node) -> Node:
     return _mT(solve_triangular(upper, _mT(z), lower=False))
 
 
-def _halve_diagonal(n: int, dtype) -> np.ndarray:
-    """Phi as a mask: 1 below the diagonal, 1/2 on it, 0 above."""
-    return (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(dtype)
+def _swap_np(x: np.ndarray) -> np.ndarray:
+    """A batch of transposes of arrays (np.matrix_transpose, which NumPy 1 lacks)."""
+    return np.swapaxes(x, -1, -2)
 
 
 def _diagonal_block_reverse(d_inv: np.ndarray, d: np.ndarray, d_bar: np.ndarray) -> np.ndarray:
     """The reverse rule on one diagonal block, by the formula: Phi(G + G^T), G = D^-T Phi(D^T D_bar) D^-1."""
-    swap = (lambda x: np.swapaxes(x, -1, -2))
     mask = _halve_diagonal(d.shape[-1], d_bar.dtype)
-    g = np.matmul(swap(d_inv), np.matmul(np.matmul(swap(d), d_bar) * mask, d_inv))
-    return (g + swap(g)) * mask
+    g = np.matmul(_swap_np(d_inv), np.matmul(np.matmul(_swap_np(d), d_bar) * mask, d_inv))
+    return (g + _swap_np(g)) * mask
 
 
 def _cholesky_grad(l: np.ndarray, l_bar: np.ndarray) -> np.ndarray:
@@ -494,7 +503,6 @@ def _cholesky_grad(l: np.ndarray, l_bar: np.ndarray) -> np.ndarray:
     batch = np.broadcast_shapes(l.shape[:-2], l_bar.shape[:-2])
     l = np.broadcast_to(l, batch + (n, n))
     a_bar = np.tril(np.broadcast_to(l_bar, batch + (n, n))).astype(np.result_type(l, l_bar))
-    swap = (lambda x: np.swapaxes(x, -1, -2))
     for stop in range(n, 0, -BLOCK):
         start = max(0, stop - BLOCK)
         r, d = l[..., start:stop, :start], l[..., start:stop, start:stop]
@@ -506,13 +514,13 @@ def _cholesky_grad(l: np.ndarray, l_bar: np.ndarray) -> np.ndarray:
             c_bar[...] = np.matmul(c_bar, d_inv)
             if start > 0:
                 a_bar[..., stop:, :start] -= np.matmul(c_bar, r)
-            a_bar[..., start:stop, start:stop] -= np.tril(np.matmul(swap(c_bar), c))
+            a_bar[..., start:stop, start:stop] -= np.tril(np.matmul(_swap_np(c_bar), c))
         a_bar[..., start:stop, start:stop] = _diagonal_block_reverse(d_inv, d, a_bar[..., start:stop, start:stop])
         if start > 0:
             d_bar = a_bar[..., start:stop, start:stop]
-            update = np.matmul(d_bar + swap(d_bar), r)
+            update = np.matmul(d_bar + _swap_np(d_bar), r)
             if stop < n:
-                update += np.matmul(swap(a_bar[..., stop:, start:stop]), b)
+                update += np.matmul(_swap_np(a_bar[..., stop:, start:stop]), b)
             a_bar[..., start:stop, :start] -= update
     return a_bar
 
@@ -549,21 +557,19 @@ def _cholesky_grad_xp(xp):
     return kernel
 
 
-CHOLESKY_GRAD = primitive(
+CHOLESKY_GRAD = _matrix_op(
     "cholesky_grad", _cholesky_grad, lambda l, l_bar: (broadcast_shapes(
         "cholesky_grad", [l.shape, l_bar.shape], (l, l_bar)), combine_dtypes("cholesky_grad", [l.dtype, l_bar.dtype],
                                                                                (l, l_bar))),
     # linear in L_bar, whose adjoint is cholesky's forward rule
     vjp=(_cholesky_grad_l_bar, lambda out_bar, out, l, l_bar: _cholesky_dot(out_bar, l, None)),
     jvp=(_cholesky_grad_l_dot, lambda l_bar_dot, out, l, l_bar: CHOLESKY_GRAD(l, l_bar_dot)),
-    broadcasts=True, core_dims=2, batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=_cholesky_grad_xp)
+    broadcasts=True, core_dims=2, array_api=_cholesky_grad_xp)
 
 
-CHOLESKY = primitive("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
-                     vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
-                     batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.cholesky(_lower_symmetric_xp(xp, a)))
+CHOLESKY = _matrix_op("cholesky", np.linalg.cholesky, _square_infer("cholesky", lambda batch, n: batch + (n, n)),
+                      vjp=(lambda out_bar, out, a: CHOLESKY_GRAD(out, out_bar),), jvp=(_cholesky_dot,),
+                      array_api=lambda xp: lambda a: xp.linalg.cholesky(_lower_symmetric_xp(xp, a)))
 
 
 def cholesky(a) -> Node:
@@ -614,22 +620,25 @@ def _eigvecs_dot(a_dot, out, a):
     return matmul(out, f * matmul(_mT(out), matmul(_copy_lower(a_dot), out)))
 
 
-_EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
 def _lower_symmetric_xp(xp, a):
     """The symmetric matrix of ``a``'s lower triangle, which NumPy's eigh reads (JAX's would
     average a and its transpose; the standard leaves a non-symmetric input unspecified)."""
     return xp.tril(a) + xp.matrix_transpose(xp.tril(a, k=-1))
 
 
-EIGH_W = primitive("eigh_w", lambda a: _eigh(a)[0], _EIGVALS_SHAPE,
-                   vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), shares=(_eigh, 0), batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[0])
-EIGH_V = primitive("eigh_v", lambda a: _eigh(a)[1], _square_infer("eigh", lambda batch, n: batch + (n, n)),
-                   vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,), shares=(_eigh, 1), batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.eigh(_lower_symmetric_xp(xp, a))[1])
-EIGVALSH = primitive("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
-                     vjp=(_eigvals_bar,), jvp=(_eigvals_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.eigvalsh(_lower_symmetric_xp(xp, a)))
+_EIGVALS_SHAPE = _square_infer("eigh", lambda batch, n: batch + (n,))
+
+
+def _eigh_xp(xp, a):
+    return xp.linalg.eigh(_lower_symmetric_xp(xp, a))
+
+
+EIGH_W = _result_op("eigh_w", _eigh, 0, _eigh_xp, _EIGVALS_SHAPE, vjp=(_eigvals_bar,), jvp=(_eigvals_dot,))
+EIGH_V = _result_op("eigh_v", _eigh, 1, _eigh_xp, _square_infer("eigh", lambda batch, n: batch + (n, n)),
+                    vjp=(_eigvecs_bar,), jvp=(_eigvecs_dot,))
+EIGVALSH = _matrix_op("eigvalsh", np.linalg.eigvalsh, _square_infer("eigvalsh", lambda batch, n: batch + (n,)),
+                      vjp=(_eigvals_bar,), jvp=(_eigvals_dot,),
+                      array_api=lambda xp: lambda a: xp.linalg.eigvalsh(_lower_symmetric_xp(xp, a)))
 
 
 def eigh(a) -> tuple[Node, Node]:
@@ -739,15 +748,13 @@ def _svd_infer(which: str):
     return infer
 
 
-SVD_U = primitive("svd_u", lambda a: _svd(a)[0], _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,), shares=(_svd, 0),
-                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[0])
-SVD_S = primitive("svd_s", lambda a: _svd(a)[1], _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,), shares=(_svd, 1),
-                  batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[1])
-SVD_VH = primitive("svd_vh", lambda a: _svd(a)[2], _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,),
-                   shares=(_svd, 2), batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.svd(a, full_matrices=False)[2])
+def _svd_xp(xp, a):
+    return xp.linalg.svd(a, full_matrices=False)
+
+
+SVD_U = _result_op("svd_u", _svd, 0, _svd_xp, _svd_infer("u"), vjp=(_u_bar,), jvp=(_u_dot,))
+SVD_S = _result_op("svd_s", _svd, 1, _svd_xp, _svd_infer("s"), vjp=(_s_bar,), jvp=(_s_dot,))
+SVD_VH = _result_op("svd_vh", _svd, 2, _svd_xp, _svd_infer("vh"), vjp=(_vh_bar,), jvp=(_vh_dot,))
 
 
 def svd(a, full_matrices: bool = False) -> tuple[Node, Node, Node]:
@@ -837,12 +844,12 @@ def _qr_infer(which: str):
     return infer
 
 
-QR_Q = primitive("qr_q", lambda a: _qr(a)[0], _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,), shares=(_qr, 0),
-                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.qr(a)[0])
-QR_R = primitive("qr_r", lambda a: _qr(a)[1], _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,), shares=(_qr, 1),
-                 batch=BATCH_LEADING, sparsity=matrix_sparsity,
-    array_api=lambda xp: lambda a: xp.linalg.qr(a)[1])
+def _qr_xp(xp, a):
+    return xp.linalg.qr(a)
+
+
+QR_Q = _result_op("qr_q", _qr, 0, _qr_xp, _qr_infer("q"), vjp=(_q_bar,), jvp=(_q_dot,))
+QR_R = _result_op("qr_r", _qr, 1, _qr_xp, _qr_infer("r"), vjp=(_r_bar,), jvp=(_r_dot,))
 
 
 def qr(a) -> tuple[Node, Node]:
@@ -889,7 +896,7 @@ def _pinv_infer(a):
     return a.shape[:-2] + (n, m), a.dtype
 
 
-PINV = primitive("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,), batch=BATCH_LEADING, sparsity=matrix_sparsity)
+PINV = _matrix_op("pinv", np.linalg.pinv, _pinv_infer, vjp=(_pinv_bar,), jvp=(_pinv_dot,))
 
 
 def pinv(a) -> Node:

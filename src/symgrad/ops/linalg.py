@@ -15,6 +15,7 @@ from ..errors import ShapeError
 from ..ir import Node, as_nodes
 from ..types import broadcast_shapes, combine_dtypes
 from ._define import contraction_steps, primitive
+from .manipulation import swapaxes
 from .shape import batch_lift, getitem, reshape, transpose
 
 
@@ -32,21 +33,15 @@ def _matmul_infer(a, b):
     return batch + rows + cols, combine_dtypes("matmul", [a.dtype, b.dtype], (a, b))
 
 
-def _swap(x: Node) -> Node:
-    """Swap the last two axes."""
-    axes = list(range(x.ndim))
-    axes[-2], axes[-1] = axes[-1], axes[-2]
-    return transpose(x, tuple(axes))
-
-
 def _vjp_a(out_bar, out, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return out_bar * b
     if b.ndim == 1:  # (..., n) cotangent times b as a row: an outer product
         return getitem(out_bar, (Ellipsis, slice(None), None)) * b
     if a.ndim == 1:  # a was a row (1, k): add the row axis, multiply, take it away again
-        return getitem(matmul(getitem(out_bar, (Ellipsis, None, slice(None))), _swap(b)), (Ellipsis, 0, slice(None)))
-    return matmul(out_bar, _swap(b))
+        row = getitem(out_bar, (Ellipsis, None, slice(None)))
+        return getitem(matmul(row, swapaxes(b, -1, -2)), (Ellipsis, 0, slice(None)))
+    return matmul(out_bar, swapaxes(b, -1, -2))
 
 
 def _vjp_b(out_bar, out, a, b):
@@ -57,28 +52,8 @@ def _vjp_b(out_bar, out, a, b):
     if b.ndim == 1 and a.ndim == 2:  # A^T v as v A: a vector-matrix product, no axes added
         return matmul(out_bar, a)
     if b.ndim == 1:  # b was a column (k, 1)
-        return getitem(matmul(_swap(a), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
-    return matmul(_swap(a), out_bar)
-
-
-# Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
-# into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
-# axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
-def _matmul_sparsity(out, a, b):
-    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
-    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
-    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
-    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
-    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
-    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
-            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
-
-
-MATMUL = primitive("matmul", np.matmul, _matmul_infer,
-                   vjp=(_vjp_a, _vjp_b),
-                   jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
-                   broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=lambda node, inputs, batched:
-                   _matmul_batch(*node.inputs, *inputs, *batched), sparsity=_matmul_sparsity)
+        return getitem(matmul(swapaxes(a, -1, -2), getitem(out_bar, (Ellipsis, None))), (Ellipsis, 0))
+    return matmul(swapaxes(a, -1, -2), out_bar)
 
 
 def is_identity(x: Node) -> bool:
@@ -88,9 +63,10 @@ def is_identity(x: Node) -> bool:
             and bool(np.all(np.diagonal(v) == 1)))
 
 
-def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batched: bool) -> Node:
+def _matmul_batch(node: Node, inputs: tuple, batched: tuple) -> Node:
     """Batching: one matrix product where the batch axis can join the rows (the common cases of
     dense Jacobians and Hessians), else NumPy's batch broadcasting."""
+    (a0, b0), (a, b), (a_batched, b_batched) = node.inputs, inputs, batched
     if a_batched and not b_batched and b.ndim == 2:
         if a0.ndim == 1 and is_identity(a):  # the rows of the identity: the seeds of a dense Jacobian
             return b
@@ -118,6 +94,26 @@ def _matmul_batch(a0: Node, b0: Node, a: Node, b: Node, a_batched: bool, b_batch
     if a0.ndim == 1:
         out = getitem(out, (Ellipsis, 0, slice(None)) if b0.ndim > 1 else (Ellipsis, 0))
     return out
+
+
+def _matmul_sparsity(out, a, b):
+    """Each result element depends on its row of ``a`` and its column of ``b`` (einsum's rule)."""
+    batch = "".join(chr(ord("A") + k) for k in range(max(a.ndim, b.ndim) - 2))
+    a_labels = "k" if a.ndim == 1 else batch[len(batch) - (a.ndim - 2):] + "ik"
+    b_labels = "k" if b.ndim == 1 else batch[len(batch) - (b.ndim - 2):] + "kj"
+    out_labels = batch + ("i" if a.ndim > 1 else "") + ("j" if b.ndim > 1 else "")
+    return [contraction_steps(a.shape, a_labels, out.shape, out_labels),
+            contraction_steps(b.shape, b_labels, out.shape, out_labels)], ((0, 1),)
+
+
+# Bilinear: the forward rules are matmul itself. np.matmul takes out=, but BLAS cannot write
+# into an operand it reads, so a matmul writes only into buffers other matmuls made. The batch
+# axes broadcast (core_dims=2 keeps the matrix axes out of it): a run-time batch axis must not.
+MATMUL = primitive("matmul", np.matmul, _matmul_infer,
+                   vjp=(_vjp_a, _vjp_b),
+                   jvp=(lambda a_dot, out, a, b: matmul(a_dot, b), lambda b_dot, out, a, b: matmul(a, b_dot)),
+                   broadcasts=True, core_dims=2, out=True, own_buffers=True, batch=_matmul_batch,
+                   sparsity=_matmul_sparsity)
 
 
 def matmul(a, b) -> Node:

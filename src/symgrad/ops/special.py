@@ -73,10 +73,10 @@ def _special_xp(name: str | None, order: bool) -> Callable:
     array-API standard, so a library runs it only with a special-function module of its own that
     has ``name`` (JAX, torch); ``name`` None: symgrad's own function on SciPy, NumPy only."""
     def spell(xp):
-        module = SPECIAL_MODULES.get(xp.__name__) if name is not None else None
-        function = getattr(importlib.import_module(module), name, None) if module else None
         if name is None:
             return "symgrad's own function on SciPy: NumPy only"
+        module = SPECIAL_MODULES.get(xp.__name__)
+        function = getattr(importlib.import_module(module), name, None) if module else None
         if function is None:
             return f"scipy.special's {name} is not in the array-API standard, nor in the library"
         return (lambda x, n: function(n, x)) if order else function
@@ -238,13 +238,13 @@ LOG_NDTR = _special("log_ndtr", (lambda d, out, x: d * LOG_NDTR_DERIVATIVE(x, n=
 # d^n/dx^n log Φ(x) (see the block above); its derivative is the next order.
 LOG_NDTR_DERIVATIVE = _special("log_ndtr_derivative",
                                (lambda d, out, x: d * LOG_NDTR_DERIVATIVE(x, n=out.params.n + 1),),
-                               check=lambda n: _check_derivative_order(n), forward=_log_ndtr_derivative,
+                               check=_check_derivative_order, forward=_log_ndtr_derivative,
                                user="log_ndtr")
 # log|Γ(x)|: its derivative is digamma everywhere, negative x included.
 GAMMALN = _special("gammaln", (lambda d, out, x: d * digamma(x),))
 DIGAMMA = _special("digamma", (lambda d, out, x: d * polygamma(1, x),))
 POLYGAMMA = _special("polygamma", (lambda d, out, x: d * polygamma(out.params.n + 1, x),),
-                     check=lambda n: _check_order(n), order=True)
+                     check=_check_order, order=True)
 XLOGY = _special("xlogy", (lambda d, out, x, y: d * log(_as_float(y, out)), lambda d, out, x, y: d * _x_over(x, y)))
 XLOG1PY = _special("xlog1py", (lambda d, out, x, y: d * log1p(_as_float(y, out)),
                                lambda d, out, x, y: d * _x_over(x, 1 + y)))
